@@ -1,0 +1,123 @@
+from dataclasses import asdict
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.errors import ApiError
+from config.pagination import CursorPage
+from tenants.models import ApiKey, Role
+from tenants.scoping import TenantAPIView, TenantScopedGenericAPIView
+from tenants.selectors import api_key_list, tenant_usage
+from tenants.services import api_key_create, api_key_revoke
+
+
+class MeApi(TenantAPIView):
+    class OutputSerializer(serializers.Serializer):
+        tenant = inline_serializer(
+            "MeTenant",
+            fields={
+                "id": serializers.UUIDField(),
+                "slug": serializers.CharField(),
+                "name": serializers.CharField(),
+                "status": serializers.CharField(),
+            },
+        )
+        role = serializers.CharField()
+        plan = serializers.CharField()
+        quotas = serializers.DictField(child=serializers.IntegerField())
+        usage = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+        principal = serializers.DictField(child=serializers.CharField())
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        context = self.tenant_context
+        tenant = context.tenant
+        if context.api_key is not None:
+            principal = {
+                "type": "api_key",
+                "id": str(context.api_key.id),
+                "name": context.api_key.name,
+            }
+        else:
+            principal = {"type": "user", "username": context.user.get_username()}
+        data = {
+            "tenant": {
+                "id": tenant.id,
+                "slug": tenant.slug,
+                "name": tenant.name,
+                "status": tenant.status,
+            },
+            "role": context.role,
+            "plan": tenant.plan,
+            "quotas": asdict(tenant.quotas),
+            "usage": tenant_usage(tenant=tenant),
+            "principal": principal,
+        }
+        return Response(self.OutputSerializer(data).data)
+
+
+class ApiKeyOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "role", "created_at", "last_used_at", "revoked_at"]
+
+
+class ApiKeyListCreateApi(TenantScopedGenericAPIView):
+    model = ApiKey
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+    serializer_class = ApiKeyOutputSerializer
+    pagination_class = CursorPage
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+
+    class CreatedSerializer(ApiKeyOutputSerializer):
+        key = serializers.CharField(help_text="The secret key. Shown only in this answer.")
+
+        class Meta(ApiKeyOutputSerializer.Meta):
+            fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
+
+    def get_queryset(self):
+        return api_key_list(tenant=self.tenant)
+
+    @extend_schema(operation_id="api_keys_list", responses=ApiKeyOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
+    def post(self, request: Request) -> Response:
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        # A key may not carry more power than whoever creates it.
+        if not Role.at_least(self.tenant_context.role, payload.validated_data["role"]):
+            raise ApiError(
+                code="forbidden",
+                message="You cannot create a key with a role above your own.",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        issued = api_key_create(
+            tenant=self.tenant,
+            created_by=self.tenant_context.user,
+            **payload.validated_data,
+        )
+        data = ApiKeyOutputSerializer(issued.api_key).data | {"key": issued.secret}
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ApiKeyDetailApi(TenantScopedGenericAPIView):
+    model = ApiKey
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+    serializer_class = ApiKeyOutputSerializer
+
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def delete(self, request: Request, pk: str) -> Response:
+        api_key_revoke(api_key=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

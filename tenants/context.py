@@ -1,0 +1,72 @@
+"""Which tenant and role a request acts as."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework.request import Request
+
+from config.errors import ApiError
+from tenants.models import ApiKey, Membership, Tenant
+
+TENANT_HEADER = "X-Tenant"
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    tenant: Tenant
+    role: str
+    user: AbstractBaseUser | None
+    api_key: ApiKey | None
+
+
+def resolve_tenant_context(
+    *, api_key: ApiKey | None, user: AbstractBaseUser | None, tenant_slug: str | None = None
+) -> TenantContext:
+    """From an API key (its tenant and role) or a user's membership (chosen by slug if several)."""
+    if api_key is not None:
+        context = TenantContext(
+            tenant=api_key.tenant, role=api_key.role, user=None, api_key=api_key
+        )
+    elif user is not None and user.is_authenticated:
+        memberships = Membership.objects.filter(user=user).select_related("tenant")
+        if tenant_slug:
+            memberships = memberships.filter(tenant__slug=tenant_slug)
+        memberships = list(memberships[:2])
+        if not memberships:
+            raise ApiError(
+                code="no_tenant", message="You are not a member of that tenant.", status_code=403
+            )
+        if len(memberships) > 1:
+            raise ApiError(
+                code="tenant_required",
+                message=f"You belong to several tenants: name one in the {TENANT_HEADER} header.",
+            )
+        membership = memberships[0]
+        context = TenantContext(
+            tenant=membership.tenant, role=membership.role, user=user, api_key=None
+        )
+    else:
+        raise ApiError(
+            code="not_authenticated",
+            message="Authentication credentials were not provided.",
+            status_code=401,
+        )
+    if not context.tenant.is_active:
+        raise ApiError(
+            code="tenant_suspended", message="This tenant is suspended.", status_code=403
+        )
+    return context
+
+
+def request_tenant_context(request: Request) -> TenantContext:
+    """The request's context, resolved once and kept on the request."""
+    context = getattr(request, "_tenant_context", None)
+    if context is None:
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        context = resolve_tenant_context(
+            api_key=api_key,
+            user=None if api_key else request.user,
+            tenant_slug=request.headers.get(TENANT_HEADER),
+        )
+        request._tenant_context = context
+    return context

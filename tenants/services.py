@@ -1,0 +1,147 @@
+"""Writes for tenants, memberships, API keys and usage."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from config.errors import ApiError
+from tenants.models import ApiKey, Membership, Plan, Role, Tenant, UsageCounter
+
+API_KEY_PREFIX_BYTES = 6
+API_KEY_SECRET_BYTES = 32
+API_KEY_SCHEME = "kk"
+
+
+def tenant_create(
+    *, slug: str, name: str, plan: str = Plan.FREE, owner: AbstractBaseUser | None = None
+) -> Tenant:
+    if plan not in Plan.values:
+        raise ApiError(code="invalid_plan", message=f"Unknown plan {plan!r}; one of {Plan.values}.")
+    with transaction.atomic():
+        try:
+            tenant = Tenant.objects.create(slug=slug, name=name, plan=plan)
+        except IntegrityError:
+            raise ApiError(
+                code="tenant_exists", message=f"A tenant {slug!r} exists already.", status_code=409
+            ) from None
+        if owner is not None:
+            Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+    return tenant
+
+
+def membership_set(*, tenant: Tenant, user: AbstractBaseUser, role: str) -> Membership:
+    """Give `user` the `role` in `tenant`, creating the membership when needed."""
+    membership, _ = Membership.objects.update_or_create(
+        tenant=tenant, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def user_get_or_create(*, email: str) -> AbstractBaseUser:
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(username=email, defaults={"email": email})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly created key with its secret, which exists only here and is never stored."""
+
+    api_key: ApiKey
+    secret: str
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    role: str = Role.MEMBER,
+    created_by: AbstractBaseUser | None = None,
+) -> IssuedKey:
+    """Make a key `kk_<prefix>_<secret>`; the prefix is public and indexed, the whole is hashed."""
+    if role not in Role.values:
+        raise ApiError(code="invalid_role", message=f"Unknown role {role!r}; one of {Role.values}.")
+    prefix = secrets.token_hex(API_KEY_PREFIX_BYTES)
+    raw_key = f"{API_KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(API_KEY_SECRET_BYTES)}"
+    api_key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name,
+        role=role,
+        prefix=prefix,
+        hashed_key=hash_key(raw_key),
+        created_by=created_by,
+    )
+    return IssuedKey(api_key=api_key, secret=raw_key)
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke at once: authentication reads the row on every request, so nothing stale survives."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key matching `raw_key`, or None. The hash is compared in constant time."""
+    parts = raw_key.split("_", 2)
+    if len(parts) != 3 or parts[0] != API_KEY_SCHEME:
+        return None
+    api_key = (
+        ApiKey.objects.select_related("tenant")
+        .filter(prefix=parts[1], revoked_at__isnull=True)
+        .first()
+    )
+    if api_key is None or not hmac.compare_digest(api_key.hashed_key, hash_key(raw_key)):
+        return None
+    _api_key_touch(api_key=api_key)
+    return api_key
+
+
+def _api_key_touch(*, api_key: ApiKey) -> None:
+    """Record use at most once per resolution window: one conditional UPDATE, usually a no-op."""
+    now = timezone.now()
+    stale_before = now - settings.API_KEY_LAST_USED_RESOLUTION
+    if api_key.last_used_at is not None and api_key.last_used_at >= stale_before:
+        return
+    ApiKey.objects.filter(pk=api_key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale_before)
+    ).update(last_used_at=now)
+    api_key.last_used_at = now
+
+
+def current_month() -> date:
+    return timezone.now().date().replace(day=1)
+
+
+def usage_increment(*, tenant: Tenant, metric: str, amount: int = 1) -> None:
+    """Add `amount` to this month's counter atomically (safe under concurrent requests)."""
+    month = current_month()
+    updated = UsageCounter.objects.filter(tenant=tenant, month=month, metric=metric).update(
+        value=F("value") + amount
+    )
+    if updated:
+        return
+    try:
+        with transaction.atomic():
+            UsageCounter.objects.create(tenant=tenant, month=month, metric=metric, value=amount)
+    except IntegrityError:  # another request created it first
+        UsageCounter.objects.filter(tenant=tenant, month=month, metric=metric).update(
+            value=F("value") + amount
+        )

@@ -1,0 +1,77 @@
+"""Factories for every model; `TENANT_OWNED_FACTORIES` must cover every tenant-owned model."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
+from tenants.services import api_key_create, current_month
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    slug = factory.Sequence(lambda n: f"tenant-{n}")
+    name = factory.Faker("company")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.SelfAttribute("username")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-only")
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    tenant = factory.SubFactory(TenantFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.MEMBER
+
+
+def make_api_key(
+    *, tenant: Tenant, role: str = Role.MEMBER, name: str = "test"
+) -> tuple[ApiKey, str]:
+    issued = api_key_create(tenant=tenant, name=name, role=role)
+    return issued.api_key, issued.secret
+
+
+class ApiKeyFactory(factory.Factory):
+    """Builds through the service so the hash and prefix are real."""
+
+    class Meta:
+        model = ApiKey
+
+    tenant = factory.SubFactory(TenantFactory)
+    role = Role.MEMBER
+
+    @classmethod
+    def _create(cls, model_class, *, tenant, role, **kwargs):
+        return make_api_key(tenant=tenant, role=role)[0]
+
+
+class UsageCounterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UsageCounter
+
+    tenant = factory.SubFactory(TenantFactory)
+    month = factory.LazyFunction(current_month)
+    metric = UsageCounter.Metric.JOBS_STARTED
+    value = 3
+
+
+TENANT_OWNED_FACTORIES = {
+    Membership: MembershipFactory,
+    ApiKey: ApiKeyFactory,
+    UsageCounter: UsageCounterFactory,
+}

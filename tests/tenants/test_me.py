@@ -1,0 +1,63 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tenants.models import Role, Tenant, UsageCounter
+from tenants.services import usage_increment
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+
+@pytest.mark.django_db
+class TestMe:
+    def test_an_api_key_sees_its_tenant_role_quotas_and_usage(self, member):
+        usage_increment(tenant=member.tenant, metric=UsageCounter.Metric.JOBS_STARTED, amount=2)
+        body = member.client.get("/api/v1/me").json()
+        assert body["tenant"]["slug"] == "acme"
+        assert body["tenant"]["id"] == str(member.tenant.id)
+        assert body["role"] == "member"
+        assert body["plan"] == "free"
+        assert body["quotas"]["max_jobs_per_month"] == 200
+        assert body["usage"]["jobs_started"] == {"used": 2, "limit": 200}
+        assert body["principal"] == {
+            "type": "api_key",
+            "id": str(member.api_key.id),
+            "name": "member key",
+        }
+
+    def test_a_quota_override_wins_over_the_plan(self, member):
+        Tenant.objects.filter(pk=member.tenant.pk).update(max_jobs_per_month=7)
+        assert member.client.get("/api/v1/me").json()["quotas"]["max_jobs_per_month"] == 7
+
+    def test_a_session_user_gets_the_same(self, session_member):
+        user, client = session_member
+        body = client.get("/api/v1/me").json()
+        assert body["tenant"]["slug"] == "acme"
+        assert body["role"] == "member"
+        assert body["principal"] == {"type": "user", "username": user.username}
+
+    def test_a_user_in_several_tenants_names_one(self, session_member):
+        user, client = session_member
+        other = TenantFactory(slug="initech")
+        MembershipFactory(tenant=other, user=user, role=Role.VIEWER)
+        response = client.get("/api/v1/me")
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "tenant_required"
+        assert client.get("/api/v1/me", HTTP_X_TENANT="initech").json()["role"] == "viewer"
+        assert client.get("/api/v1/me", HTTP_X_TENANT="nope").status_code == 403
+
+    def test_a_user_without_membership_is_refused(self, db):
+        lonely = APIClient()
+        lonely.force_login(UserFactory())
+        response = lonely.get("/api/v1/me")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "no_tenant"
+
+    def test_a_suspended_tenant_is_refused(self, member):
+        Tenant.objects.filter(pk=member.tenant.pk).update(status=Tenant.Status.SUSPENDED)
+        response = member.client.get("/api/v1/me")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "tenant_suspended"
+
+    def test_usage_increments_accumulate_in_one_monthly_row(self, tenant):
+        for _ in range(5):
+            usage_increment(tenant=tenant, metric=UsageCounter.Metric.EVIDENCE_BYTES, amount=10)
+        assert UsageCounter.objects.get(tenant=tenant).value == 50
