@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_filters",
     "channels",
     "tenants",
+    "jobs",
 ]
 
 MIDDLEWARE = [
