@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "channels",
     "tenants",
     "jobs",
+    "projects",
 ]
 
 MIDDLEWARE = [

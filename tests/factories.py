@@ -3,6 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from projects.models import Project
 from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
 from tenants.services import api_key_create, current_month
 
@@ -70,7 +71,16 @@ class UsageCounterFactory(factory.django.DjangoModelFactory):
     value = 3
 
 
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Project {n}")
+
+
 TENANT_OWNED_FACTORIES = {
+    Project: ProjectFactory,
     Membership: MembershipFactory,
     ApiKey: ApiKeyFactory,
     UsageCounter: UsageCounterFactory,
