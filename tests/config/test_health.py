@@ -21,14 +21,15 @@ class TestHealth:
         assert set(body["components"]) == {"database", "cache", "storage", "broker"}
         assert all(c["status"] == "ok" for c in body["components"].values())
 
-    def test_readyz_is_503_when_the_broker_is_unreachable(self, client, unused_tcp_port):
-        # A real outage: nothing listens on that port, so connecting fails.
-        original = celery_app.conf.broker_url
-        celery_app.conf.broker_url = f"redis://127.0.0.1:{unused_tcp_port}/0"
-        try:
-            response = client.get("/readyz")
-        finally:
-            celery_app.conf.broker_url = original
+    def test_readyz_is_503_when_the_broker_is_unreachable(
+        self, client, unused_tcp_port, monkeypatch
+    ):
+        # A real outage: nothing listens on that port, so connecting fails. Celery reads the
+        # environment variable before its configuration, so both point there.
+        dead_broker = f"redis://127.0.0.1:{unused_tcp_port}/0"
+        monkeypatch.setenv("CELERY_BROKER_URL", dead_broker)
+        monkeypatch.setattr(celery_app.conf, "broker_url", dead_broker)
+        response = client.get("/readyz")
         assert response.status_code == 503
         body = response.json()
         assert body["status"] == "down"
