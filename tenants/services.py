@@ -130,6 +130,33 @@ def current_month() -> date:
     return timezone.now().date().replace(day=1)
 
 
+_METRIC_LIMITS = {
+    UsageCounter.Metric.JOBS_STARTED: "max_jobs_per_month",
+    UsageCounter.Metric.EVIDENCE_BYTES: "max_evidence_bytes",
+}
+
+
+def usage_consume(*, tenant: Tenant, metric: str, amount: int = 1) -> None:
+    """Count `amount` against this month's quota for `metric`, or raise `quota_exceeded` (429)
+    and count nothing. Call it inside the transaction that does the work, before doing it."""
+    limit = getattr(tenant.quotas, _METRIC_LIMITS[metric])
+    month = current_month()
+    with transaction.atomic():
+        counter, _ = UsageCounter.objects.select_for_update().get_or_create(
+            tenant=tenant, month=month, metric=metric
+        )
+        if counter.value + amount > limit:
+            raise ApiError(
+                code="quota_exceeded",
+                message=f"This would exceed your plan's {metric.replace('_', ' ')} quota "
+                f"({counter.value} of {limit} used this month).",
+                status_code=429,
+                details={"metric": metric, "used": counter.value, "limit": limit},
+            )
+        counter.value = F("value") + amount
+        counter.save(update_fields=["value"])
+
+
 def usage_increment(*, tenant: Tenant, metric: str, amount: int = 1) -> None:
     """Add `amount` to this month's counter atomically (safe under concurrent requests)."""
     month = current_month()

@@ -1,8 +1,9 @@
 import pytest
 from rest_framework.test import APIClient
 
+from config.errors import ApiError
 from tenants.models import Role, Tenant, UsageCounter
-from tenants.services import usage_increment
+from tenants.services import usage_consume, usage_increment
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 
@@ -61,3 +62,18 @@ class TestMe:
         for _ in range(5):
             usage_increment(tenant=tenant, metric=UsageCounter.Metric.EVIDENCE_BYTES, amount=10)
         assert UsageCounter.objects.get(tenant=tenant).value == 50
+
+
+@pytest.mark.django_db(transaction=True)
+class TestQuotas:
+    def test_consumption_stops_at_the_quota_and_counts_nothing_over_it(self, tenant):
+        Tenant.objects.filter(pk=tenant.pk).update(max_jobs_per_month=3)
+        tenant.refresh_from_db()
+        for _ in range(3):
+            usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
+        with pytest.raises(ApiError) as excinfo:
+            usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
+        assert excinfo.value.error_code == "quota_exceeded"
+        assert excinfo.value.status_code == 429
+        assert excinfo.value.details == {"metric": "jobs_started", "used": 3, "limit": 3}
+        assert UsageCounter.objects.get(tenant=tenant).value == 3
