@@ -3,6 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
+from jobs.models import Job, JobEvent
 from projects.models import Project
 from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
 from tenants.services import api_key_create, current_month
@@ -79,8 +80,31 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Project {n}")
 
 
+class JobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Job
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = "selftest"
+    input = factory.LazyFunction(lambda: {"steps": 2, "delay": 0})
+
+
+class JobEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JobEvent
+
+    tenant = factory.SubFactory(TenantFactory)
+    job = factory.SubFactory(JobFactory, tenant=factory.SelfAttribute("..tenant"))
+    seq = factory.Sequence(lambda n: n + 1)
+    type = "job.log"
+    payload = factory.LazyFunction(lambda: {"message": "hello"})
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
+    Job: JobFactory,
+    JobEvent: JobEventFactory,
     Membership: MembershipFactory,
     ApiKey: ApiKeyFactory,
     UsageCounter: UsageCounterFactory,
