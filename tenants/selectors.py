@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 
-from tenants.models import ApiKey, Tenant, UsageCounter
+from tenants.models import ApiKey, RequestLog, Tenant, UsageCounter
 from tenants.services import current_month
 
 
@@ -28,3 +28,7 @@ def tenant_usage(*, tenant: Tenant) -> dict[str, dict[str, int]]:
             "limit": quotas.max_evidence_bytes,
         },
     }
+
+
+def request_log_list(*, tenant: Tenant) -> QuerySet[RequestLog]:
+    return RequestLog.objects.for_tenant(tenant).select_related("api_key", "user")

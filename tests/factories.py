@@ -1,10 +1,20 @@
 """Factories for every model; `TENANT_OWNED_FACTORIES` must cover every tenant-owned model."""
 
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 
 from projects.models import Project
-from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
+from tenants.models import (
+    ApiKey,
+    IdempotencyKey,
+    Membership,
+    RequestLog,
+    Role,
+    Tenant,
+    UsageCounter,
+)
 from tenants.services import api_key_create, current_month
 
 
@@ -79,9 +89,36 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Project {n}")
 
 
+class IdempotencyKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IdempotencyKey
+
+    tenant = factory.SubFactory(TenantFactory)
+    key = factory.Sequence(lambda n: f"key-{n}")
+    request_hash = "0" * 64
+    status_code = 201
+    response_body = factory.LazyFunction(dict)
+
+
+class RequestLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RequestLog
+
+    tenant = factory.SubFactory(TenantFactory)
+    method = "GET"
+    path = "/api/v1/me"
+    status_code = 200
+    duration_ms = Decimal("1.250")
+    request_id = factory.Sequence(lambda n: f"request-{n:08d}")
+    ip = "127.0.0.1"
+    user_agent = "tests"
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
     Membership: MembershipFactory,
     ApiKey: ApiKeyFactory,
     UsageCounter: UsageCounterFactory,
+    IdempotencyKey: IdempotencyKeyFactory,
+    RequestLog: RequestLogFactory,
 }
