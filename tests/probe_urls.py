@@ -11,7 +11,7 @@ from config.urls import urlpatterns as real_urlpatterns
 from tenants.models import UsageCounter
 from tenants.ratelimit import JOBS
 from tenants.scoping import TenantAPIView
-from tenants.services import usage_increment
+from tenants.services import usage_consume, usage_increment
 
 
 class StartJobProbe(TenantAPIView):
@@ -35,6 +35,18 @@ class UploadProbe(TenantAPIView):
         return Response({"size": upload.size}, status=status.HTTP_201_CREATED)
 
 
+class QuotaProbe(TenantAPIView):
+    """Consumes evidence bytes before storing anything, as an upload does."""
+
+    def post(self, request):
+        usage_consume(
+            tenant=self.tenant,
+            metric=UsageCounter.Metric.EVIDENCE_BYTES,
+            amount=int(request.data["bytes"]),
+        )
+        return Response({}, status=status.HTTP_201_CREATED)
+
+
 class BrokenProbe(TenantAPIView):
     """Writes, then fails with a bug (a 500)."""
 
@@ -54,6 +66,7 @@ class StorageProbe(TenantAPIView):
 probes = [
     path("probe/jobs/", StartJobProbe.as_view()),
     path("probe/uploads/", UploadProbe.as_view()),
+    path("probe/quota/", QuotaProbe.as_view()),
     path("probe/broken/", BrokenProbe.as_view()),
     path("probe/storage/", StorageProbe.as_view()),
 ]

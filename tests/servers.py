@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -135,7 +136,9 @@ class PostgresCluster:
         self.pg_ctl("-m", "fast", "stop")
 
     def restart(self) -> None:
-        self.pg_ctl("-m", "fast", "restart")
+        # Not `pg_ctl restart`: it would hand the server our captured stdout instead of the log.
+        self.stop()
+        self.start()
 
 
 @contextmanager
@@ -235,12 +238,22 @@ def create_tenant_and_key(env: dict[str, str], *, slug: str, plan: str = "free")
     ]
 
 
+@dataclass
+class Gunicorn:
+    url: str
+    log_file: IO[bytes]
+
+    def log(self) -> str:
+        self.log_file.seek(0)
+        return self.log_file.read().decode(errors="replace")
+
+
 @contextmanager
-def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
-    """A gunicorn serving config.wsgi on a free port; yields its base URL. Stopped gracefully
-    (SIGTERM), as a deployment stops it, so its workers run their exit handlers."""
+def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Gunicorn]:
+    """gunicorn serving config.wsgi on a free port, logging to a temporary file. Stopped
+    gracefully (SIGTERM), as a deployment stops it, so its workers run their exit handlers."""
     port = free_port()
-    log = tempfile.TemporaryFile()
+    log_file = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
@@ -254,16 +267,16 @@ def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=log,
-        stderr=log,
+        stdout=log_file,
+        stderr=log_file,
     )
+    server = Gunicorn(url=f"http://127.0.0.1:{port}", log_file=log_file)
     try:
         try:
             wait_for_port(port, process=process)
         except (RuntimeError, TimeoutError) as exc:
-            log.seek(0)
-            raise RuntimeError(f"gunicorn did not start:\n{log.read().decode()[-3000:]}") from exc
-        yield f"http://127.0.0.1:{port}"
+            raise RuntimeError(f"gunicorn did not start:\n{server.log()[-3000:]}") from exc
+        yield server
     finally:
         stop_process(process)
-        log.close()
+        log_file.close()

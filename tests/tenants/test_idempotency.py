@@ -139,7 +139,7 @@ def test_two_concurrent_requests_with_one_key_have_one_effect(private_postgres):
     body = {"name": "made once", "role": "viewer"}
     answers: list[requests.Response] = []
 
-    with servers.gunicorn(private_postgres.env, workers=2) as base_url:
+    with servers.gunicorn(private_postgres.env, workers=2) as server:
         holder = psycopg.connect(private_postgres.cluster.url("kalkula"))
         holder.execute(
             "INSERT INTO tenants_idempotencykey (id, tenant_id, key, request_hash, created_at) "
@@ -150,7 +150,7 @@ def test_two_concurrent_requests_with_one_key_have_one_effect(private_postgres):
         def post() -> None:
             answers.append(
                 requests.post(
-                    f"{base_url}/api/v1/api-keys/", json=body, headers=headers, timeout=30
+                    f"{server.url}/api/v1/api-keys/", json=body, headers=headers, timeout=30
                 )
             )
 

@@ -95,8 +95,8 @@ def test_two_server_processes_share_one_bucket(private_postgres, server_redis_ur
     answers = []
     with servers.gunicorn(env) as first, servers.gunicorn(env) as second:
         for index in range(12):
-            base_url = (first, second)[index % 2]
-            answers.append(requests.get(f"{base_url}/api/v1/me", headers=headers, timeout=10))
+            server = (first, second)[index % 2]
+            answers.append(requests.get(f"{server.url}/api/v1/me", headers=headers, timeout=10))
     assert [a.status_code for a in answers] == [200] * 10 + [429] * 2
     # Each answer counts down the one shared bucket, alternating between the processes.
     assert [a.headers["RateLimit-Remaining"] for a in answers[:10]] == [

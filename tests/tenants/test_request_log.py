@@ -214,19 +214,21 @@ class TestInAServerProcess:
             "REQUEST_LOG_FLUSH_MS": "3600000",  # only size and shutdown can trigger a write
         }
         headers = {"Authorization": f"Api-Key {secret}"}
-        with servers.gunicorn(env) as base_url:
+        with servers.gunicorn(env) as server:
             for _ in range(3):
-                requests.get(f"{base_url}/api/v1/me", headers=headers, timeout=10)
+                requests.get(f"{server.url}/api/v1/me", headers=headers, timeout=10)
             assert _wait_for_rows(private_postgres, slug, 3) == 3
-            requests.get(f"{base_url}/api/v1/api-keys/", headers=headers, timeout=10)
+            requests.get(f"{server.url}/api/v1/api-keys/", headers=headers, timeout=10)
         assert _wait_for_rows(private_postgres, slug, 4) == 4
 
     def test_the_background_thread_writes_what_waits_after_the_interval(self, private_postgres):
         slug = f"log-{uuid.uuid4().hex[:8]}"
         secret = servers.create_tenant_and_key(private_postgres.env, slug=slug)
         env = private_postgres.env | {"REQUEST_LOG_FLUSH_MS": "100"}
-        with servers.gunicorn(env) as base_url:
+        with servers.gunicorn(env) as server:
             requests.get(
-                f"{base_url}/api/v1/me", headers={"Authorization": f"Api-Key {secret}"}, timeout=10
+                f"{server.url}/api/v1/me",
+                headers={"Authorization": f"Api-Key {secret}"},
+                timeout=10,
             )
             assert _wait_for_rows(private_postgres, slug, 1) == 1
