@@ -4,10 +4,12 @@ from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiParameter
 
 from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
+from tenants.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from tenants.scoping import TenantAPIView
 
 _IDEMPOTENCY_KEY = OpenApiParameter(
     name=IDEMPOTENCY_HEADER,
+    type={"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN},
     location=OpenApiParameter.HEADER,
     required=False,
     description="Repeat the POST with the same key and body within 24 h to get the first answer "
@@ -54,11 +56,15 @@ class AutoSchema(openapi.AutoSchema):
         return parameters
 
 
-def document_error_responses(result: dict, generator, request, public) -> dict:
-    """Postprocessing hook: every operation documents the errors it can answer, in the envelope."""
+def postprocess(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: every operation documents the errors it can answer
+    (in the envelope), and that an optional query parameter sent empty counts as not sent."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
             statuses = ["401", "403", "429", "503"]
             if "{" in path:
                 statuses.append("404")

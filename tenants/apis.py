@@ -74,7 +74,8 @@ class ApiKeyListCreateApi(TenantScopedGenericAPIView):
     pagination_class = CursorPage
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
+        # Kept as sent: a name is a label, and stripping would refuse names the schema allows.
+        name = serializers.CharField(max_length=100, min_length=1, trim_whitespace=False)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
     class CreatedSerializer(ApiKeyOutputSerializer):
@@ -159,6 +160,7 @@ class RequestLogListApi(TenantScopedGenericAPIView):
     def get_queryset(self):
         return request_log_list(tenant=self.tenant)
 
+    @extend_schema(operation_id="request_log_list", responses=RequestLogOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

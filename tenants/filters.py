@@ -1,15 +1,22 @@
 """Query filters for tenant lists."""
 
 import django_filters
+from django import forms
 
 from tenants.models import RequestLog
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """A whole number (django-filter's NumberFilter takes decimals)."""
+
+    field_class = forms.IntegerField
 
 
 class RequestLogFilter(django_filters.FilterSet):
     method = django_filters.ChoiceFilter(
         choices=[(m, m) for m in ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")]
     )
-    status = django_filters.NumberFilter(field_name="status_code")
+    status = IntegerFilter(field_name="status_code")
     path = django_filters.CharFilter(lookup_expr="startswith", help_text="Path prefix.")
     api_key = django_filters.UUIDFilter(field_name="api_key_id")
     request_id = django_filters.CharFilter()

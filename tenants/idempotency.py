@@ -26,7 +26,9 @@ from tenants.models import IdempotencyKey, Tenant
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# 1 to 255 visible ASCII characters (the same pattern is in the OpenAPI schema).
+KEY_PATTERN = r"^[!-~]{1,255}$"
+_VALID_KEY = re.compile(KEY_PATTERN)
 
 
 def idempotency_key_from(request: Request) -> str | None:

@@ -180,8 +180,10 @@ def _identity_and_plan(request: Request) -> tuple[str, str]:
     if isinstance(request.auth, ApiKey):
         return f"key:{request.auth.pk}", request.auth.tenant.plan
     context = getattr(request._request, "tenant_context", None)
+    if context is not None:  # a user acting for one of their tenants, at that tenant's rates
+        return f"user:{request.user.pk}:{context.tenant.pk}", context.tenant.plan
     if request.user is not None and request.user.is_authenticated:
-        return f"user:{request.user.pk}", context.tenant.plan if context else Plan.FREE
+        return f"user:{request.user.pk}", Plan.FREE
     return f"ip:{request.META.get('REMOTE_ADDR', '')}", Plan.FREE
 
 

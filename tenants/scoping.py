@@ -101,5 +101,11 @@ class TenantScopedGenericAPIView(TenantAPIView, GenericAPIView):
 
     model: type[Model]
 
+    @property
+    def queryset(self) -> QuerySet:
+        """The model without any rows, for tools that introspect views (the OpenAPI schema's
+        filters); tenant data is reached only through get_queryset()."""
+        return self.model.objects.none()
+
     def get_queryset(self) -> QuerySet:
         return self.model.objects.for_tenant(self.tenant)

@@ -152,12 +152,7 @@ def server_redis_url() -> str:
 
 
 @pytest.fixture
-def probe_urlconf():
-    """Serve tests/probe_urls.py: the real routes plus stand-ins for other apps' endpoints."""
-    from django.test import override_settings
-    from django.urls import clear_url_caches
-
-    clear_url_caches()
-    with override_settings(ROOT_URLCONF="tests.probe_urls"):
-        yield
-    clear_url_caches()
+def probe_urlconf(settings):
+    """Serve tests/probe_urls.py: the real routes plus stand-ins for other apps' endpoints.
+    Through pytest-django's `settings`, so it unwinds in order with other overrides."""
+    settings.ROOT_URLCONF = "tests.probe_urls"

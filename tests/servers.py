@@ -231,11 +231,13 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 def create_tenant_and_key(env: dict[str, str], *, slug: str, plan: str = "free") -> str:
-    """A tenant and an owner API key, made by the operators' commands; returns the key."""
-    manage(env, "createtenant", slug, "--name", slug, "--plan", plan)
-    return manage(env, "createapikey", slug, "--name", "server tests", "--role", "owner").split()[
-        -1
-    ]
+    """A tenant and an owner API key, made by the services in one process; returns the key."""
+    code = (
+        "from tenants.services import api_key_create, tenant_create; "
+        f"tenant = tenant_create(slug={slug!r}, name={slug!r}, plan={plan!r}); "
+        "print(api_key_create(tenant=tenant, name='server tests', role='owner').secret)"
+    )
+    return manage(env, "shell", "-c", code).split()[-1]
 
 
 @dataclass
