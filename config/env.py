@@ -104,3 +104,19 @@ def database_from_url(name: str, url: str) -> dict:
         "PORT": str(port or ""),
         "OPTIONS": options,
     }
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate `<requests>/<seconds>`, e.g. `600/60`, as (requests, seconds), both at least 1."""
+    value = _raw(name) or default
+    requests_text, slash, seconds_text = value.partition("/")
+    try:
+        requests, seconds = int(requests_text), int(seconds_text)
+    except ValueError:
+        requests = seconds = 0
+    if not slash or requests < 1 or seconds < 1:
+        raise ImproperlyConfigured(
+            f"{name}: expected <requests>/<seconds> with both at least 1, e.g. 600/60; "
+            f"got {value!r}."
+        )
+    return requests, seconds

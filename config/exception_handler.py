@@ -1,8 +1,13 @@
 """Renders every API error, DRF's own included, in the envelope."""
 
+import logging
 from typing import Any
 
+from boto3.exceptions import S3TransferFailedError, S3UploadFailedError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
@@ -10,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from config.errors import ApiError, envelope
+
+logger = logging.getLogger(__name__)
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[str]:
@@ -29,11 +36,36 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {detail}" if prefix else str(detail)]
 
 
+# Object storage (S3) not answering, or answering with its own failure: the request cannot be done
+# now, but nothing about it is wrong; the client may retry later.
+STORAGE_UNAVAILABLE_ERRORS = (
+    BotoConnectionError,
+    HTTPClientError,
+    S3UploadFailedError,
+    S3TransferFailedError,
+)
+
+
+def _is_storage_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, ClientError):
+        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+    return isinstance(exc, STORAGE_UNAVAILABLE_ERRORS)
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = ApiError(code="request_too_large", message=str(exc), status_code=413)
+    elif _is_storage_unavailable(exc):
+        logger.warning("storage unavailable: %s", exc)
+        exc = ApiError(
+            code="storage_unavailable",
+            message="File storage is unavailable; nothing was stored. Retry later.",
+            status_code=503,
+        )
     response = exception_handler(exc, context)
     if response is None:
         return None  # not an API error: a real bug, left to Django's 500 handling and logging

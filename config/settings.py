@@ -12,7 +12,15 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import database_from_url, env_bool, env_int, env_list, env_str, env_url
+from config.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KALKULA_VAR_DIR", str(BASE_DIR / "var")))
@@ -65,6 +73,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
+    # Outermost after the request id, so the logged duration covers everything below it.
+    "tenants.middleware.RequestLogMiddleware",
+    "tenants.middleware.RateLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -128,9 +139,14 @@ if REDIS_URL:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
+                # The cache is an accelerator: with Redis down, reads miss and writes are dropped
+                # (and logged) instead of failing the request.
+                "IGNORE_EXCEPTIONS": True,
             },
         }
     }
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -210,7 +226,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["tenants.ratelimit.BucketRateThrottle"],
     "EXCEPTION_HANDLER": "config.exception_handler.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -222,7 +239,41 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.postprocess",
+    ],
 }
+
+# Platform guarantees -----------------------------------------------------------------------------
+# Idempotency-Key: a POST repeated with the same key and body within this gets the first answer.
+IDEMPOTENCY_KEY_TTL = timedelta(hours=env_int("IDEMPOTENCY_KEY_TTL_HOURS", 24, minimum=1))
+
+# Token buckets per API key (or user) and bucket: `<requests>/<seconds>` is both the burst and the
+# refill (600/60 allows 600 at once, then 10 a second). RATE_LIMIT_<PLAN>_<BUCKET> overrides one.
+_DEFAULT_RATES = {
+    "free": {"reads": "300/60", "writes": "60/60", "jobs": "10/60"},
+    "team": {"reads": "1200/60", "writes": "300/60", "jobs": "60/60"},
+    "enterprise": {"reads": "6000/60", "writes": "1500/60", "jobs": "300/60"},
+}
+RATE_LIMITS = {
+    plan: {
+        bucket: env_rate(f"RATE_LIMIT_{plan.upper()}_{bucket.upper()}", rate)
+        for bucket, rate in buckets.items()
+    }
+    for plan, buckets in _DEFAULT_RATES.items()
+}
+# After a Redis error the limiter lets requests through for this long before trying Redis again,
+# so an outage costs one logged warning and one timeout, not one per request.
+RATE_LIMIT_REDIS_RETRY_SECONDS = env_int("RATE_LIMIT_REDIS_RETRY_SECONDS", 5)
+
+# Request log: buffered per process, written in bulk by a background thread every
+# REQUEST_LOG_FLUSH_MS or as soon as REQUEST_LOG_BATCH_SIZE entries wait, and at shutdown.
+REQUEST_LOG_FLUSH_MS = env_int("REQUEST_LOG_FLUSH_MS", 2000, minimum=10)
+REQUEST_LOG_BATCH_SIZE = env_int("REQUEST_LOG_BATCH_SIZE", 500, minimum=1)
+# Beyond this many waiting entries (the database is down), the oldest are dropped and counted.
+REQUEST_LOG_MAX_BUFFER = env_int("REQUEST_LOG_MAX_BUFFER", 50_000, minimum=1)
+REQUEST_LOG_RETENTION = timedelta(days=env_int("REQUEST_LOG_RETENTION_DAYS", 90, minimum=1))
 
 # Internationalisation ----------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

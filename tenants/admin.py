@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
+from tenants.models import ApiKey, Membership, RequestLog, Role, Tenant, UsageCounter
 from tenants.services import api_key_create, api_key_revoke
 
 
@@ -124,4 +124,36 @@ class UsageCounterAdmin(TenantScopedAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(RequestLog)
+class RequestLogAdmin(TenantScopedAdmin):
+    """Read-only: the log records what happened."""
+
+    list_display = [
+        "created_at",
+        "tenant",
+        "method",
+        "path",
+        "status_code",
+        "duration_ms",
+        "api_key",
+        "user",
+        "ip",
+    ]
+    list_filter = ["method", "status_code", "tenant"]
+    search_fields = ["path", "request_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["tenant", "api_key", "user"]
+    # A changelist COUNT over millions of rows is slow; the pager shows "more" instead.
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -59,8 +59,9 @@ def resolve_tenant_context(
 
 
 def request_tenant_context(request: Request) -> TenantContext:
-    """The request's context, resolved once and kept on the request."""
-    context = getattr(request, "_tenant_context", None)
+    """The request's context, resolved once and kept on the underlying HttpRequest, where the
+    request log and the rate limiter find it too."""
+    context = getattr(request._request, "tenant_context", None)
     if context is None:
         api_key = request.auth if isinstance(request.auth, ApiKey) else None
         context = resolve_tenant_context(
@@ -68,5 +69,5 @@ def request_tenant_context(request: Request) -> TenantContext:
             user=None if api_key else request.user,
             tenant_slug=request.headers.get(TENANT_HEADER),
         )
-        request._tenant_context = context
+        request._request.tenant_context = context
     return context

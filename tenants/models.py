@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Plan(models.TextChoices):
@@ -173,3 +174,54 @@ class UsageCounter(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.tenant} {self.month:%Y-%m} {self.metric}={self.value}"
+
+
+class IdempotencyKey(TenantOwnedModel):
+    """A POST's Idempotency-Key with the first answer to it, replayed to repeats within 24 h."""
+
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and body: the same key with another request is refused.
+    request_hash = models.CharField(max_length=64)
+    # Written in the transaction that claims the key, so a committed row always has its answer.
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} {self.key}"
+
+
+class RequestLog(TenantOwnedModel):
+    """One API request as its tenant sees it in the request log."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    status_code = models.PositiveSmallIntegerField()
+    duration_ms = models.DecimalField(max_digits=12, decimal_places=3)
+    request_id = models.CharField(max_length=128)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"]),
+            models.Index(fields=["request_id"]),
+            # Retention deletes by age across all tenants.
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status_code}"

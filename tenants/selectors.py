@@ -1,8 +1,10 @@
 """Reads for tenants, keys and usage."""
 
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
+from django.db.models.functions import Coalesce
 
-from tenants.models import ApiKey, Tenant, UsageCounter
+from projects.models import Project
+from tenants.models import ApiKey, RequestLog, Tenant, UsageCounter
 from tenants.services import current_month
 
 
@@ -27,4 +29,15 @@ def tenant_usage(*, tenant: Tenant) -> dict[str, dict[str, int]]:
             "used": counters.get(UsageCounter.Metric.EVIDENCE_BYTES, 0),
             "limit": quotas.max_evidence_bytes,
         },
+        # A per-project limit, not a monthly one: "used" is the largest current project.
+        "positions_per_project": {
+            "used": Project.objects.for_tenant(tenant)
+            .filter(deleted_at__isnull=True)
+            .aggregate(largest=Coalesce(Max("position_count"), 0))["largest"],
+            "limit": quotas.max_positions_per_project,
+        },
     }
+
+
+def request_log_list(*, tenant: Tenant) -> QuerySet[RequestLog]:
+    return RequestLog.objects.for_tenant(tenant).select_related("api_key", "user")

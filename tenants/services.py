@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -146,15 +146,35 @@ def usage_consume(*, tenant: Tenant, metric: str, amount: int = 1) -> None:
             tenant=tenant, month=month, metric=metric
         )
         if counter.value + amount > limit:
+            resets_on = (month + timedelta(days=32)).replace(day=1)
             raise ApiError(
                 code="quota_exceeded",
-                message=f"This would exceed your plan's {metric.replace('_', ' ')} quota "
-                f"({counter.value} of {limit} used this month).",
+                message=f"This would exceed your plan's monthly {metric.replace('_', ' ')} quota: "
+                f"{counter.value} of {limit} used, {amount} more asked; it resets on {resets_on}.",
                 status_code=429,
-                details={"metric": metric, "used": counter.value, "limit": limit},
+                details={
+                    "metric": metric,
+                    "used": counter.value,
+                    "limit": limit,
+                    "requested": amount,
+                    "resets_on": resets_on.isoformat(),
+                },
             )
         counter.value = F("value") + amount
         counter.save(update_fields=["value"])
+
+
+def positions_quota_check(*, tenant: Tenant, count: int) -> None:
+    """Refuse with `quota_exceeded` (429) a budget version of `count` positions, more than the
+    plan allows per project. Call it before writing the version."""
+    limit = tenant.quotas.max_positions_per_project
+    if count > limit:
+        raise ApiError(
+            code="quota_exceeded",
+            message=f"A project may hold {limit} positions on your plan; this budget has {count}.",
+            status_code=429,
+            details={"metric": "positions_per_project", "requested": count, "limit": limit},
+        )
 
 
 def usage_increment(*, tenant: Tenant, metric: str, amount: int = 1) -> None:

@@ -5,11 +5,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from tenants.models import ApiKey, Role, Tenant
+from tenants.request_log import request_log_discard
+from tests import servers
 from tests.factories import MembershipFactory, TenantFactory, make_api_key
 
 # The sample files with known answers live beside the repository (CI clones it next to shared/).
@@ -34,6 +37,15 @@ def _required_services(django_db_setup, django_db_blocker):
 
     cache.set("services-check", "ok", 5)
     assert cache.get("services-check") == "ok", "Redis is configured but not answering"
+
+
+@pytest.fixture(autouse=True)
+def _empty_request_log_buffer():
+    """The request log buffers per process: each test starts and ends with nothing waiting, and
+    writes what it needs with `request_log_flush()`."""
+    request_log_discard()
+    yield
+    request_log_discard()
 
 
 @dataclass
@@ -107,3 +119,46 @@ def unused_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@dataclass
+class PrivatePostgres:
+    """The tests' own PostgreSQL cluster with a migrated `kalkula` database, for server processes
+    the tests start and for outages they cause (never the machine's shared PostgreSQL)."""
+
+    cluster: "servers.PostgresCluster"
+    env: dict[str, str]
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.cluster.url("kalkula"), autocommit=True) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="session")
+def private_postgres(tmp_path_factory) -> PrivatePostgres:
+    with servers.postgres_cluster() as cluster:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE kalkula")
+        env = servers.clean_env(
+            DATABASE_URL=cluster.url("kalkula"),
+            KALKULA_VAR_DIR=str(tmp_path_factory.mktemp("server-var")),
+        )
+        servers.manage(env, "migrate", "--noinput")
+        yield PrivatePostgres(cluster=cluster, env=env)
+
+
+@pytest.fixture(scope="session")
+def server_redis_url() -> str:
+    """Redis for server processes: the configured one, else a private redis-server."""
+    if settings.REDIS_URL:
+        yield settings.REDIS_URL
+        return
+    with servers.redis_server() as redis_server:
+        yield redis_server.url()
+
+
+@pytest.fixture
+def probe_urlconf(settings):
+    """Serve tests/probe_urls.py: the real routes plus stand-ins for other apps' endpoints.
+    Through pytest-django's `settings`, so it unwinds in order with other overrides."""
+    settings.ROOT_URLCONF = "tests.probe_urls"

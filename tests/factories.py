@@ -1,11 +1,21 @@
 """Factories for every model; `TENANT_OWNED_FACTORIES` must cover every tenant-owned model."""
 
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 
 from jobs.models import Job, JobEvent
 from projects.models import Project
-from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
+from tenants.models import (
+    ApiKey,
+    IdempotencyKey,
+    Membership,
+    RequestLog,
+    Role,
+    Tenant,
+    UsageCounter,
+)
 from tenants.services import api_key_create, current_month
 
 
@@ -101,6 +111,31 @@ class JobEventFactory(factory.django.DjangoModelFactory):
     payload = factory.LazyFunction(lambda: {"message": "hello"})
 
 
+class IdempotencyKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IdempotencyKey
+
+    tenant = factory.SubFactory(TenantFactory)
+    key = factory.Sequence(lambda n: f"key-{n}")
+    request_hash = "0" * 64
+    status_code = 201
+    response_body = factory.LazyFunction(dict)
+
+
+class RequestLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RequestLog
+
+    tenant = factory.SubFactory(TenantFactory)
+    method = "GET"
+    path = "/api/v1/me"
+    status_code = 200
+    duration_ms = Decimal("1.250")
+    request_id = factory.Sequence(lambda n: f"request-{n:08d}")
+    ip = "127.0.0.1"
+    user_agent = "tests"
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
     Job: JobFactory,
@@ -108,4 +143,6 @@ TENANT_OWNED_FACTORIES = {
     Membership: MembershipFactory,
     ApiKey: ApiKeyFactory,
     UsageCounter: UsageCounterFactory,
+    IdempotencyKey: IdempotencyKeyFactory,
+    RequestLog: RequestLogFactory,
 }

@@ -1,10 +1,18 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.errors import ApiError
 from tenants.models import Role, Tenant, UsageCounter
-from tenants.services import usage_consume, usage_increment
-from tests.factories import MembershipFactory, TenantFactory, UserFactory
+from tenants.services import (
+    current_month,
+    positions_quota_check,
+    usage_consume,
+    usage_increment,
+)
+from tests.factories import MembershipFactory, ProjectFactory, TenantFactory, UserFactory
 
 
 @pytest.mark.django_db
@@ -23,6 +31,14 @@ class TestMe:
             "id": str(member.api_key.id),
             "name": "member key",
         }
+
+    def test_it_shows_the_largest_project_against_the_positions_limit(self, member):
+        ProjectFactory(tenant=member.tenant, position_count=1200)
+        ProjectFactory(tenant=member.tenant, position_count=90)
+        ProjectFactory(tenant=member.tenant, position_count=4000, deleted_at=timezone.now())
+        ProjectFactory(position_count=4500)  # another tenant's
+        usage = member.client.get("/api/v1/me").json()["usage"]
+        assert usage["positions_per_project"] == {"used": 1200, "limit": 5000}
 
     def test_a_quota_override_wins_over_the_plan(self, member):
         Tenant.objects.filter(pk=member.tenant.pk).update(max_jobs_per_month=7)
@@ -75,5 +91,39 @@ class TestQuotas:
             usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
         assert excinfo.value.error_code == "quota_exceeded"
         assert excinfo.value.status_code == 429
-        assert excinfo.value.details == {"metric": "jobs_started", "used": 3, "limit": 3}
+        resets_on = (current_month() + timedelta(days=32)).replace(day=1).isoformat()
+        assert excinfo.value.details == {
+            "metric": "jobs_started",
+            "used": 3,
+            "limit": 3,
+            "requested": 1,
+            "resets_on": resets_on,
+        }
+        assert str(excinfo.value.detail) == (
+            "This would exceed your plan's monthly jobs started quota: 3 of 3 used, 1 more asked; "
+            f"it resets on {resets_on}."
+        )
         assert UsageCounter.objects.get(tenant=tenant).value == 3
+
+    def test_a_quota_error_reaches_the_client_in_the_envelope(self, member, probe_urlconf):
+        Tenant.objects.filter(pk=member.tenant.pk).update(max_evidence_bytes=4)
+        response = member.client.post("/api/v1/probe/quota/", {"bytes": 5}, format="json")
+        assert response.status_code == 429
+        error = response.json()["error"]
+        assert error["code"] == "quota_exceeded"
+        assert error["details"]["metric"] == "evidence_bytes"
+        assert "RateLimit-Limit" in response  # a rate limit is a different thing, still reported
+        assert not UsageCounter.objects.filter(tenant=member.tenant).exists()
+
+    def test_a_budget_over_the_positions_limit_is_refused(self, tenant):
+        Tenant.objects.filter(pk=tenant.pk).update(max_positions_per_project=100)
+        tenant.refresh_from_db()
+        positions_quota_check(tenant=tenant, count=100)
+        with pytest.raises(ApiError) as excinfo:
+            positions_quota_check(tenant=tenant, count=101)
+        assert excinfo.value.error_code == "quota_exceeded"
+        assert excinfo.value.details == {
+            "metric": "positions_per_project",
+            "requested": 101,
+            "limit": 100,
+        }
