@@ -1,8 +1,12 @@
 """Factories for every model; `TENANT_OWNED_FACTORIES` must cover every tenant-owned model."""
 
+import io
+
 import factory
 from django.contrib.auth import get_user_model
 
+from evidence.models import Evidence, EvidenceDownload
+from evidence.services import evidence_store_file
 from projects.models import Project
 from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
 from tenants.services import api_key_create, current_month
@@ -79,9 +83,38 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Project {n}")
 
 
+class EvidenceFactory(factory.Factory):
+    """Stores real bytes through the service, so the row has its object in storage."""
+
+    class Meta:
+        model = Evidence
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"document-{n}.txt")
+    content = factory.Sequence(lambda n: f"Evidence document number {n}.\n".encode())
+    kind = Evidence.Kind.OTHER
+    project = None
+
+    @classmethod
+    def _create(cls, model_class, *, tenant, name, content, kind, project):
+        return evidence_store_file(
+            tenant=tenant, fileobj=io.BytesIO(content), name=name, kind=kind, project=project
+        ).evidence
+
+
+class EvidenceDownloadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvidenceDownload
+
+    tenant = factory.SubFactory(TenantFactory)
+    evidence = factory.SubFactory(EvidenceFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
     Membership: MembershipFactory,
     ApiKey: ApiKeyFactory,
     UsageCounter: UsageCounterFactory,
+    Evidence: EvidenceFactory,
+    EvidenceDownload: EvidenceDownloadFactory,
 }
