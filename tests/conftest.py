@@ -4,6 +4,7 @@ tenant with its own owner, so any test can check isolation for free."""
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -13,6 +14,11 @@ from rest_framework.test import APIClient
 from tenants.models import ApiKey, Role, Tenant
 from tests.factories import MembershipFactory, TenantFactory, make_api_key
 from tests.s3server import S3Server, start_s3_server
+
+# The sample files with known answers live beside the repository (CI clones it next to shared/).
+SHARED_DATA = Path(
+    os.environ.get("KALKULA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 _TRUE = {"1", "true", "yes"}
 # CI sets this for the run on real services: a service that is not configured or not reachable

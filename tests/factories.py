@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 
 from evidence.models import Evidence, EvidenceDownload
 from evidence.services import evidence_store_file
+from jobs.models import Job, JobEvent
 from projects.models import Project
 from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
 from tenants.services import api_key_create, current_month
@@ -110,8 +111,31 @@ class EvidenceDownloadFactory(factory.django.DjangoModelFactory):
     evidence = factory.SubFactory(EvidenceFactory, tenant=factory.SelfAttribute("..tenant"))
 
 
+class JobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Job
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    kind = "selftest"
+    input = factory.LazyFunction(lambda: {"steps": 2, "delay": 0})
+
+
+class JobEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JobEvent
+
+    tenant = factory.SubFactory(TenantFactory)
+    job = factory.SubFactory(JobFactory, tenant=factory.SelfAttribute("..tenant"))
+    seq = factory.Sequence(lambda n: n + 1)
+    type = "job.log"
+    payload = factory.LazyFunction(lambda: {"message": "hello"})
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
+    Job: JobFactory,
+    JobEvent: JobEventFactory,
     Membership: MembershipFactory,
     ApiKey: ApiKeyFactory,
     UsageCounter: UsageCounterFactory,

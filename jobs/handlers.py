@@ -1,0 +1,33 @@
+"""Built-in job kinds."""
+
+import time
+
+from rest_framework import serializers
+
+from jobs.errors import JobInputError
+from jobs.models import Job
+from jobs.progress import Progress
+from jobs.registry import job_kind
+
+
+class SelftestInput(serializers.Serializer):
+    steps = serializers.IntegerField(min_value=1, max_value=1000, default=5)
+    delay = serializers.FloatField(min_value=0, max_value=10, default=0.1)
+    fail_at = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+
+
+@job_kind("selftest", queue="high", direct=True, input_serializer=SelftestInput)
+def selftest(job: Job, progress: Progress) -> dict:
+    """A diagnostic: `steps` steps of `delay` seconds each, failing at step `fail_at` if given."""
+    options = SelftestInput(data=job.input)
+    if not options.is_valid():
+        raise JobInputError("invalid_input", "The selftest input is invalid.", options.errors)
+    steps, delay, fail_at = (options.validated_data[k] for k in ("steps", "delay", "fail_at"))
+    for step in range(1, steps + 1):
+        progress.check_cancelled(interval=0)
+        if step == fail_at:
+            raise JobInputError("selftest_failure", f"Failed at step {step} as asked.")
+        time.sleep(delay)
+        progress.update(step, steps, step=f"step {step} of {steps}")
+    progress.log(f"Completed {steps} steps.")
+    return {"steps": steps}
