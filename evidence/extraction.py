@@ -176,6 +176,11 @@ READERS: dict[str, Callable[[str, int], str]] = {
 }
 
 
+def has_text(content_type: str) -> bool:
+    """Whether documents of this type carry text we extract."""
+    return content_type in READERS
+
+
 def extract_text(*, key: str, content_type: str, limit: int) -> str | None:
     """The text of the stored object, or None when its type carries none we read."""
     reader = READERS.get(content_type)

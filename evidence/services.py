@@ -24,11 +24,12 @@ from rest_framework import status
 
 from config.errors import ApiError
 from evidence import storage
-from evidence.extraction import ExtractionFailed, extract_text
+from evidence.extraction import ExtractionFailed, extract_text, has_text
 from evidence.models import Evidence, EvidenceDownload, evidence_key
 from evidence.selectors import DOWNLOAD_TOKEN_SALT, evidence_stored_bytes
 from evidence.uploads import SPOOL_PREFIX, SpooledUpload, spool_fileobj
 from jobs.events import Event, publish, topic_for
+from jobs.services import job_create
 from projects.models import Project
 from tenants.models import ApiKey, Tenant, UsageCounter
 from tenants.services import usage_consume
@@ -174,12 +175,26 @@ def evidence_store(
                     project=project,
                     uploaded_by=uploaded_by,
                     uploaded_by_key=api_key,
+                    text_status=Evidence.TextStatus.PENDING
+                    if has_text(content_type)
+                    else Evidence.TextStatus.NOT_APPLICABLE,
                 )
         except IntegrityError:  # a writer that does not take the tenant lock got there first
             existing = Evidence.objects.for_tenant(tenant).get(sha256=upload.sha256)
             return StoredEvidence(evidence=existing, duplicate=True)
-        # robust: the upload stands even if live delivery or text extraction trips afterwards.
-        transaction.on_commit(lambda: _after_store(evidence), robust=True)
+        if evidence.text_status == Evidence.TextStatus.PENDING:
+            # Committed with the row and dispatched after the commit, so no upload is left
+            # without its extraction; the platform's own follow-up, not counted against quota.
+            job_create(
+                tenant=tenant,
+                kind="extract_evidence_text",
+                input={"evidence": str(evidence.id)},
+                project=project,
+                created_by=uploaded_by,
+                count_usage=False,
+            )
+        # robust: live delivery is best effort and never undoes a committed upload.
+        transaction.on_commit(lambda: _announce(evidence), robust=True)
     return StoredEvidence(evidence=evidence, duplicate=False)
 
 
@@ -202,7 +217,7 @@ def evidence_store_file(
         upload.close()
 
 
-def _after_store(evidence: Evidence) -> None:
+def _announce(evidence: Evidence) -> None:
     topics = [topic_for("tenant", evidence.tenant_id)]
     if evidence.project_id is not None:
         topics.append(topic_for("project", evidence.project_id))
@@ -222,7 +237,6 @@ def _after_store(evidence: Evidence) -> None:
             topics=topics,
         )
     )
-    evidence_extract_text(evidence=evidence)
 
 
 def evidence_extract_text(*, evidence: Evidence) -> Evidence:

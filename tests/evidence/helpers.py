@@ -9,9 +9,17 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 
 from evidence.storage import iter_object, iter_stored_objects
+from jobs.models import Job
+from jobs.services import job_execute
 from tenants.models import Tenant
 
 URL = "/api/v1/evidence/"
+# The smallest valid PNG: a 1×1 image.
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
 
 
 def multipart(
@@ -37,6 +45,16 @@ def multipart(
 def upload(client: APIClient, content: bytes, name: str = "document.csv", **fields) -> Response:
     body, content_type = multipart(filename=name, content=content, fields=fields)
     return client.post(URL, data=body, content_type=content_type)
+
+
+def run_extraction_jobs() -> list[Job]:
+    """Run the queued text-extraction jobs inline through `job_execute`, the function the Celery
+    task calls."""
+    jobs = list(Job.objects.filter(kind="extract_evidence_text", status=Job.Status.QUEUED))
+    for job in jobs:
+        job_execute(job_id=job.id)
+        job.refresh_from_db()
+    return jobs
 
 
 def stored_objects(tenant: Tenant) -> list[str]:

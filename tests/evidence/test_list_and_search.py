@@ -1,18 +1,18 @@
-from pathlib import Path
-
 import pytest
 
 from evidence.models import Evidence
 from evidence.services import evidence_extract_text
-from tests.evidence.helpers import URL, csv_bytes, pdf_bytes, upload, xlsx_bytes
-from tests.factories import EvidenceFactory, ProjectFactory
-
-DATA = Path("/work/shared/data")
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
-    b"\x00\x00IEND\xaeB`\x82"
+from tests.conftest import SHARED_DATA
+from tests.evidence.helpers import (
+    PNG,
+    URL,
+    csv_bytes,
+    pdf_bytes,
+    run_extraction_jobs,
+    upload,
+    xlsx_bytes,
 )
+from tests.factories import EvidenceFactory, ProjectFactory
 
 
 def ids(response) -> list[str]:
@@ -20,11 +20,11 @@ def ids(response) -> list[str]:
     return [row["id"] for row in response.json()["results"]]
 
 
-def stored(client, content: bytes, name: str, capture, **fields) -> str:
-    """Upload and let what runs after the commit (the text extraction) happen."""
-    with capture(execute=True):
-        response = upload(client, content, name=name, **fields)
+def stored(client, content: bytes, name: str, **fields) -> str:
+    """Upload, then run the text extraction the upload queued."""
+    response = upload(client, content, name=name, **fields)
     assert response.status_code == 201, response.content
+    run_extraction_jobs()
     return response.json()["id"]
 
 
@@ -82,30 +82,27 @@ class TestListing:
 @pytest.mark.django_db
 class TestContentSearch:
     @pytest.fixture
-    def documents(self, member, django_capture_on_commit_callbacks):
-        capture = django_capture_on_commit_callbacks
+    def documents(self, member):
         cs_csv = "Č.;Kód;Popis;MJ\n1;001;Železobeton základů;m3\n2;002;Bednění;m2\n"
         xml = b"<?xml version='1.0'?><budget><item><text>Hydroizolace spodni stavby</text>"
         xml += b"</item></budget>"
         return {
-            "csv": stored(member.client, cs_csv.encode("cp1250"), "rozpocet-cs.csv", capture),
+            "csv": stored(member.client, cs_csv.encode("cp1250"), "rozpocet-cs.csv"),
             "txt": stored(
                 member.client,
                 b"Minutes of the site meeting: scaffolding.\n",
                 "minutes.txt",
-                capture,
             ),
-            "xml": stored(member.client, xml, "export.xml", capture),
+            "xml": stored(member.client, xml, "export.xml"),
             "xlsx": stored(
                 member.client,
                 xlsx_bytes(["Kód", "Popis"], ["A1", "Dlažba"]),
                 "budget.xlsx",
-                capture,
             ),
             "pdf": stored(
-                member.client, pdf_bytes("Invoice for Geotextile delivery"), "invoice.pdf", capture
+                member.client, pdf_bytes("Invoice for Geotextile delivery"), "invoice.pdf"
             ),
-            "png": stored(member.client, PNG, "photo.png", capture),
+            "png": stored(member.client, PNG, "photo.png"),
         }
 
     @pytest.mark.parametrize(
@@ -143,12 +140,15 @@ class TestContentSearch:
 @pytest.mark.django_db
 class TestExtraction:
     @pytest.mark.parametrize(
-        "path", [DATA / "budget-v1.xlsx", DATA / "budget-v1.unixml.xml", DATA / "catalog.csv"]
+        "path",
+        [
+            SHARED_DATA / "budget-v1.xlsx",
+            SHARED_DATA / "budget-v1.unixml.xml",
+            SHARED_DATA / "catalog.csv",
+        ],
     )
-    def test_the_shared_sample_files(self, member, path, django_capture_on_commit_callbacks):
-        evidence_id = stored(
-            member.client, path.read_bytes(), path.name, django_capture_on_commit_callbacks
-        )
+    def test_the_shared_sample_files(self, member, path):
+        evidence_id = stored(member.client, path.read_bytes(), path.name)
         evidence = Evidence.objects.get(pk=evidence_id)
         assert evidence.text_status == "extracted"
         assert len(evidence.text) > 1000
