@@ -76,6 +76,21 @@ def s3_storage(s3_server, settings) -> S3Server:
     return s3_server
 
 
+@pytest.fixture
+def empty_storage(request, settings, tmp_path) -> None:
+    """This test starts with no stored files at all, in the run's kind of storage (a new bucket
+    on the S3 server, or a new directory): for tests that look at everything stored."""
+    if S3_FOR_EVERYTHING:
+        server = request.getfixturevalue("s3_server")
+        default = server.storage(bucket=server.new_bucket())
+    else:
+        default = {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        }
+    settings.STORAGES = {**settings.STORAGES, "default": default}
+
+
 @dataclass
 class Actor:
     """Someone calling the API: a role in a tenant, with a ready client authenticated by API key."""

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,17 +162,23 @@ class S3Server:
             config=Config(signature_version="s3v4"),
         )
 
-    def storage(self) -> dict:
-        """The STORAGES entry that points S3Storage at this server, as production settings do."""
+    def storage(self, bucket: str | None = None) -> dict:
+        """The STORAGES entry that points S3Storage at this server (at `bucket`, or the server's
+        own), configured as production settings configure it."""
         from config.storages import s3_storage
 
         return s3_storage(
-            bucket=self.bucket,
+            bucket=bucket or self.bucket,
             endpoint_url=self.endpoint_url,
             access_key=self.access_key,
             secret_key=self.secret_key,
             region=self.region,
         )
+
+    def new_bucket(self) -> str:
+        name = f"kalkula-test-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        return name
 
     def stop(self) -> None:
         self.process.terminate()
