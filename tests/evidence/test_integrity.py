@@ -135,7 +135,7 @@ class TestPurgeAbandonedUploads:
         kept = EvidenceFactory(tenant=tenant)
         orphan = evidence_key(tenant_id=tenant.pk, sha256="ab" * 32)
         default_storage.save(orphan, ContentFile(b"stored, then the process died"))
-        spare = default_storage.save(kept.key + "_x7Yz9Qa", ContentFile(b"a racing spare copy"))
+        default_storage.save(kept.key + "_x7Yz9Qa", ContentFile(b"a racing spare copy"))
         unrelated = default_storage.save(f"tenants/{tenant.pk}/reports/r.json", ContentFile(b"{}"))
 
         assert evidence_purge_abandoned_uploads(older_than=timedelta(0)) == 2
