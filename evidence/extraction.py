@@ -13,10 +13,6 @@ from typing import IO
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, iterparse
 from django.conf import settings
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from evidence.storage import iter_object
 
@@ -131,6 +127,10 @@ def _local_copy(key: str) -> Iterator[IO[bytes]]:
 
 
 def _xlsx_text(key: str, limit: int) -> str:
+    # Imported here: only job workers read workbooks, and web processes stay smaller without.
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
     collector = _Collector(limit)
     with _local_copy(key) as copy:
         try:
@@ -150,6 +150,10 @@ def _xlsx_text(key: str, limit: int) -> str:
 
 
 def _pdf_text(key: str, limit: int) -> str:
+    # Imported here, as openpyxl above.
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
     collector = _Collector(limit)
     with _local_copy(key) as copy:
         try:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
 
-import magic
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core import signing
@@ -25,9 +24,11 @@ from rest_framework import status
 from config.errors import ApiError
 from evidence import storage
 from evidence.extraction import ExtractionFailed, extract_text, has_text
+from evidence.filetypes import check_allowed, sniff_type
 from evidence.models import Evidence, EvidenceDownload, evidence_key
 from evidence.selectors import DOWNLOAD_TOKEN_SALT, evidence_stored_bytes
-from evidence.uploads import SPOOL_PREFIX, SpooledUpload, spool_fileobj
+from evidence.storage import SPOOL_PREFIX
+from evidence.uploads import SpooledUpload, spool_fileobj
 from jobs.events import Event, publish, topic_for
 from jobs.services import job_create
 from projects.models import Project
@@ -61,11 +62,6 @@ def evidence_sanitize_name(name: str) -> str:
     return name or "unnamed"
 
 
-def evidence_sniff_type(*, path: str) -> str:
-    """The MIME type libmagic reads from the file's bytes."""
-    return magic.from_file(path, mime=True)
-
-
 @dataclass(frozen=True)
 class StoredEvidence:
     evidence: Evidence
@@ -91,18 +87,6 @@ def _check_storage_quota(*, tenant: Tenant, size: int) -> None:
         )
 
 
-def _put_object(*, key: str, upload: SpooledUpload) -> bool:
-    """Store the upload at its content address; True when this call created the object."""
-    if default_storage.exists(key):
-        return False
-    saved_as = default_storage.save(key, upload)
-    if saved_as != key:
-        # A concurrent upload of the same bytes stored them first: ours is a spare copy.
-        default_storage.delete(saved_as)
-        return False
-    return True
-
-
 def evidence_store(
     *,
     tenant: Tenant,
@@ -123,14 +107,8 @@ def evidence_store(
         raise ApiError(code="invalid", message="project: unknown project.")
     if kind not in Evidence.Kind.values:
         raise ApiError(code="invalid", message=f"kind: one of {Evidence.Kind.values}.")
-    content_type = evidence_sniff_type(path=upload.temporary_file_path())
-    if content_type not in settings.EVIDENCE_ALLOWED_TYPES:
-        raise ApiError(
-            code="unsupported_type",
-            message=f"Files of type {content_type} are not accepted.",
-            status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            details={"content_type": content_type},
-        )
+    content_type = sniff_type(upload.head)
+    check_allowed(content_type)
     existing = Evidence.objects.for_tenant(tenant).filter(sha256=upload.sha256).first()
     if existing is not None:
         return StoredEvidence(evidence=existing, duplicate=True)
@@ -139,8 +117,7 @@ def evidence_store(
     _check_storage_quota(tenant=tenant, size=upload.size)
 
     key = evidence_key(tenant_id=tenant.pk, sha256=upload.sha256)
-    upload.content_type = content_type  # S3 keeps it as the object's Content-Type
-    created_object = _put_object(key=key, upload=upload)
+    created_object = storage.save_file(key, upload, content_type=content_type)
     with transaction.atomic():
         _lock_tenant(tenant)
         existing = Evidence.objects.for_tenant(tenant).filter(sha256=upload.sha256).first()

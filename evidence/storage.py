@@ -1,6 +1,7 @@
 """The few things evidence needs from storage that Django's Storage API does not offer alike on
-every backend: streamed reads, presigned links, listings with modification times and abandoned
-multipart uploads. Everything else goes through `default_storage` as it is configured."""
+every backend: storing a spooled file without holding it in memory, streamed reads, presigned
+links, listings with modification times and abandoned multipart uploads. Everything else goes
+through `default_storage` as it is configured."""
 
 import os
 from collections.abc import Iterator
@@ -9,10 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from botocore.exceptions import ClientError
+from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from storages.backends.s3 import S3Storage
 
 CHUNK_SIZE = 1024 * 1024
+# Spool files (uploads in progress) start with this; abandoned ones are purged by it.
+SPOOL_PREFIX = "evidence-"
 
 
 @dataclass(frozen=True)
@@ -102,3 +106,28 @@ def abort_multipart_uploads(*, prefix: str, started_before: datetime) -> int:
                 )
                 aborted += 1
     return aborted
+
+
+def save_file(name: str, file: File, *, content_type: str) -> bool:
+    """Store a spooled file (one with a `temporary_file_path`) as `name` unless an object of
+    that name exists; True when this call created it. Local storage moves the file; S3 gets it
+    in parts read from disk."""
+    if default_storage.exists(name):
+        return False
+    if not is_s3():
+        saved_as = default_storage.save(name, file)
+        if saved_as != name:
+            # A concurrent upload of the same bytes stored them first: ours is a spare copy.
+            default_storage.delete(saved_as)
+            return False
+        return True
+    storage = default_storage
+    extra = {"ContentType": content_type}
+    if storage.default_acl:
+        extra["ACL"] = storage.default_acl
+    # boto3's managed upload from the file's path reads each part from disk as it sends it, with
+    # the storage's transfer settings: the same transfer as `upload_file`, nothing held in memory.
+    storage.bucket.Object(name).upload_file(
+        file.temporary_file_path(), ExtraArgs=extra, Config=storage.transfer_config
+    )
+    return True

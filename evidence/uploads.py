@@ -1,5 +1,7 @@
-"""Receiving a file: its bytes stream to a spool file while they are counted and hashed, so a
-request never holds a file in memory and the SHA-256 is known the moment the last byte arrives."""
+"""Receiving a file: its bytes stream to a spool file on local disk while they are counted and
+hashed, so a request never holds a file in memory and the SHA-256 (hence the content address) is
+known the moment the last byte is in. The file is then stored there, or not at all when the
+tenant has it already or the upload is refused."""
 
 import hashlib
 import tempfile
@@ -12,8 +14,9 @@ from django.http import HttpRequest
 from rest_framework import status
 
 from config.errors import ApiError
+from evidence.filetypes import HEAD_BYTES
+from evidence.storage import SPOOL_PREFIX
 
-SPOOL_PREFIX = "evidence-"
 UPLOAD_FIELD = "file"
 COPY_CHUNK_SIZE = 1024 * 1024
 # Room in a multipart body for the part headers and the small `kind` and `project` fields.
@@ -30,14 +33,16 @@ def too_large_error(max_size: int) -> ApiError:
 
 
 class SpooledUpload(UploadedFile):
-    """A received file on local disk with its size and SHA-256; removed from disk when closed."""
+    """A received file in a spool file, with its size, SHA-256 and first bytes (for sniffing its
+    type); the spool file is removed when closed."""
 
-    def __init__(self, *, file: IO[bytes], name: str, size: int, sha256: str) -> None:
+    def __init__(self, *, file: IO[bytes], name: str, size: int, sha256: str, head: bytes) -> None:
         super().__init__(file=file, name=name, content_type=None, size=size)
         self.sha256 = sha256
+        self.head = head
 
     def temporary_file_path(self) -> str:
-        # FileSystemStorage moves a file that has one instead of copying it.
+        # FileSystemStorage moves a file that has one instead of copying it; S3 sends it by path.
         return self.file.name
 
     def close(self) -> None:
@@ -48,7 +53,8 @@ class SpooledUpload(UploadedFile):
 
 
 class Spool:
-    """Bytes being received, written to a temporary file in EVIDENCE_SPOOL_DIR as they arrive."""
+    """Bytes being received: counted, hashed, their first HEAD_BYTES kept, and written to a
+    temporary file in EVIDENCE_SPOOL_DIR; more than `max_size` is refused at once."""
 
     def __init__(self, *, max_size: int) -> None:
         settings.EVIDENCE_SPOOL_DIR.mkdir(parents=True, exist_ok=True)
@@ -58,6 +64,7 @@ class Spool:
         )
         self.hasher = hashlib.sha256()
         self.size = 0
+        self.head = bytearray()
 
     def write(self, data: bytes) -> None:
         self.size += len(data)
@@ -65,13 +72,19 @@ class Spool:
             self.close()
             raise too_large_error(self.max_size)
         self.hasher.update(data)
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
         self.file.write(data)
 
     def finish(self, *, name: str) -> SpooledUpload:
         self.file.flush()
         self.file.seek(0)
         return SpooledUpload(
-            file=self.file, name=name, size=self.size, sha256=self.hasher.hexdigest()
+            file=self.file,
+            name=name,
+            size=self.size,
+            sha256=self.hasher.hexdigest(),
+            head=bytes(self.head),
         )
 
     def close(self) -> None:
@@ -92,8 +105,8 @@ def spool_fileobj(fileobj: BinaryIO, *, name: str, max_size: int | None = None) 
 
 
 class EvidenceUploadHandler(FileUploadHandler):
-    """Django upload handler for the `file` field of an evidence upload: streams it to a spool,
-    hashing as it goes, and stops reading at the size limit."""
+    """Django upload handler for the `file` field of an evidence upload: streams it into a Spool,
+    and stops reading at the size limit."""
 
     # Large chunks keep the per-chunk Python work small next to the bytes moved.
     chunk_size = 1024 * 1024
@@ -128,9 +141,8 @@ class EvidenceUploadHandler(FileUploadHandler):
 
     def file_complete(self, file_size: int) -> SpooledUpload:
         assert self.file is not None
-        self.upload = self.file.finish(name=self.file_name)
-        # The request owns the finished upload now and closes it at its end.
-        self.file = None
+        receiver, self.file = self.file, None
+        self.upload = receiver.finish(name=self.file_name)
         return self.upload
 
     def upload_interrupted(self) -> None:

@@ -1,4 +1,5 @@
 import hashlib
+import os
 import threading
 
 import pytest
@@ -131,6 +132,21 @@ class TestUpload:
         assert response.status_code == 400
         assert response.json()["error"]["message"] == "Send one file per upload."
         assert_nothing_kept(tenant)
+
+
+@pytest.mark.django_db
+def test_a_file_larger_than_a_part_goes_to_s3_in_parts_read_from_disk(member, tenant, s3_storage):
+    content = (os.urandom(9 * 1024 * 1024).hex().encode() + b"\n")[: 17 * 1024 * 1024]
+
+    response = upload(member.client, content, name="big.txt")
+
+    assert response.status_code == 201, response.content
+    key = Evidence.objects.get(pk=response.json()["id"]).key
+    head = s3_storage.client().head_object(Bucket=s3_storage.bucket, Key=key)
+    assert (head["ContentType"], head["ContentLength"]) == ("text/plain", len(content))
+    assert head["ETag"].endswith('-3"'), "a multipart upload of three 8 MiB parts"
+    assert hashlib.sha256(stored_bytes(key)).hexdigest() == response.json()["sha256"]
+    assert spool_files() == []
 
 
 @pytest.mark.django_db
