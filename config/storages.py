@@ -2,9 +2,10 @@
 
 from boto3.s3.transfer import TransferConfig
 
-# Large files go up in 8 MiB parts read from disk by four threads: as fast as boto3's default of
-# ten threads against one S3 endpoint, and each thread costs a web worker memory.
-TRANSFER_CONFIG = TransferConfig(multipart_chunksize=8 * 1024 * 1024, max_concurrency=4)
+# Large files go up in 8 MiB parts read from disk by two threads: bench/evidence.py measured them
+# as fast as four (or boto3's default of ten) against one S3 endpoint, and every thread costs a
+# web worker memory (and the GIL).
+TRANSFER_CONFIG = TransferConfig(multipart_chunksize=8 * 1024 * 1024, max_concurrency=2)
 
 
 def s3_storage(
