@@ -5,14 +5,16 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from evidence.models import Evidence, evidence_key
 from evidence.services import evidence_purge_abandoned_uploads, evidence_verify
+from tenants.models import Role
 from tests.evidence.helpers import spool_files, stored_objects
-from tests.factories import EvidenceFactory
+from tests.factories import EvidenceFactory, MembershipFactory
 
 
 def verify(*args: str) -> tuple[str, CommandError | None]:
@@ -107,6 +109,24 @@ class TestAdmin:
         page = response.content.decode()
         assert f"CORRUPT: {bad.key}" in page
         assert "2 checked: 1 missing or corrupt." in page
+
+    def test_a_tenant_admin_sees_only_their_tenants_documents(self, client, tenant, other_tenant):
+        membership = MembershipFactory(tenant=tenant, role=Role.ADMIN)
+        membership.user.is_staff = True
+        membership.user.save()
+        membership.user.user_permissions.set(
+            Permission.objects.filter(content_type__app_label="evidence")
+        )
+        client.force_login(membership.user)
+        ours = EvidenceFactory(tenant=tenant, name="ours.txt")
+        theirs = EvidenceFactory(tenant=other_tenant, name="theirs.txt")
+
+        listing = client.get("/admin/evidence/evidence/").text
+
+        assert "ours.txt" in listing
+        assert "theirs.txt" not in listing
+        assert client.get(f"/admin/evidence/evidence/{ours.pk}/change/").status_code == 200
+        assert client.get(f"/admin/evidence/evidence/{theirs.pk}/change/").status_code == 302
 
     def test_the_list_and_a_document_page_render(self, superuser_client, tenant):
         evidence = EvidenceFactory(tenant=tenant, name="site-report.txt")
