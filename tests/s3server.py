@@ -17,6 +17,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -201,7 +202,7 @@ def start_s3_server(*, bucket: str = BUCKET, timeout: float = 30.0) -> S3Server:
 
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.s3server", "--port", str(port)],
+        [sys.executable, "-m", "tests.s3server", "--port", str(port), "--parent", str(os.getpid())],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL,
@@ -221,12 +222,22 @@ def start_s3_server(*, bucket: str = BUCKET, timeout: float = 30.0) -> S3Server:
             time.sleep(0.1)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A test run killed before its teardown must not leave the server behind."""
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--parent", type=int, help="exit when this process is gone")
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    if args.parent:
+        threading.Thread(target=_exit_with_parent, args=[args.parent], daemon=True).start()
 
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
