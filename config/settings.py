@@ -21,6 +21,7 @@ from config.env import (
     env_str,
     env_url,
 )
+from config.storages import s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KALKULA_VAR_DIR", str(BASE_DIR / "var")))
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "tenants",
     "jobs",
     "projects",
+    "evidence",
 ]
 
 MIDDLEWARE = [
@@ -180,18 +182,13 @@ STATIC_URL = "/static/"
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
 if AWS_STORAGE_BUCKET_NAME:
     AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL", schemes={"http", "https"})
-    _s3_options = {
-        "bucket_name": AWS_STORAGE_BUCKET_NAME,
-        "endpoint_url": AWS_S3_ENDPOINT_URL,
-        "access_key": env_str("AWS_ACCESS_KEY_ID"),
-        "secret_key": env_str("AWS_SECRET_ACCESS_KEY"),
-        "region_name": env_str("AWS_S3_REGION_NAME", "us-east-1"),
-        "default_acl": "private",
-        "file_overwrite": False,
-        "querystring_auth": True,
-        "querystring_expire": 300,
-    }
-    _default_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
+    _default_storage = s3_storage(
+        bucket=AWS_STORAGE_BUCKET_NAME,
+        endpoint_url=AWS_S3_ENDPOINT_URL,
+        access_key=env_str("AWS_ACCESS_KEY_ID"),
+        secret_key=env_str("AWS_SECRET_ACCESS_KEY"),
+        region=env_str("AWS_S3_REGION_NAME", "us-east-1"),
+    )
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -201,6 +198,44 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# Evidence ----------------------------------------------------------------------------------------
+EVIDENCE_MAX_UPLOAD_BYTES = env_int("EVIDENCE_MAX_UPLOAD_BYTES", 1024**3, minimum=1)
+# Checked against the type libmagic sniffs from the bytes, never the name or the client's claim.
+EVIDENCE_ALLOWED_TYPES = env_list(
+    "EVIDENCE_ALLOWED_TYPES",
+    [
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "text/xml",
+        "application/xml",
+        "application/json",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/msword",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.text",
+        "image/png",
+        "image/jpeg",
+        "image/tiff",
+        "image/webp",
+        "image/vnd.dwg",
+    ],
+)
+EVIDENCE_DOWNLOAD_URL_EXPIRY_SECONDS = env_int(
+    "EVIDENCE_DOWNLOAD_URL_EXPIRY_SECONDS", 300, minimum=1
+)
+if EVIDENCE_DOWNLOAD_URL_EXPIRY_SECONDS > 300:
+    raise ImproperlyConfigured(
+        "EVIDENCE_DOWNLOAD_URL_EXPIRY_SECONDS: download links live at most 300 seconds, "
+        f"got {EVIDENCE_DOWNLOAD_URL_EXPIRY_SECONDS}."
+    )
+# Uploads stream to files here while they are hashed; near MEDIA_ROOT, so storing is a rename.
+EVIDENCE_SPOOL_DIR = Path(env_str("EVIDENCE_SPOOL_DIR", str(VAR_DIR / "uploads")))
+# Text kept per document for content search (PostgreSQL's tsvector holds at most 1 MB).
+EVIDENCE_TEXT_MAX_CHARS = env_int("EVIDENCE_TEXT_MAX_CHARS", 300_000, minimum=1)
 
 # Auth --------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,9 +3,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import exception_handler, health
+from evidence.views import evidence_file
 
 api_v1 = [
     path("", include("tenants.urls")),
+    path("", include("evidence.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 
@@ -15,6 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Signed, short-lived download links for local storage (S3 hands out presigned URLs instead).
+    path("evidence-files/<str:token>", evidence_file, name="evidence-file"),
 ]
 
 handler404 = exception_handler.not_found

@@ -26,13 +26,18 @@ def job_create(
     input: dict[str, Any] | None = None,
     project: Project | None = None,
     created_by: AbstractBaseUser | None = None,
+    count_usage: bool = True,
 ) -> Job:
-    """Count the job against the monthly quota, commit its row, and dispatch it after commit."""
+    """Count the job against the monthly quota, commit its row, and dispatch it after commit.
+
+    `count_usage=False` is for follow-up work the platform starts on its own (extracting an
+    uploaded document's text): it is not the tenant's job to pay for and never refused for quota."""
     job_kind = get_job_kind(kind)
     if project is not None and project.tenant_id != tenant.id:
         raise ValueError("the project belongs to another tenant")
     with transaction.atomic():
-        usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
+        if count_usage:
+            usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
         job = Job.objects.create(
             tenant=tenant,
             project=project,

@@ -2,27 +2,33 @@
 tenant with its own owner, so any test can check isolation for free."""
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tenants.models import ApiKey, Role, Tenant
 from tenants.request_log import request_log_discard
 from tests import servers
 from tests.factories import MembershipFactory, TenantFactory, make_api_key
+from tests.s3server import S3Server, start_s3_server
 
 # The sample files with known answers live beside the repository (CI clones it next to shared/).
 SHARED_DATA = Path(
     os.environ.get("KALKULA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
 )
 
+_TRUE = {"1", "true", "yes"}
 # CI sets this for the run on real services: a service that is not configured or not reachable
 # fails the run instead of letting tests quietly fall back to the embedded default.
-REQUIRE_SERVICES = os.environ.get("KALKULA_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+REQUIRE_SERVICES = os.environ.get("KALKULA_REQUIRE_SERVICES", "").lower() in _TRUE
+# The whole run stores files on the S3 server in the services mode, or when asked to.
+S3_FOR_EVERYTHING = REQUIRE_SERVICES or os.environ.get("KALKULA_TEST_S3", "").lower() in _TRUE
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,6 +52,55 @@ def _empty_request_log_buffer():
     request_log_discard()
     yield
     request_log_discard()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """moto's S3 server (with S3's presigned-URL checks) in a subprocess on a free loopback port,
+    with an empty bucket; see tests/s3server.py."""
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _file_storage(request, tmp_path_factory) -> Iterator[None]:
+    """Where the run keeps files: the S3 server in the services mode (or with KALKULA_TEST_S3=1),
+    a temporary directory otherwise; uploads spool to a temporary directory either way."""
+    if S3_FOR_EVERYTHING:
+        default = request.getfixturevalue("s3_server").storage()
+    else:
+        default = {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path_factory.mktemp("media"))},
+        }
+    with override_settings(
+        STORAGES={**settings.STORAGES, "default": default},
+        EVIDENCE_SPOOL_DIR=tmp_path_factory.mktemp("spool"),
+    ):
+        yield
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings) -> S3Server:
+    """This test stores files on the S3 server, whatever the mode."""
+    settings.STORAGES = {**settings.STORAGES, "default": s3_server.storage()}
+    return s3_server
+
+
+@pytest.fixture
+def empty_storage(request, settings, tmp_path) -> None:
+    """This test starts with no stored files at all, in the run's kind of storage (a new bucket
+    on the S3 server, or a new directory): for tests that look at everything stored."""
+    if S3_FOR_EVERYTHING:
+        server = request.getfixturevalue("s3_server")
+        default = server.storage(bucket=server.new_bucket())
+    else:
+        default = {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media")},
+        }
+    settings.STORAGES = {**settings.STORAGES, "default": default}
 
 
 @dataclass

@@ -1,10 +1,13 @@
 """Factories for every model; `TENANT_OWNED_FACTORIES` must cover every tenant-owned model."""
 
+import io
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 
+from evidence.models import Evidence, EvidenceDownload
+from evidence.services import evidence_store_file
 from jobs.models import Job, JobEvent
 from projects.models import Project
 from tenants.models import (
@@ -90,6 +93,33 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Project {n}")
 
 
+class EvidenceFactory(factory.Factory):
+    """Stores real bytes through the service, so the row has its object in storage."""
+
+    class Meta:
+        model = Evidence
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"document-{n}.txt")
+    content = factory.Sequence(lambda n: f"Evidence document number {n}.\n".encode())
+    kind = Evidence.Kind.OTHER
+    project = None
+
+    @classmethod
+    def _create(cls, model_class, *, tenant, name, content, kind, project):
+        return evidence_store_file(
+            tenant=tenant, fileobj=io.BytesIO(content), name=name, kind=kind, project=project
+        ).evidence
+
+
+class EvidenceDownloadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvidenceDownload
+
+    tenant = factory.SubFactory(TenantFactory)
+    evidence = factory.SubFactory(EvidenceFactory, tenant=factory.SelfAttribute("..tenant"))
+
+
 class JobFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Job
@@ -145,4 +175,6 @@ TENANT_OWNED_FACTORIES = {
     UsageCounter: UsageCounterFactory,
     IdempotencyKey: IdempotencyKeyFactory,
     RequestLog: RequestLogFactory,
+    Evidence: EvidenceFactory,
+    EvidenceDownload: EvidenceDownloadFactory,
 }

@@ -1,0 +1,171 @@
+from django.http import HttpResponseRedirect
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.errors import ApiError
+from config.pagination import CursorPage
+from evidence.models import Evidence
+from evidence.selectors import evidence_list
+from evidence.services import evidence_download_link, evidence_store
+from evidence.uploads import EvidenceUploadHandler
+from projects.models import Project
+from tenants.scoping import TenantScopedGenericAPIView
+
+
+class EvidenceOutputSerializer(serializers.ModelSerializer):
+    # Null for uploads made with an API key, which has no user.
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.get_username", default=None, read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Evidence
+        fields = [
+            "id",
+            "name",
+            "sha256",
+            "size",
+            "content_type",
+            "kind",
+            "project",
+            "uploaded_by",
+            "created_at",
+            "text_status",
+        ]
+
+
+class EvidenceListCreateApi(TenantScopedGenericAPIView):
+    model = Evidence
+    serializer_class = EvidenceOutputSerializer
+    pagination_class = CursorPage
+    parser_classes = [MultiPartParser]
+
+    class FilterSerializer(serializers.Serializer):
+        project = serializers.UUIDField(required=False)
+        kind = serializers.ChoiceField(choices=Evidence.Kind.choices, required=False)
+        q = serializers.CharField(required=False, max_length=200)
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "EvidenceUpload"
+
+        # Empty files reach the service, which refuses them with its own error code.
+        file = serializers.FileField(allow_empty_file=True, help_text="The document.")
+        kind = serializers.ChoiceField(choices=Evidence.Kind.choices, default=Evidence.Kind.OTHER)
+        project = serializers.UUIDField(required=False, allow_null=True)
+
+    class CreatedSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "EvidenceUploaded"
+
+        id = serializers.UUIDField()
+        sha256 = serializers.CharField()
+        size = serializers.IntegerField()
+        content_type = serializers.CharField()
+        duplicate = serializers.BooleanField(
+            help_text="True when the tenant had these bytes already: nothing new was stored."
+        )
+        name = serializers.CharField()
+        kind = serializers.CharField()
+        project = serializers.UUIDField(allow_null=True)
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body: the file streams through our handler, never memory.
+        self.upload_handler = EvidenceUploadHandler(request)
+        request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return evidence_list(tenant=self.tenant, filters=filters.validated_data)
+
+    @extend_schema(
+        operation_id="evidence_list",
+        parameters=[FilterSerializer],
+        responses=EvidenceOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer}, responses={201: CreatedSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            payload = self.InputSerializer(data=request.data)
+            payload.is_valid(raise_exception=True)
+            project = None
+            if payload.validated_data.get("project"):
+                project = (
+                    Project.objects.for_tenant(self.tenant)
+                    .filter(pk=payload.validated_data["project"], deleted_at__isnull=True)
+                    .first()
+                )
+                if project is None:
+                    raise ApiError(code="invalid", message="project: unknown project.")
+            context = self.tenant_context
+            stored = evidence_store(
+                tenant=self.tenant,
+                upload=payload.validated_data["file"],
+                kind=payload.validated_data["kind"],
+                project=project,
+                uploaded_by=context.user,
+                api_key=context.api_key,
+            )
+        finally:
+            self.upload_handler.close()
+        evidence = stored.evidence
+        data = {
+            "id": evidence.id,
+            "sha256": evidence.sha256,
+            "size": evidence.size,
+            "content_type": evidence.content_type,
+            "duplicate": stored.duplicate,
+            "name": evidence.name,
+            "kind": evidence.kind,
+            "project": evidence.project_id,
+        }
+        return Response(self.CreatedSerializer(data).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceDetailApi(TenantScopedGenericAPIView):
+    model = Evidence
+    serializer_class = EvidenceOutputSerializer
+
+    def get_queryset(self):
+        return evidence_list(tenant=self.tenant)
+
+    def get(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class EvidenceDownloadApi(TenantScopedGenericAPIView):
+    model = Evidence
+
+    def get_queryset(self):
+        return evidence_list(tenant=self.tenant)
+
+    @extend_schema(
+        responses={
+            302: OpenApiResponse(
+                description="Location: a link valid for at most five minutes that downloads the "
+                "document under its original name.",
+            )
+        }
+    )
+    def get(self, request: Request, pk: str) -> HttpResponseRedirect:
+        context = self.tenant_context
+        link = evidence_download_link(
+            evidence=self.get_object(),
+            user=context.user,
+            api_key=context.api_key,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+        response = HttpResponseRedirect(request.build_absolute_uri(link))
+        response["Cache-Control"] = "no-store"
+        return response
