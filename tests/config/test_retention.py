@@ -1,22 +1,39 @@
 """Retention: `manage.py purge_expired` and the beat task delete what is past its period."""
 
+import os
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from evidence.storage import SPOOL_PREFIX
 from tenants.models import IdempotencyKey, RequestLog
 from tenants.tasks import PURGE_EXPIRED_TASK, purge_expired_task
 from tests.factories import IdempotencyKeyFactory, RequestLogFactory
 
 
+def spool_file(name: str, age: timedelta) -> Path:
+    """A file an upload left in the spool directory `age` ago."""
+    path = settings.EVIDENCE_SPOOL_DIR / f"{SPOOL_PREFIX}{name}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"half an upload")
+    then = (timezone.now() - age).timestamp()
+    os.utime(path, (then, then))
+    return path
+
+
 @pytest.fixture
-def kept(tenant, other_tenant):
-    """Rows on both sides of each retention period, in two tenants; returns those to keep."""
+def kept(tenant, other_tenant, empty_storage):
+    """Rows and files on both sides of each retention period, in two tenants; returns the rows
+    to keep (the fresh spool file stays too)."""
     now = timezone.now()
+    spool_file("abandoned", timedelta(hours=25))
+    spool_file("in-flight", timedelta(hours=23))
     RequestLogFactory(tenant=tenant, created_at=now - timedelta(days=91))
     RequestLogFactory(tenant=other_tenant, created_at=now - timedelta(days=90, minutes=1))
     IdempotencyKeyFactory(tenant=tenant, created_at=now - timedelta(hours=25))
@@ -40,8 +57,11 @@ class TestPurgeExpired:
         assert out.getvalue().splitlines() == [
             "request log entries: 2 purged",
             "idempotency keys: 1 purged",
+            "abandoned uploads: 1 purged",
         ]
         assert remaining_ids() == {row.id for row in kept}
+        spooled = {p.name for p in settings.EVIDENCE_SPOOL_DIR.glob(f"{SPOOL_PREFIX}*")}
+        assert spooled == {f"{SPOOL_PREFIX}in-flight"}
 
         out = StringIO()
         call_command("purge_expired", stdout=out)
@@ -59,5 +79,5 @@ class TestPurgeExpired:
         celery_app.loader.import_default_modules()
         assert PURGE_EXPIRED_TASK in celery_app.tasks
         result = purge_expired_task.apply().get()
-        assert result == {"request log entries": 2, "idempotency keys": 1}
+        assert result == {"request log entries": 2, "idempotency keys": 1, "abandoned uploads": 1}
         assert remaining_ids() == {row.id for row in kept}
