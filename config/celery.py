@@ -1,9 +1,28 @@
+"""The Celery app: JSON only, three queues, the beat schedule. Settings: CELERY_* in settings.py."""
+
 import os
 
 from celery import Celery
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from django.conf import settings
+
 app = Celery("kalkula")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# A job's kind names its queue (jobs.registry); `job_dispatch` sends it there. Workers take all
+# three (`-Q high,default,low`), or dedicated workers take `high` alone for strict priority.
+QUEUES = ("high", "default", "low")
+app.conf.task_queues = [Queue(name) for name in QUEUES]
+app.conf.task_routes = {"jobs.tasks.sweep_jobs": {"queue": "high"}}
+app.conf.beat_schedule = {
+    "sweep-jobs": {
+        "task": "jobs.tasks.sweep_jobs",
+        "schedule": float(settings.JOBS_SWEEP_INTERVAL_SECONDS),
+        # A sweep that waited longer than an interval is superseded by the next one.
+        "options": {"expires": float(settings.JOBS_SWEEP_INTERVAL_SECONDS)},
+    },
+}
 app.autodiscover_tasks()

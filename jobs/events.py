@@ -5,6 +5,7 @@ message on the wire is `{"type", "topic", "seq", "data"}` (DESIGN.md, Websockets
 re-check the tenant of every event they forward, so the tenant id travels with it.
 """
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -65,6 +66,32 @@ def publish(event: Event) -> None:
             "event": {"type": event.type, "topic": topic, "seq": event.seq, "data": event.data},
         }
         try:
-            async_to_sync(layer.group_send)(group_for(topic), message)
+            _group_send(layer, group_for(topic), message)
         except Exception:  # live delivery is best effort, see the docstring
             logger.warning("could not publish %s to %s", event.type, topic, exc_info=True)
+
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Send from now on through the ASGI server's event loop (None: stop). The embedded default's
+    in-memory channel layer keeps asyncio queues that belong to that loop, and its worker threads,
+    which publish from outside it, must not touch them from another one."""
+    global _server_loop
+    _server_loop = loop
+
+
+def _group_send(layer: Any, group: str, message: dict) -> None:
+    loop = _server_loop
+    if loop is not None and loop.is_running() and not _running_on(loop):
+        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=5)
+    else:
+        async_to_sync(layer.group_send)(group, message)
+
+
+def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
