@@ -37,12 +37,12 @@ class ConsoleProgress(Progress):
         self.bar_stream.flush()
         self._bar, self._bar_percent = bar, percent
 
-    def emit(self, event_type: str, data: dict[str, Any]) -> JobEvent:
+    def emit(self, event_type: str, data: dict[str, Any], **options: Any) -> JobEvent:
         if event_type == "job.log":
             self.end_bar()
             self.log_stream.write(f"{data['level']}: {data['message']}\n")
             self.log_stream.flush()
-        return super().emit(event_type, data)
+        return super().emit(event_type, data, **options)
 
     def end_bar(self) -> None:
         """Move past the bar, so that what is printed next starts on its own line."""
