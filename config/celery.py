@@ -15,7 +15,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # A job's kind names its queue (jobs.registry); `job_dispatch` sends it there. Workers take all
 # three (`-Q high,default,low`), or dedicated workers take `high` alone for strict priority.
 QUEUES = ("high", "default", "low")
-app.conf.task_queues = [Queue(name) for name in QUEUES]
+# Each queue bound by its own name (Celery publishes a job to its queue by that name).
+app.conf.task_queues = [Queue(name, routing_key=name) for name in QUEUES]
 app.conf.task_routes = {"jobs.tasks.sweep_jobs": {"queue": "high"}}
 app.conf.beat_schedule = {
     "sweep-jobs": {

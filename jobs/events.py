@@ -7,12 +7,14 @@ re-check the tenant of every event they forward, so the tenant id travels with i
 
 import asyncio
 import logging
+import os
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
 
@@ -59,19 +61,38 @@ def publish(event: Event) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for topic in event.topics:
-        message = {
-            "type": CONSUMER_MESSAGE_TYPE,
-            "tenant_id": str(event.tenant_id),
-            "event": {"type": event.type, "topic": topic, "seq": event.seq, "data": event.data},
-        }
+    messages = [
+        (
+            group_for(topic),
+            {
+                "type": CONSUMER_MESSAGE_TYPE,
+                "tenant_id": str(event.tenant_id),
+                "event": {"type": event.type, "topic": topic, "seq": event.seq, "data": event.data},
+            },
+        )
+        for topic in event.topics
+    ]
+
+    async def send() -> None:
+        for group, message in messages:
+            try:
+                await layer.group_send(group, message)
+            except Exception:  # live delivery is best effort, see the docstring
+                logger.warning("could not publish %s to %s", event.type, group, exc_info=True)
+
+    loop = _loop_for(layer)
+    if loop is None:
+        async_to_sync(send)()
+    else:
         try:
-            _group_send(layer, group_for(topic), message)
-        except Exception:  # live delivery is best effort, see the docstring
-            logger.warning("could not publish %s to %s", event.type, topic, exc_info=True)
+            asyncio.run_coroutine_threadsafe(send(), loop).result(timeout=5)
+        except TimeoutError:
+            logger.warning("publishing %s timed out", event.type)
 
 
 _server_loop: asyncio.AbstractEventLoop | None = None
+_publisher_lock = threading.Lock()
+_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
 
 
 def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
@@ -82,12 +103,28 @@ def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     _server_loop = loop
 
 
-def _group_send(layer: Any, group: str, message: dict) -> None:
-    loop = _server_loop
-    if loop is not None and loop.is_running() and not _running_on(loop):
-        asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop).result(timeout=5)
-    else:
-        async_to_sync(layer.group_send)(group, message)
+def _loop_for(layer: Any) -> asyncio.AbstractEventLoop | None:
+    """Where sync code sends: the bound server loop; else, for a layer that works from any loop
+    (channels-redis), this process's publisher loop, which keeps its connections open (a fresh
+    loop per send, as `async_to_sync` makes, would connect to Redis every time); else (the
+    in-memory layer, in tests) None: `async_to_sync`, which reaches the loop of the caller."""
+    server_loop = _server_loop
+    if server_loop is not None and server_loop.is_running() and not _running_on(server_loop):
+        return server_loop
+    if isinstance(layer, InMemoryChannelLayer):
+        return None
+    return _publisher_loop()
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """One per process (a forked worker process starts its own: threads do not survive a fork)."""
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="event-publisher", daemon=True).start()
+            _publisher = (os.getpid(), loop)
+        return _publisher[1]
 
 
 def _running_on(loop: asyncio.AbstractEventLoop) -> bool:

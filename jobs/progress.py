@@ -27,8 +27,9 @@ class Progress:
     while the handler holds a database transaction, right after it (so a rollback never takes the
     events along). Replay reads the outbox and the database, so a client misses nothing either
     way. Without a cache, events are stored before they are published, and those emitted inside a
-    transaction wait for it to end. Database writes of percent and step are throttled to one per
-    `save_interval` seconds (the heartbeat thread also saves them during a long transaction).
+    transaction wait for it to end. Progress events that only move the percent, and database
+    writes of percent and step, are throttled to one per `save_interval` seconds (the heartbeat
+    thread saves them too, also during a long transaction).
 
     Writes are fenced: they apply only while this run still owns the job (same status and attempt
     number); a run whose job was taken back gets JobLost at its next event or check."""
@@ -41,7 +42,8 @@ class Progress:
         self._recovered = False
         self._pending: list[JobEvent] = []  # not stored yet
         self._held: list[JobEvent] = []  # not published yet: waiting to be stored (no cache)
-        self._last_save = 0.0
+        self._last_event = 0.0  # the last progress event
+        self._last_save = 0.0  # the last database write of percent and step
         self._last_cancel_check = 0.0
         self.percent = job.progress
         self.step = job.step
@@ -59,11 +61,14 @@ class Progress:
         if percent == self.percent and step == self.step:
             return
         now = time.monotonic()
-        if step == self.step and now - self._last_save < self.save_interval and percent < 100:
+        if step == self.step and now - self._last_event < self.save_interval and percent < 100:
             return  # coalesce: a few events per second per job are plenty for a progress bar
-        self.percent, self.step, self._last_save = percent, step, now
+        self._last_event = now
+        self.percent, self.step = percent, step
         self.emit("job.progress", {"progress": percent, "step": step, "done": done, "total": total})
-        self._save_state(progress=percent, step=step)
+        if now - self._last_save >= self.save_interval or percent == 100:
+            self._last_save = now
+            self._save_state(progress=percent, step=step)
 
     def log(self, message: str, *, level: str = "info") -> None:
         self.emit("job.log", {"level": level, "message": message})
@@ -133,9 +138,10 @@ class Progress:
                 if not owned:
                     raise JobLost
                 JobEvent.objects.bulk_create(self._pending)
-            stored, self._pending = self._pending, []
+            seqs, self._pending = [event.seq for event in self._pending], []
             self.job.last_seq = self._seq
-            live.outbox_clear(job_id=self.job.id, seqs=[event.seq for event in stored])
+            # Only once they are surely stored: an enclosing transaction may still roll back.
+            transaction.on_commit(lambda: live.outbox_clear(job_id=self.job.id, seqs=seqs))
         held, self._held = self._held, []
         for event in held:
             self._publish(event)

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -65,6 +66,8 @@ def job_create(
         raise ValueError("the project belongs to another tenant")
     if created_by_key is not None and created_by_key.tenant_id != tenant.id:
         raise ValueError("the API key belongs to another tenant")
+    # The row names the task that will run it, so dispatching needs no second write.
+    task_id = str(uuid.uuid4()) if dispatch else ""
     try:
         with transaction.atomic():
             usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
@@ -77,12 +80,14 @@ def job_create(
                 input=input or {},
                 created_by=created_by if getattr(created_by, "pk", None) else None,
                 created_by_key=created_by_key,
+                celery_task_id=task_id,
+                dispatched_at=timezone.now() if dispatch else None,
             )
     except IntegrityError:
         # The only unique constraint a new job can break: one exclusive job per project.
         raise _exclusive_conflict(project=project) from None
     if dispatch:
-        transaction.on_commit(lambda: job_dispatch(job=job))
+        transaction.on_commit(lambda: _publish_task(job=job, task_id=task_id, countdown=0))
     return job
 
 
@@ -101,21 +106,31 @@ def job_dispatch(*, job: Job, countdown: float = 0) -> bool:
     """Hand the job to the broker (due in `countdown` seconds). If the broker is down the job stays
     queued and the periodic sweep dispatches it again, so nothing is lost. A job dispatched twice
     still runs once: a worker must claim it first."""
+    task_id = str(uuid.uuid4())
+    due = timezone.now() + timedelta(seconds=countdown)
+    Job.objects.filter(pk=job.pk).update(celery_task_id=task_id, dispatched_at=due)
+    return _publish_task(job=job, task_id=task_id, countdown=countdown)
+
+
+def _publish_task(*, job: Job, task_id: str, countdown: float) -> bool:
     from jobs.tasks import run_job
 
     try:
-        result = run_job.apply_async(
+        run_job.apply_async(
             args=[str(job.id)],
+            task_id=task_id,
             queue=job.queue,
             countdown=countdown or None,
             retry=True,
             retry_policy=DISPATCH_RETRY_POLICY,
         )
-    except Exception:  # any broker failure: the sweep retries, see above
+    except Exception:  # any broker failure: the sweep retries, see job_dispatch
         logger.warning("could not dispatch job %s; the sweep will retry", job.id, exc_info=True)
+        # Not dispatched after all: the sweep looks for jobs whose dispatch is long past.
+        Job.objects.filter(pk=job.pk, celery_task_id=task_id).update(
+            celery_task_id="", dispatched_at=None
+        )
         return False
-    due = timezone.now() + timedelta(seconds=countdown)
-    Job.objects.filter(pk=job.pk).update(celery_task_id=result.id, dispatched_at=due)
     return True
 
 

@@ -5,12 +5,12 @@ import uuid
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from jobs.models import Job
 from jobs.services import job_create
 from tenants.models import Role, Tenant
-from tests.conftest import _actor
-from tests.factories import JobEventFactory, JobFactory, ProjectFactory
+from tests.factories import JobEventFactory, JobFactory, ProjectFactory, make_api_key
 from tests.jobs import kinds  # noqa: F401 - registers the test job kinds
 
 pytestmark = pytest.mark.django_db
@@ -201,9 +201,11 @@ class TestCancelling:
 
     def test_other_members_and_viewers_cannot(self, member, viewer, tenant):
         job_id = start(member, {"kind": "selftest"}).json()["id"]
-        another_member = _actor(tenant, Role.MEMBER)
-        for actor in [another_member, viewer]:
-            response = actor.client.post(f"/api/v1/jobs/{job_id}/cancel/")
+        _, other_secret = make_api_key(tenant=tenant, role=Role.MEMBER, name="another member")
+        another_member = APIClient()
+        another_member.credentials(HTTP_AUTHORIZATION=f"Api-Key {other_secret}")
+        for client in [another_member, viewer.client]:
+            response = client.post(f"/api/v1/jobs/{job_id}/cancel/")
             assert response.status_code == 403
         assert Job.objects.get(pk=job_id).status == "queued"
 

@@ -269,3 +269,25 @@ def test_the_heartbeat_keeps_a_long_transaction_from_being_taken_back(tenant, se
     job.refresh_from_db()
     assert taken_back == []
     assert (job.status, job.attempts) == ("succeeded", 1)
+
+
+def test_a_job_goes_to_its_own_queue_only():
+    """All three queues declared, as a worker consuming them declares them."""
+    from config.celery import app as celery_app
+    from jobs.tasks import run_job
+
+    def drain(queue) -> int:
+        taken = 0
+        while taken < 10 and queue.get(no_ack=True) is not None:
+            taken += 1
+        return taken
+
+    with celery_app.connection_for_write() as connection:
+        channel = connection.default_channel
+        queues = {name: queue(channel) for name, queue in celery_app.amqp.queues.items()}
+        for queue in queues.values():
+            queue.declare()
+            drain(queue)
+        run_job.apply_async(args=["no-such-job"], queue="low", connection=connection)
+        counts = {name: drain(queue) for name, queue in queues.items()}
+    assert counts == {"high": 0, "default": 0, "low": 1}
