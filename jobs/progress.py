@@ -107,23 +107,23 @@ class Progress:
             created_at=timezone.now(),
         )
         self._pending.append(event)
-        in_transaction = connection.in_atomic_block
         if store_first:
             self.flush()
             transaction.on_commit(lambda: self._publish(event))
-            return event
-        if live.outbox_put(job_id=self.job.id, entries=[_outbox_entry(event)]):
-            self._publish(event)
-        elif in_transaction:
-            self._held.append(event)
+        elif live.outbox_put(job_id=self.job.id, entries=[_outbox_entry(event)]):
+            self._publish(event)  # replay finds it in the outbox until it is stored
+            self._store_soon()
         else:
-            self.flush()
-            self._publish(event)
-        if in_transaction:
+            self._held.append(event)  # replay finds it only once stored: publish it then
+            self._store_soon()
+        return event
+
+    def _store_soon(self) -> None:
+        """Store pending events now, or right after the handler's transaction if one is open."""
+        if connection.in_atomic_block:
             transaction.on_commit(self.flush)
         else:
             self.flush()
-        return event
 
     def flush(self) -> None:
         """Store the events not stored yet (kept while a transaction was open), then publish any

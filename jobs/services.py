@@ -87,7 +87,7 @@ def job_create(
         # The only unique constraint a new job can break: one exclusive job per project.
         raise _exclusive_conflict(project=project) from None
     if dispatch:
-        transaction.on_commit(lambda: _publish_task(job=job, task_id=task_id, countdown=0))
+        transaction.on_commit(lambda: _publish_task(job=job, task_id=task_id))
     return job
 
 
@@ -102,17 +102,16 @@ def _exclusive_conflict(*, project: Project | None) -> ApiError:
     )
 
 
-def job_dispatch(*, job: Job, countdown: float = 0) -> bool:
-    """Hand the job to the broker (due in `countdown` seconds). If the broker is down the job stays
-    queued and the periodic sweep dispatches it again, so nothing is lost. A job dispatched twice
-    still runs once: a worker must claim it first."""
+def job_dispatch(*, job: Job) -> bool:
+    """Hand the job to the broker. If the broker is down the job stays queued and the periodic
+    sweep dispatches it again, so nothing is lost. A job dispatched twice still runs once: a worker
+    must claim it first."""
     task_id = str(uuid.uuid4())
-    due = timezone.now() + timedelta(seconds=countdown)
-    Job.objects.filter(pk=job.pk).update(celery_task_id=task_id, dispatched_at=due)
-    return _publish_task(job=job, task_id=task_id, countdown=countdown)
+    Job.objects.filter(pk=job.pk).update(celery_task_id=task_id, dispatched_at=timezone.now())
+    return _publish_task(job=job, task_id=task_id)
 
 
-def _publish_task(*, job: Job, task_id: str, countdown: float) -> bool:
+def _publish_task(*, job: Job, task_id: str) -> bool:
     from jobs.tasks import run_job
 
     try:
@@ -120,7 +119,6 @@ def _publish_task(*, job: Job, task_id: str, countdown: float) -> bool:
             args=[str(job.id)],
             task_id=task_id,
             queue=job.queue,
-            countdown=countdown or None,
             retry=True,
             retry_policy=DISPATCH_RETRY_POLICY,
         )

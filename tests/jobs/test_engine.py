@@ -4,11 +4,14 @@ import threading
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.db import connections
 from django.utils import timezone
 
 from config.errors import ApiError
 from jobs import live
+from jobs.events import group_for
 from jobs.models import Job, JobEvent
 from jobs.services import (
     JobRetryScheduled,
@@ -291,3 +294,35 @@ def test_a_job_goes_to_its_own_queue_only():
         run_job.apply_async(args=["no-such-job"], queue="low", connection=connection)
         counts = {name: drain(queue) for name, queue in queues.items()}
     assert counts == {"high": 0, "default": 0, "low": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_cache_down_jobs_still_run_and_publish_every_event_in_order(
+    tenant, settings, unused_tcp_port
+):
+    """Redis down: no outbox, so each event is stored before it is published."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{unused_tcp_port}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    layer = get_channel_layer()
+    project = ProjectFactory(tenant=tenant)
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group_for(f"project:{project.id}"), channel)
+    job = inline(tenant, "test_writes_in_a_transaction", project=project)
+
+    job_execute(job_id=job.id)
+
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    assert types(job) == ["job.progress"] * 3 + ["job.succeeded"]
+    assert_gapless(job)
+
+    async def receive_four() -> list[int]:
+        return [(await layer.receive(channel))["event"]["seq"] for _ in range(4)]
+
+    assert async_to_sync(receive_four)() == [1, 2, 3, 4]
+    async_to_sync(layer.group_discard)(group_for(f"project:{project.id}"), channel)
