@@ -73,12 +73,14 @@ def publish(event: Event) -> None:
         for topic in event.topics
     ]
 
+    async def send_one(group: str, message: dict) -> None:
+        try:
+            await layer.group_send(group, message)
+        except Exception:  # live delivery is best effort, see the docstring
+            logger.warning("could not publish %s to %s", event.type, group, exc_info=True)
+
     async def send() -> None:
-        for group, message in messages:
-            try:
-                await layer.group_send(group, message)
-            except Exception:  # live delivery is best effort, see the docstring
-                logger.warning("could not publish %s to %s", event.type, group, exc_info=True)
+        await asyncio.gather(*(send_one(group, message) for group, message in messages))
 
     loop = _loop_for(layer)
     if loop is None:

@@ -23,13 +23,14 @@ class Progress:
     """Numbers every event of a job 1, 2, … and publishes it live to the job's, project's and
     tenant's topics.
 
-    Each event is kept in the cache outbox (jobs/live.py), published, then stored: at once, or,
-    while the handler holds a database transaction, right after it (so a rollback never takes the
-    events along). Replay reads the outbox and the database, so a client misses nothing either
-    way. Without a cache, events are stored before they are published, and those emitted inside a
-    transaction wait for it to end. Progress events that only move the percent, and database
-    writes of percent and step, are throttled to one per `save_interval` seconds (the heartbeat
-    thread saves them too, also during a long transaction).
+    Each event is kept in the cache outbox (jobs/live.py), published, then stored: with the
+    events of up to `save_interval` seconds together, or, while the handler holds a database
+    transaction, right after it (so a rollback never takes the events along), and always before
+    the job's final event. Replay reads the outbox and the database, so a client misses nothing
+    either way. Without a cache, events are stored before they are published, and those emitted
+    inside a transaction wait for it to end. Progress events that only move the percent, and
+    database writes of percent and step, are throttled to one per `save_interval` seconds (the
+    heartbeat thread saves them too, also during a long transaction).
 
     Writes are fenced: they apply only while this run still owns the job (same status and attempt
     number); a run whose job was taken back gets JobLost at its next event or check."""
@@ -44,6 +45,7 @@ class Progress:
         self._held: list[JobEvent] = []  # not published yet: waiting to be stored (no cache)
         self._last_event = 0.0  # the last progress event
         self._last_save = 0.0  # the last database write of percent and step
+        self._last_store = 0.0  # the last database write of events
         self._last_cancel_check = 0.0
         self.percent = job.progress
         self.step = job.step
@@ -59,9 +61,11 @@ class Progress:
         percent = min(100, int(100 * done / total)) if total else 0
         step = self.step if step is None else step[:200]
         if percent == self.percent and step == self.step:
+            self._store_if_due()
             return
         now = time.monotonic()
         if step == self.step and now - self._last_event < self.save_interval and percent < 100:
+            self._store_if_due()
             return  # coalesce: a few events per second per job are plenty for a progress bar
         self._last_event = now
         self.percent, self.step = percent, step
@@ -75,6 +79,7 @@ class Progress:
 
     def check_cancelled(self, *, interval: float = 0.2) -> None:
         """Raise JobCancelled if cancellation was asked for; call it between chunks of work."""
+        self._store_if_due()
         now = time.monotonic()
         if now - self._last_cancel_check < interval:
             return
@@ -119,11 +124,18 @@ class Progress:
         return event
 
     def _store_soon(self) -> None:
-        """Store pending events now, or right after the handler's transaction if one is open."""
+        """Store pending events right after the handler's transaction if one is open; else now
+        if some wait to be published or none were stored for `save_interval` seconds (the rest
+        are replayable from the outbox meanwhile, and stored together at the next due call)."""
         if connection.in_atomic_block:
             transaction.on_commit(self.flush)
-        else:
+        elif self._held or time.monotonic() - self._last_store >= self.save_interval:
             self.flush()
+
+    def _store_if_due(self) -> None:
+        if self._pending and not connection.in_atomic_block:
+            if time.monotonic() - self._last_store >= self.save_interval:
+                self.flush()
 
     def flush(self) -> None:
         """Store the events not stored yet (kept while a transaction was open), then publish any
@@ -140,6 +152,7 @@ class Progress:
                 JobEvent.objects.bulk_create(self._pending)
             seqs, self._pending = [event.seq for event in self._pending], []
             self.job.last_seq = self._seq
+            self._last_store = time.monotonic()
             # Only once they are surely stored: an enclosing transaction may still roll back.
             transaction.on_commit(lambda: live.outbox_clear(job_id=self.job.id, seqs=seqs))
         held, self._held = self._held, []

@@ -223,6 +223,7 @@ def _retry_later(job: Job, progress: Progress, exc: JobTransientError) -> Job | 
         return _finish(job, progress, Job.Status.FAILED, error=error)
     delay = retry_delay(attempt=job.attempts)
     progress.log(f"Temporary problem, retrying in {delay} s: {exc.message}", level="warning")
+    progress.flush()
     due = timezone.now() + timedelta(seconds=delay)
     requeued = Job.objects.filter(
         pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts
@@ -329,7 +330,9 @@ def job_retry(*, job: Job, by: str = "") -> Job:
     job.refresh_from_db()
     if requeued:
         live.cancel_flag_clear(job_id=job.id)
-        Progress(job).log(f"Retried{f' by {by}' if by else ''}.")
+        progress = Progress(job)
+        progress.log(f"Retried{f' by {by}' if by else ''}.")
+        progress.flush()
         transaction.on_commit(lambda: job_dispatch(job=job))
     return job
 
@@ -408,5 +411,6 @@ def _take_back(*, job: Job, now: Any, report: SweepReport) -> None:
         progress.log(
             "The worker running this job stopped responding; queued again.", level="warning"
         )
+        progress.flush()
         job_dispatch(job=job)
     bucket.append(str(job.id))
