@@ -43,9 +43,10 @@ class Progress:
         self._recovered = False
         self._pending: list[JobEvent] = []  # not stored yet
         self._held: list[JobEvent] = []  # not published yet: waiting to be stored (no cache)
+        # Short jobs write their progress and events once, when they finish.
         self._last_event = 0.0  # the last progress event
-        self._last_save = 0.0  # the last database write of percent and step
-        self._last_store = 0.0  # the last database write of events
+        self._last_save = time.monotonic()  # the last database write of percent and step
+        self._last_store = time.monotonic()  # the last database write of events
         self._last_cancel_check = 0.0
         self.percent = job.progress
         self.step = job.step
@@ -70,7 +71,7 @@ class Progress:
         self._last_event = now
         self.percent, self.step = percent, step
         self.emit("job.progress", {"progress": percent, "step": step, "done": done, "total": total})
-        if now - self._last_save >= self.save_interval or percent == 100:
+        if now - self._last_save >= self.save_interval:
             self._last_save = now
             self._save_state(progress=percent, step=step)
 
@@ -141,7 +142,8 @@ class Progress:
         """Store the events not stored yet (kept while a transaction was open), then publish any
         that had to wait for that."""
         if self._pending:
-            with transaction.atomic():
+            # No savepoint inside a caller's transaction: if this fails, so does all of it.
+            with transaction.atomic(savepoint=False):
                 owned = (
                     Job.objects.filter(pk=self.job.pk, **self._owner)
                     .exclude(last_seq__gte=self._pending[0].seq)

@@ -234,25 +234,28 @@ def _retry_later(job: Job, progress: Progress, exc: JobTransientError) -> Job | 
 
 
 def _finish(job: Job, progress: Progress, status: str, **fields: Any) -> Job | None:
-    """Record how the run ended (only if this run still owns the job), then say so live."""
-    progress.flush()
+    """Record how the run ended (only if this run still owns the job), with its last events and
+    its final one in the same transaction, then say so live."""
     now = timezone.now()
     if status == Job.Status.SUCCEEDED:
         fields["progress"] = 100
+    fields.update(status=status, finished_at=now, heartbeat_at=now, step=progress.step)
     with transaction.atomic():
         finished = Job.objects.filter(
             pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts
-        ).update(status=status, finished_at=now, heartbeat_at=now, step=progress.step, **fields)
+        ).update(**fields)
         if not finished:
             raise JobLost
-        job.refresh_from_db()
+        for name, value in fields.items():
+            setattr(job, name, value)
         progress.owner_changed(status=status)
         _emit_finished(job, progress)
     return job
 
 
 def _emit_finished(job: Job, progress: Progress) -> None:
-    """The job's final event, stored in the transaction that stores its final status."""
+    """The job's final event, stored (with any still pending) in the transaction that stores its
+    final status."""
     data: dict[str, Any] = {"status": job.status}
     if job.error:
         data["error"] = job.error
