@@ -8,7 +8,7 @@ from config.pagination import CursorPage
 from jobs.models import Job, JobEvent
 from jobs.progress import job_event_data
 from jobs.registry import get_job_kind, job_kinds
-from jobs.selectors import job_event_list, job_get, job_list
+from jobs.selectors import job_event_list, job_events_pending, job_get, job_list
 from jobs.services import job_cancel, job_create
 from projects.models import Project
 from tenants.models import Role
@@ -152,7 +152,8 @@ class JobDetailApi(TenantScopedGenericAPIView):
 
 
 class JobEventListApi(TenantScopedGenericAPIView):
-    """The job's stored events after `since`, oldest first."""
+    """The job's events after `since`, oldest first: the stored ones, and on the last page also
+    those published but not stored yet."""
 
     model = Job
     serializer_class = JobEventOutputSerializer
@@ -171,9 +172,23 @@ class JobEventListApi(TenantScopedGenericAPIView):
         job = job_get(tenant=self.tenant, job_id=pk)
         filters = self.JobEventFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        events = job_event_list(tenant=self.tenant, job=job, since=filters.validated_data["since"])
-        page = self.paginate_queryset(events)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        since = filters.validated_data["since"]
+        pending = job_events_pending(job=job, after=since)
+        page = self.paginate_queryset(job_event_list(tenant=self.tenant, job=job, since=since))
+        results = self.get_serializer(page, many=True).data
+        if self.paginator.get_next_link() is None:
+            last = results[-1]["seq"] if results else since
+            results += [
+                {
+                    "seq": entry["seq"],
+                    "type": entry["type"],
+                    "data": job_event_data(job.id, entry["payload"]),
+                    "created_at": entry["created_at"],
+                }
+                for entry in pending
+                if entry["seq"] > last
+            ]
+        return self.get_paginated_response(results)
 
 
 class JobCancelApi(TenantScopedGenericAPIView):

@@ -44,6 +44,13 @@ def job_event_list(*, tenant: Tenant, job: Job, since: int = 0) -> QuerySet[JobE
     return JobEvent.objects.for_tenant(tenant).filter(job=job, seq__gt=since).order_by("seq")
 
 
+def job_events_pending(*, job: Job, after: int) -> list[dict[str, Any]]:
+    """Events of the job after `after` that may not be stored yet (published, in the outbox), as
+    `{seq, type, payload, created_at}`. Read it before the stored ones: an event that leaves the
+    outbox meanwhile has been stored by then."""
+    return live.outbox_read(job_id=job.id, after=after)
+
+
 def job_events_replay(
     *, tenant: Tenant, job_id: uuid.UUID | str, since: int
 ) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from jobs import live
 from jobs.models import Job
 from jobs.services import job_create
 from tenants.models import Role, Tenant
@@ -165,6 +166,23 @@ class TestReadingJobs:
         assert body["results"][0]["data"] == {"job": str(job.id), "n": 3}
         assert body["next"] is None
         assert len(member.client.get(f"/api/v1/jobs/{job.id}/events/").json()["results"]) == 5
+
+    def test_events_published_but_not_stored_yet_follow_on_the_last_page(self, member):
+        job = JobFactory(tenant=member.tenant)
+        for seq in range(1, 4):
+            JobEventFactory(tenant=member.tenant, job=job, seq=seq, payload={"n": seq})
+        live.outbox_put(
+            job_id=job.id,
+            entries=[
+                {"seq": seq, "type": "job.log", "payload": {"n": seq}, "created_at": "now"}
+                for seq in (3, 4, 5)  # 3 is stored already: it is not repeated
+            ],
+        )
+        first = member.client.get(f"/api/v1/jobs/{job.id}/events/?since=1&page_size=1").json()
+        assert [e["seq"] for e in first["results"]] == [2]
+        rest = member.client.get(first["next"]).json()
+        assert [e["seq"] for e in rest["results"]] == [3, 4, 5]
+        assert rest["results"][-1]["data"] == {"job": str(job.id), "n": 5}
 
     def test_a_bad_since_is_400(self, member):
         job = JobFactory(tenant=member.tenant)
