@@ -191,7 +191,11 @@ class AsgiServer(Process):
         super().__init__(
             "asgi",
             command,
-            env=process_env(KALKULA_INPROCESS_WORKER="true" if uses_memory_broker() else "false"),
+            env=process_env(
+                KALKULA_INPROCESS_WORKER="true" if uses_memory_broker() else "false",
+                # Its own var/ (beat's schedule file), not that of a `make run` in this checkout.
+                KALKULA_VAR_DIR=str(log_dir),
+            ),
             log_dir=log_dir,
         )
 
