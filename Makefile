@@ -24,7 +24,7 @@ run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	@echo "Kalkula on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan off
+	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan on
 
 test: install
 	$(BIN)/pytest

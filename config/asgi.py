@@ -1,4 +1,7 @@
-"""ASGI entry point: HTTP and websockets in one process (embedded), or only /ws/ in production."""
+"""ASGI entry point: HTTP and websockets in one process (embedded), or only /ws/ in production.
+
+`lifespan` starts the embedded default's in-process job worker (jobs/inprocess.py); servers that
+send no lifespan events (daphne) simply never start it."""
 
 import os
 
@@ -7,11 +10,21 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402 - needs Django set up first
+# These need Django set up first.
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from jobs.inprocess import lifespan  # noqa: E402
+from jobs.routing import websocket_urlpatterns  # noqa: E402
+from jobs.websocket_auth import websocket_stack  # noqa: E402
 from tenants.request_log import request_log_start_flusher  # noqa: E402
 
 # A serving process writes its request log in the background (tenants/request_log.py).
 request_log_start_flusher()
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
+        "lifespan": lifespan,
+    }
+)

@@ -125,6 +125,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+    # Tests keep their SQLite database in a file, not in memory, so that the worker threads and the
+    # server and worker processes a test starts can open the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-kalkula.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -153,17 +156,29 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py raises rather than waits when its pool is exhausted: keep the pool large.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 1000}]},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                "capacity": 1000,
+            },
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Running jobs keep heartbeats and not-yet-stored events here (jobs/live.py): room
+            # for them, beyond the default 300 entries.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 # Celery ------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", schemes={"memory", "redis", "rediss", "amqp", "amqps"}
-) or ("memory://" if not REDIS_URL else REDIS_URL)
+) or ("memory://localhost/" if not REDIS_URL else REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -172,6 +187,49 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Kombu's virtual transports (memory) poll their queues; the default 1 s would delay every job.
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"polling_interval": 0.05} if CELERY_BROKER_URL.startswith("memory://") else {}
+)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# Jobs (jobs/) ------------------------------------------------------------------------------------
+# The embedded default runs Celery worker threads (and the beat schedule) inside the ASGI server
+# process, started by its lifespan; with a real broker, `celery worker` processes do the work.
+KALKULA_INPROCESS_WORKER = env_bool(
+    "KALKULA_INPROCESS_WORKER", CELERY_BROKER_URL.startswith("memory://")
+)
+JOBS_INPROCESS_CONCURRENCY = env_int("JOBS_INPROCESS_CONCURRENCY", 4, minimum=1)
+# A job that keeps failing with transient errors (or whose worker keeps vanishing) fails after
+# this many attempts; between attempts it waits up to base * 2**(attempt-1) seconds (at most max),
+# with full jitter.
+JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 5, minimum=1)
+JOBS_RETRY_BACKOFF_SECONDS = env_int("JOBS_RETRY_BACKOFF_SECONDS", 2, minimum=1)
+JOBS_RETRY_BACKOFF_MAX_SECONDS = env_int("JOBS_RETRY_BACKOFF_MAX_SECONDS", 300, minimum=1)
+# Celery's soft limit raises inside the handler (the job fails with `time_limit`); the hard limit
+# kills the worker process (prefork pool only), and the sweep then takes the job back.
+JOBS_SOFT_TIME_LIMIT_SECONDS = env_int("JOBS_SOFT_TIME_LIMIT_SECONDS", 3600, minimum=1)
+JOBS_TIME_LIMIT_SECONDS = env_int(
+    "JOBS_TIME_LIMIT_SECONDS", JOBS_SOFT_TIME_LIMIT_SECONDS + 60, minimum=1
+)
+# A running job's worker proves it is alive every JOBS_HEARTBEAT_SECONDS; after
+# JOBS_STALE_AFTER_SECONDS without a heartbeat the sweep takes the job back.
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 10, minimum=1)
+JOBS_STALE_AFTER_SECONDS = env_int("JOBS_STALE_AFTER_SECONDS", 60, minimum=1)
+# A job still queued this long after its dispatch (the broker was down) is dispatched again.
+JOBS_REDISPATCH_AFTER_SECONDS = env_int("JOBS_REDISPATCH_AFTER_SECONDS", 120, minimum=1)
+JOBS_SWEEP_INTERVAL_SECONDS = env_int("JOBS_SWEEP_INTERVAL_SECONDS", 30, minimum=1)
+if JOBS_TIME_LIMIT_SECONDS <= JOBS_SOFT_TIME_LIMIT_SECONDS:
+    raise ImproperlyConfigured(
+        "JOBS_TIME_LIMIT_SECONDS: must be above JOBS_SOFT_TIME_LIMIT_SECONDS."
+    )
+if JOBS_STALE_AFTER_SECONDS < 2 * JOBS_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "JOBS_STALE_AFTER_SECONDS: must be at least twice JOBS_HEARTBEAT_SECONDS, or a slow "
+        "heartbeat would look like a dead worker."
+    )
 
 # Storage -----------------------------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))

@@ -8,6 +8,7 @@ from evidence.views import evidence_file
 api_v1 = [
     path("", include("tenants.urls")),
     path("", include("evidence.urls")),
+    path("", include("jobs.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

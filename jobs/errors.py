@@ -19,3 +19,9 @@ class JobTransientError(JobError):
 
 class JobCancelled(Exception):
     """Raised by `progress.check_cancelled()` when someone asked to cancel the job."""
+
+
+class JobLost(JobCancelled):
+    """This run no longer owns the job: the sweep took it back (its heartbeat went stale) and
+    another attempt may be running. The run stops and records nothing; being a JobCancelled,
+    handlers that clean up on cancellation do so here too."""

@@ -5,13 +5,16 @@ message on the wire is `{"type", "topic", "seq", "data"}` (DESIGN.md, Websockets
 re-check the tenant of every event they forward, so the tenant id travels with it.
 """
 
+import asyncio
 import logging
+import os
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +61,76 @@ def publish(event: Event) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for topic in event.topics:
-        message = {
-            "type": CONSUMER_MESSAGE_TYPE,
-            "tenant_id": str(event.tenant_id),
-            "event": {"type": event.type, "topic": topic, "seq": event.seq, "data": event.data},
-        }
+    messages = [
+        (
+            group_for(topic),
+            {
+                "type": CONSUMER_MESSAGE_TYPE,
+                "tenant_id": str(event.tenant_id),
+                "event": {"type": event.type, "topic": topic, "seq": event.seq, "data": event.data},
+            },
+        )
+        for topic in event.topics
+    ]
+
+    async def send_one(group: str, message: dict) -> None:
         try:
-            async_to_sync(layer.group_send)(group_for(topic), message)
+            await layer.group_send(group, message)
         except Exception:  # live delivery is best effort, see the docstring
-            logger.warning("could not publish %s to %s", event.type, topic, exc_info=True)
+            logger.warning("could not publish %s to %s", event.type, group, exc_info=True)
+
+    async def send() -> None:
+        await asyncio.gather(*(send_one(group, message) for group, message in messages))
+
+    loop = _loop_for(layer)
+    if loop is None:
+        async_to_sync(send)()
+    else:
+        try:
+            asyncio.run_coroutine_threadsafe(send(), loop).result(timeout=5)
+        except TimeoutError:
+            logger.warning("publishing %s timed out", event.type)
+
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+_publisher_lock = threading.Lock()
+_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
+
+
+def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Send from now on through the ASGI server's event loop (None: stop). The embedded default's
+    in-memory channel layer keeps asyncio queues that belong to that loop, and its worker threads,
+    which publish from outside it, must not touch them from another one."""
+    global _server_loop
+    _server_loop = loop
+
+
+def _loop_for(layer: Any) -> asyncio.AbstractEventLoop | None:
+    """Where sync code sends: the bound server loop; else, for a layer that works from any loop
+    (channels-redis), this process's publisher loop, which keeps its connections open (a fresh
+    loop per send, as `async_to_sync` makes, would connect to Redis every time); else (the
+    in-memory layer, in tests) None: `async_to_sync`, which reaches the loop of the caller."""
+    server_loop = _server_loop
+    if server_loop is not None and server_loop.is_running() and not _running_on(server_loop):
+        return server_loop
+    if isinstance(layer, InMemoryChannelLayer):
+        return None
+    return _publisher_loop()
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """One per process (a forked worker process starts its own: threads do not survive a fork)."""
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher[0] != os.getpid():
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="event-publisher", daemon=True).start()
+            _publisher = (os.getpid(), loop)
+        return _publisher[1]
+
+
+def _running_on(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False

@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.utils import timezone
 
 from projects.models import Project
-from tenants.models import TenantOwnedModel
+from tenants.models import ApiKey, TenantOwnedModel
 
 
 class Job(TenantOwnedModel):
@@ -22,6 +23,7 @@ class Job(TenantOwnedModel):
         LOW = "low", "Low"
 
     FINISHED = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
+    ACTIVE = frozenset({Status.QUEUED, Status.RUNNING})
 
     project = models.ForeignKey(
         Project, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
@@ -35,10 +37,22 @@ class Job(TenantOwnedModel):
     progress = models.PositiveSmallIntegerField(default=0)
     step = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Only one exclusive job (an import, an audit) per project may be queued or running.
+    exclusive = models.BooleanField(default=False)
+    # Who started it: a browser user, or an API key (keys have no user).
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    created_by_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    available_at = models.DateTimeField(
+        default=timezone.now, help_text="A queued job may start from then on (later after a retry)."
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was last handed to the broker."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -51,6 +65,13 @@ class Job(TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "-created_at"]),
             models.Index(fields=["status", "created_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(exclusive=True, status__in=["queued", "running"]),
+                name="job_one_exclusive_per_project",
+            )
         ]
 
     def __str__(self) -> str:

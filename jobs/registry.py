@@ -34,6 +34,17 @@ class JobKind:
     # Validates `input` when the kind is started directly.
     input_serializer: type[serializers.Serializer] | None
 
+    def validate_input(self, data: Any) -> dict[str, Any]:
+        """The input as the kind's serializer cleans it (defaults filled in); raises
+        `serializers.ValidationError` naming the fields."""
+        if self.input_serializer is None:
+            if not isinstance(data, dict):
+                raise serializers.ValidationError("Expected a JSON object.")
+            return data
+        options = self.input_serializer(data=data)
+        options.is_valid(raise_exception=True)
+        return dict(options.validated_data)
+
 
 _KINDS: dict[str, JobKind] = {}
 

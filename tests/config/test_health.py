@@ -25,10 +25,11 @@ class TestHealth:
         self, client, unused_tcp_port, monkeypatch
     ):
         # A real outage: nothing listens on that port, so connecting fails. Celery reads the
-        # environment variable before its configuration, so both point there.
+        # environment variable before its configuration, so both point there (the configuration
+        # first: patching it saves the value it reads, which must not be the patched variable).
         dead_broker = f"redis://127.0.0.1:{unused_tcp_port}/0"
-        monkeypatch.setenv("CELERY_BROKER_URL", dead_broker)
         monkeypatch.setattr(celery_app.conf, "broker_url", dead_broker)
+        monkeypatch.setenv("CELERY_BROKER_URL", dead_broker)
         response = client.get("/readyz")
         assert response.status_code == 503
         body = response.json()

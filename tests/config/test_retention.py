@@ -32,15 +32,19 @@ def kept(tenant, other_tenant, empty_storage):
     """Rows and files on both sides of each retention period, in two tenants; returns the rows
     to keep (the fresh spool file stays too)."""
     now = timezone.now()
-    spool_file("abandoned", timedelta(hours=25))
-    spool_file("in-flight", timedelta(hours=23))
+    spooled = [
+        spool_file("abandoned", timedelta(hours=25)),
+        spool_file("in-flight", timedelta(hours=23)),
+    ]
     RequestLogFactory(tenant=tenant, created_at=now - timedelta(days=91))
     RequestLogFactory(tenant=other_tenant, created_at=now - timedelta(days=90, minutes=1))
     IdempotencyKeyFactory(tenant=tenant, created_at=now - timedelta(hours=25))
-    return [
+    yield [
         RequestLogFactory(tenant=tenant, created_at=now - timedelta(days=89)),
         IdempotencyKeyFactory(tenant=tenant, created_at=now - timedelta(hours=23)),
     ]
+    for path in spooled:  # the spool directory is shared by the whole run
+        path.unlink(missing_ok=True)
 
 
 def remaining_ids() -> set:
