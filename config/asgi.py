@@ -1,8 +1,10 @@
 """ASGI entry point: HTTP and websockets in one process (embedded), or only /ws/ in production."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
@@ -15,3 +17,9 @@ from tenants.request_log import request_log_start_flusher  # noqa: E402
 request_log_start_flusher()
 
 application = ProtocolTypeRouter({"http": django_asgi_app})
+
+# As in config/wsgi.py: load every view, then keep the garbage collector off what lives as long
+# as the process.
+get_resolver().url_patterns  # noqa: B018 - loads the URLconf and with it every view module
+gc.collect()
+gc.freeze()
