@@ -3,9 +3,11 @@
 `lifespan` starts the embedded default's in-process job worker (jobs/inprocess.py); servers that
 send no lifespan events (daphne) simply never start it."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
@@ -28,3 +30,9 @@ application = ProtocolTypeRouter(
         "lifespan": lifespan,
     }
 )
+
+# As in config/wsgi.py: load every view, then keep the garbage collector off what lives as long
+# as the process.
+get_resolver().url_patterns  # noqa: B018 - loads the URLconf and with it every view module
+gc.collect()
+gc.freeze()

@@ -1,6 +1,9 @@
 """Database helpers shared by the apps."""
 
-from django.db.models import QuerySet
+from collections.abc import Sequence
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Model, QuerySet
 
 
 def delete_in_batches(queryset: QuerySet, *, batch_size: int = 5000) -> int:
@@ -13,3 +16,40 @@ def delete_in_batches(queryset: QuerySet, *, batch_size: int = 5000) -> int:
         if not ids:
             return deleted
         deleted += model.objects.filter(pk__in=ids).delete()[1].get(model._meta.label, 0)
+
+
+class RowReader:
+    """Model instances from hand-written SELECTs, with values converted as the ORM converts them
+    (UUIDs and datetimes on SQLite). For a hot path where compiling an ORM query costs more than
+    running it: select `columns(alias)`, then `read(row)` the same slice of the row."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self.model = model
+        self.fields = model._meta.concrete_fields
+        self.attnames = [field.attname for field in self.fields]
+        self._converters: dict[str, list] = {}
+
+    def columns(self, alias: str) -> str:
+        quote = connection.ops.quote_name
+        return ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+
+    def read(self, row: Sequence, *, using: str = DEFAULT_DB_ALIAS) -> Model:
+        converters = self._converters.get(using)
+        if converters is None:
+            db = connections[using]
+            converters = self._converters[using] = []
+            for field in self.fields:
+                column = field.get_col(self.model._meta.db_table)
+                converters.append(
+                    (
+                        db.ops.get_db_converters(column) + column.get_db_converters(db),
+                        column,
+                    )
+                )
+        db = connections[using]
+        values = []
+        for value, (functions, column) in zip(row, converters, strict=True):
+            for function in functions:
+                value = function(value, column, db)
+            values.append(value)
+        return self.model.from_db(using, self.attnames, values)

@@ -128,9 +128,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests keep their SQLite database in a file, not in memory, so that the worker threads and the
     # server and worker processes a test starts can open the same database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-kalkula.sqlite3")}
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Reused connections save a connect per request (on SQLite, its PRAGMAs too: 0.6 ms); the health
+# check replaces a connection a database restart broke before a request uses it.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache, channel layer ----------------------------------------------------------------------------

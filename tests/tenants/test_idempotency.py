@@ -113,6 +113,13 @@ class TestIdempotencyKey:
             assert admin.client.post("/api/v1/api-keys/", {"name": "ci"}).status_code == 201
         assert ApiKey.objects.filter(name="ci").count() == 2
 
+    def test_a_body_too_big_to_compare_is_413(self, admin, settings):
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10
+        response = post_key(admin, {"name": "a name longer than ten bytes"}, "big")
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "request_too_large"
+        assert not ApiKey.objects.filter(tenant=admin.tenant, name__startswith="a name").exists()
+
     @pytest.mark.parametrize("key", ["", "has space", "x" * 256, "ünicode"])
     def test_a_malformed_key_is_400(self, admin, key):
         response = admin.client.post(
