@@ -6,6 +6,7 @@ from config import exception_handler, health
 
 api_v1 = [
     path("", include("tenants.urls")),
+    path("", include("projects.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

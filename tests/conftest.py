@@ -3,6 +3,7 @@ tenant with its own owner, so any test can check isolation for free."""
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -10,6 +11,11 @@ from rest_framework.test import APIClient
 
 from tenants.models import ApiKey, Role, Tenant
 from tests.factories import MembershipFactory, TenantFactory, make_api_key
+
+# The sample files with known answers live beside the repository (CI clones it next to shared/).
+SHARED_DATA = Path(
+    os.environ.get("KALKULA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 # CI sets this for the run on real services: a service that is not configured or not reachable
 # fails the run instead of letting tests quietly fall back to the embedded default.

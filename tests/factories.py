@@ -1,10 +1,12 @@
 """Factories for every model; `TENANT_OWNED_FACTORIES` must cover every tenant-owned model."""
 
+from decimal import Decimal
+
 import factory
 from django.contrib.auth import get_user_model
 
 from jobs.models import Job, JobEvent
-from projects.models import Project
+from projects.models import BudgetVersion, Comment, Position, Project
 from tenants.models import ApiKey, Membership, Role, Tenant, UsageCounter
 from tenants.services import api_key_create, current_month
 
@@ -101,8 +103,51 @@ class JobEventFactory(factory.django.DjangoModelFactory):
     payload = factory.LazyFunction(lambda: {"message": "hello"})
 
 
+class BudgetVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BudgetVersion
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    number = 1
+    trigger = BudgetVersion.Trigger.IMPORT
+
+
+class PositionFactory(factory.django.DjangoModelFactory):
+    """A current row of version 1; real budgets come from imports."""
+
+    class Meta:
+        model = Position
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    valid_from = 1
+    ordinal = factory.Sequence(lambda n: n + 1)
+    position_number = factory.Sequence(lambda n: str(n + 1))
+    line_key = factory.SelfAttribute("position_number")
+    code = "131201101"
+    description = "Hloubení jam zapažených v hornině tř. 3"
+    unit = "m3"
+    quantity = Decimal("10")
+    unit_price = Decimal("182.00")
+    total_price = Decimal("1820.00")
+    fingerprint = "0" * 32
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Comment
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    body = "Check the excavation quantities."
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
+    BudgetVersion: BudgetVersionFactory,
+    Position: PositionFactory,
+    Comment: CommentFactory,
     Job: JobFactory,
     JobEvent: JobEventFactory,
     Membership: MembershipFactory,

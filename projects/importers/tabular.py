@@ -1,0 +1,187 @@
+"""Rows of a table (a CSV file, a spreadsheet sheet) → positions: the header row found below any
+title rows, columns mapped by their header, typed rows (KROS: D section, K/M item, VV measurement
+…) or plain ones, sections kept, numbers read with the file's decimal convention."""
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from itertools import chain, islice
+
+from projects.importers.base import (
+    ImportFailed,
+    ImportReport,
+    NotANumber,
+    ParsedPosition,
+    cell_to_decimal,
+    cell_to_text,
+    round_money,
+)
+from projects.importers.headers import HeaderMap, describe_missing, looks_like_header, map_header
+
+HEADER_SCAN_ROWS = 40
+# Rows looked at (after the header) to learn whether the file writes decimal commas.
+CONVENTION_SAMPLE_ROWS = 200
+ITEM_TYPES = frozenset({"K", "M"})
+SECTION_TYPE = "D"
+NUMERIC_FIELDS = ("quantity", "unit_price", "total_price")
+TEXT_FIELDS = ("position_number", "code", "description", "unit", "category", "section")
+_DECIMAL_COMMA = re.compile(r"\d,\d{1,2}$|\d,\d{4,}$|\d\.\d{3}(?:\.\d{3})*,\d")
+_DECIMAL_POINT = re.compile(r"\d\.\d{1,2}$|\d\.\d{4,}$|\d,\d{3}(?:,\d{3})*\.\d")
+
+Row = tuple[int, list]  # (1-based row number in the file or sheet, cells)
+
+
+class NoHeader(Exception):
+    """No row among the first HEADER_SCAN_ROWS names enough known columns."""
+
+
+def find_header(rows: Iterator[Row]) -> tuple[Row, HeaderMap]:
+    for row in islice(rows, HEADER_SCAN_ROWS):
+        header = map_header([cell_to_text(cell) for cell in row[1]])
+        if looks_like_header(header):
+            return row, header
+    raise NoHeader
+
+
+def decimal_comma_convention(rows: list[Row], header: HeaderMap) -> bool | None:
+    """True when the sample writes decimal commas, False for points, None if it can't tell."""
+    commas = points = 0
+    for _, cells in rows:
+        for name in NUMERIC_FIELDS:
+            index = header.columns.get(name)
+            if index is None or index >= len(cells) or not isinstance(cells[index], str):
+                continue
+            value = cells[index].strip()
+            commas += bool(_DECIMAL_COMMA.search(value))
+            points += bool(_DECIMAL_POINT.search(value))
+    if commas == points:
+        return None
+    return commas > points
+
+
+class TableReader:
+    """Reads one table. `location(n)` names row n in messages (`row 17`, `sheet "SO 01", row 17`);
+    `object_code` is set for one object's sheet of a multi-object workbook."""
+
+    def __init__(
+        self,
+        *,
+        report: ImportReport,
+        location: Callable[[int], str],
+        object_code: str = "",
+        default_decimal_comma: bool | None = None,
+    ) -> None:
+        self.report = report
+        self.location = location
+        self.object_code = object_code
+        self.default_decimal_comma = default_decimal_comma
+        self.header = HeaderMap()
+        self.decimal_comma: bool | None = None
+        # Section path below the object: [top level, sub level] in typed files, [heading] in plain.
+        self._sections: list[str] = []
+
+    def read(self, rows: Iterable[Row]) -> Iterator[ParsedPosition]:
+        """Positions of the table. Raises NoHeader when it has no header row and ImportFailed when
+        its header lacks required columns."""
+        rows = iter(rows)
+        (header_line, _), self.header = find_header(rows)
+        missing = self.header.missing
+        if missing:
+            raise ImportFailed(
+                "missing_columns",
+                f"{self.location(header_line)}: the header row has no column "
+                f"{describe_missing(missing)}.",
+                found_columns=list(self.header.names.values()),
+            )
+        if self.header.ignored:
+            self.report.notes.setdefault("ignored_columns", []).extend(self.header.ignored)
+        sample = list(islice(rows, CONVENTION_SAMPLE_ROWS))
+        convention = decimal_comma_convention(sample, self.header)
+        self.decimal_comma = self.default_decimal_comma if convention is None else convention
+        typed = "row_type" in self.header.columns
+        for line, cells in chain(sample, rows):
+            if not any(cell not in (None, "") for cell in cells):
+                continue
+            position = self._typed_row(line, cells) if typed else self._plain_row(line, cells)
+            if position is not None:
+                yield position
+
+    # Rows --------------------------------------------------------------------------------------
+    def _cell(self, cells: list, name: str) -> object:
+        index = self.header.columns.get(name)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    def _text(self, cells: list, name: str) -> str:
+        return cell_to_text(self._cell(cells, name))
+
+    def _typed_row(self, line: int, cells: list) -> ParsedPosition | None:
+        row_type = self._text(cells, "row_type").upper()
+        if row_type == SECTION_TYPE:
+            code, description = self._text(cells, "code"), self._text(cells, "description")
+            label = " - ".join(part for part in (code, description) if part)
+            # KROS main groups (HSV, PSV, M, VRN …) are lettered; their parts are numbered.
+            if code and not any(ch.isdigit() for ch in code):
+                self._sections = [label]
+            else:
+                self._sections = [*self._sections[:1], label]
+            return None
+        if row_type not in ITEM_TYPES:
+            self.report.count(f"skipped rows of type {row_type or '(none)'}")
+            return None
+        return self._position(line, cells, category=row_type)
+
+    def _plain_row(self, line: int, cells: list) -> ParsedPosition | None:
+        if all(self._text(cells, name) == "" for name in ("code", "unit", *NUMERIC_FIELDS[:2])):
+            # No code, unit, quantity or unit price: a heading, or a sum row when it has a total.
+            if self._text(cells, "total_price"):
+                self.report.count("skipped summary rows")
+            else:
+                label = " ".join(
+                    part
+                    for part in (self._text(cells, "position_number"), self._description(cells))
+                    if part
+                )
+                self._sections = [label] if label else self._sections
+            return None
+        return self._position(line, cells, category=self._text(cells, "category"))
+
+    def _description(self, cells: list) -> str:
+        return " ".join(self._text(cells, "description").split())
+
+    def _position(self, line: int, cells: list, *, category: str) -> ParsedPosition | None:
+        where = self.location(line)
+        numbers = {}
+        failed = False
+        for name in NUMERIC_FIELDS:
+            raw = self._cell(cells, name)
+            try:
+                numbers[name] = cell_to_decimal(raw, decimal_comma=self.decimal_comma)
+            except NotANumber:
+                failed = True
+                self.report.error(
+                    where, f'"{cell_to_text(raw)}" is not a number', self.header.names[name]
+                )
+        if failed:
+            return None
+        quantity, unit_price, total = (numbers[name] for name in NUMERIC_FIELDS)
+        if quantity is None:
+            self.report.warning(where, "no quantity", self.header.names["quantity"])
+        if total is None and quantity is not None and unit_price is not None:
+            total = round_money(quantity * unit_price)
+            self.report.count("totals computed as quantity × unit price")
+        section = self._text(cells, "section") or " / ".join(self._sections)
+        if self.object_code:
+            section = f"{self.object_code} / {section}" if section else self.object_code
+        return ParsedPosition(
+            source_line=line,
+            position_number=self._text(cells, "position_number"),
+            code=self._text(cells, "code"),
+            description=self._description(cells),
+            category=category,
+            unit=self._text(cells, "unit"),
+            quantity=quantity,
+            unit_price=unit_price,
+            total_price=total,
+            section=section,
+            object_code=self.object_code,
+            where=where,
+        )

@@ -1,0 +1,202 @@
+"""Importing a budget file as a new version.
+
+Two phases, so a bad file never writes anything and the project is locked only briefly:
+1. read: the file is parsed and validated row by row into a spool (a temporary file of compact
+   batches: memory stays flat whatever the file's size), counting positions against the plan's
+   quota. Any error fails the import here, listing the problems.
+2. write: under the project's row lock, in one transaction, rows whose content, place and source
+   line are unchanged since the current version are kept as they are (versions share them); the
+   others are written (COPY on PostgreSQL) and the rows they replace, or that the file no longer
+   has, are closed.
+"""
+
+import marshal
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import IO, Any, BinaryIO
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from config.errors import ApiError
+from jobs.models import Job
+from projects.bulk import positions_close, positions_write
+from projects.importers import ImportFailed, ImportReport, read_rows
+from projects.importers.base import MAX_LISTED
+from projects.models import BudgetVersion, Position, Project
+from projects.services.projects import project_status_set, project_status_settle
+from projects.services.versions import project_lock, version_commit, version_open
+
+SPOOL_BATCH = 2000
+SPOOL_MEMORY = 8 * 1024 * 1024
+READ_SHARE = 80  # percent of the progress bar spent reading the file
+# Indexes into a row in projects.rows.ROW_FIELDS order.
+_ORDINAL, _SOURCE_LINE, _LINE_KEY = 1, 2, 3
+_AUDIT_STATUS, _FINGERPRINT = -2, -1
+
+
+class _NoProgress:
+    def update(self, done: int, total: int, *, step: str | None = None) -> None:
+        pass
+
+    def log(self, message: str, *, level: str = "info") -> None:
+        pass
+
+    def check_cancelled(self, *, interval: float = 0.2) -> None:
+        pass
+
+
+@dataclass
+class ImportOutcome:
+    version: BudgetVersion
+    report: ImportReport
+
+    def as_result(self) -> dict[str, Any]:
+        version = self.version
+        return {
+            "version": version.number,
+            "positions": version.position_count,
+            "total_cost": str(version.total_cost),
+            "changes": {
+                "added": version.added_count,
+                "removed": version.removed_count,
+                "modified": version.modified_count,
+            },
+            "delta_cost": str(version.delta_cost),
+            "warnings": [p.as_dict() for p in self.report.warnings[:MAX_LISTED]],
+            "warning_count": self.report.warning_count,
+            "notes": self.report.notes,
+        }
+
+
+def budget_import(
+    *,
+    project: Project,
+    stream: BinaryIO,
+    filename: str,
+    trigger: str = BudgetVersion.Trigger.IMPORT,
+    created_by: AbstractBaseUser | None = None,
+    actor: str = "",
+    progress: Any = None,
+    job: Job | None = None,
+) -> ImportOutcome:
+    """Import `stream` (a seekable binary file named `filename`: CSV, XLSX or UNIXML) as the
+    project's next version, made by `job` if given. Raises ImportFailed, with the problems listed,
+    when the file is unreadable, invalid, empty of positions or over the plan's quota: nothing is
+    written then."""
+    if trigger not in (BudgetVersion.Trigger.IMPORT, BudgetVersion.Trigger.LEGACY):
+        raise ValueError(f"an import's trigger is import or legacy, not {trigger!r}")
+    progress = progress or _NoProgress()
+    if not project_status_set(project=project, status=Project.Status.IMPORTING):
+        raise ImportFailed("project_archived", "The project is archived: it cannot change.")
+    try:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+            report, count = _read(project, stream, filename, spool, progress)
+            spool.seek(0)
+            version = _write(
+                project,
+                spool,
+                count,
+                progress,
+                trigger=trigger,
+                created_by=created_by,
+                actor=actor,
+                source_name=filename,
+                job=job,
+            )
+    except BaseException:
+        project_status_settle(project=project)
+        raise
+    progress.log(
+        f"Version {version.number}: {version.position_count} positions, "
+        f"{version.added_count} added, {version.removed_count} removed, "
+        f"{version.modified_count} modified."
+    )
+    return ImportOutcome(version=version, report=report)
+
+
+def _read(
+    project: Project, stream: BinaryIO, filename: str, spool: IO[bytes], progress: Any
+) -> tuple[ImportReport, int]:
+    limit = project.tenant.quotas.max_positions_per_project
+    report = ImportReport()
+
+    def on_progress(done: int, total: int) -> None:
+        progress.update(READ_SHARE * done // max(total, 1), 100, step="reading the file")
+        progress.check_cancelled()
+
+    count = 0
+    batch: list[tuple] = []
+    for row in read_rows(stream, filename=filename, report=report, on_progress=on_progress):
+        count += 1
+        if count > limit:
+            raise ImportFailed(
+                "quota_exceeded",
+                f"The file has more than {limit} positions; your plan allows {limit} per "
+                "project. Nothing was imported.",
+                limit=limit,
+            )
+        # marshal is the fastest serialiser for plain tuples; it has no Decimal, text will do.
+        batch.append(tuple(str(v) if isinstance(v, Decimal) else v for v in row))
+        if len(batch) >= SPOOL_BATCH:
+            marshal.dump(batch, spool)
+            batch = []
+    if batch:
+        marshal.dump(batch, spool)
+    return report, count
+
+
+def _spooled_batches(spool: IO[bytes]) -> Iterator[list[tuple]]:
+    while True:
+        try:
+            yield marshal.load(spool)  # noqa: S302 - our own spool, written just before
+        except EOFError:
+            return
+
+
+def _write(
+    project: Project,
+    spool: IO[bytes],
+    count: int,
+    progress: Any,
+    **version_fields: Any,
+) -> BudgetVersion:
+    progress.update(READ_SHARE, 100, step="writing the version")
+    with transaction.atomic():
+        try:
+            project = project_lock(project=project)
+        except ApiError as exc:
+            raise ImportFailed(exc.error_code, str(exc.detail)) from None
+        # The current version's rows by line key: (id, fingerprint, ordinal, source line, status).
+        current = {
+            key: (row_id, print_, ordinal, line, status)
+            for row_id, key, print_, ordinal, line, status in Position.objects.filter(
+                project=project, valid_to__isnull=True
+            )
+            .values_list("id", "line_key", "fingerprint", "ordinal", "source_line", "audit_status")
+            .iterator(chunk_size=10_000)
+        }
+        version = version_open(project=project, **version_fields)
+        to_close = []
+        done = 0
+        for batch in _spooled_batches(spool):
+            fresh = []
+            for row in batch:
+                kept = current.pop(row[_LINE_KEY], None)
+                if kept is not None:
+                    same_content = kept[1] == row[_FINGERPRINT]
+                    if same_content and kept[2:4] == (row[_ORDINAL], row[_SOURCE_LINE]):
+                        continue
+                    to_close.append(kept[0])
+                    if same_content:  # only moved: its audit verdict still holds
+                        row = (*row[:_AUDIT_STATUS], kept[4], row[_FINGERPRINT])
+                fresh.append(row)
+            positions_write(project=project, valid_from=version.number, rows=fresh)
+            done += len(batch)
+            progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
+            progress.check_cancelled()
+        to_close.extend(kept[0] for kept in current.values())
+        positions_close(ids=to_close, valid_to=version.number)
+        return version_commit(project=project, version=version)
