@@ -4,7 +4,14 @@ each validating its input, calling one service or selector and shaping the outpu
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -51,6 +58,7 @@ def actor_label(context: TenantContext) -> str:
     return context.user.get_username() if context.user is not None else ""
 
 
+@extend_schema_field(OpenApiTypes.DECIMAL)
 class PlainDecimalField(serializers.Field):
     """A stored number as a string without trailing zeros (money keeps two places)."""
 
@@ -102,6 +110,7 @@ class ProjectListCreateApi(TenantAPIView):
         archived = serializers.BooleanField(default=False, help_text="Include archived projects.")
         status = serializers.ChoiceField(choices=Project.Status.choices, required=False)
 
+    @extend_schema_serializer(component_name="ProjectCreate")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         currency = serializers.CharField(max_length=3, default="CZK")
@@ -136,10 +145,12 @@ class ProjectListCreateApi(TenantAPIView):
 class ProjectDetailApi(TenantAPIView):
     model = Project
 
+    @extend_schema_serializer(component_name="ProjectUpdate")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         currency = serializers.CharField(max_length=3, required=False)
 
+    @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
         project = selectors.project_get(tenant=self.tenant, project_id=pk)
         return Response(ProjectOutputSerializer(project).data)
@@ -313,6 +324,7 @@ class PositionListApi(ProjectScopedApi):
 class PositionDetailApi(ProjectScopedApi):
     model = Position
 
+    @extend_schema_serializer(component_name="PositionEdit")
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=64, allow_blank=True, required=False)
         description = serializers.CharField(allow_blank=True, required=False)
@@ -334,6 +346,7 @@ class PositionDetailApi(ProjectScopedApi):
             max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, allow_null=True, required=False
         )
 
+    @extend_schema_serializer(component_name="PositionEdited")
     class EditedSerializer(serializers.Serializer):
         position = PositionOutputSerializer()
         version = serializers.IntegerField(
@@ -498,6 +511,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
 
 
 class ImportCreateApi(ProjectScopedApi):
+    @extend_schema_serializer(component_name="ImportCreate")
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(
             allow_empty_file=True, help_text="The budget: CSV, XLSX or UNIXML 1.2."
@@ -542,6 +556,7 @@ class CommentPage(CursorPage):
 class CommentListCreateApi(ProjectScopedApi):
     pagination_class = CommentPage
 
+    @extend_schema_serializer(component_name="CommentCreate")
     class InputSerializer(serializers.Serializer):
         body = serializers.CharField(max_length=10_000)
         positions = serializers.ListField(
