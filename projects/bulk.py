@@ -13,6 +13,10 @@ from projects.models import Position, Project
 from projects.rows import ROW_FIELDS
 
 CREATE_BATCH = 2000
+# After writing this many rows the planner's statistics are refreshed at once: until autovacuum
+# gets to it, a table grown by a bulk load is planned as if it were small (a sort of every row of
+# the project instead of an index scan: 30 ms instead of 0.1 ms per page of positions).
+ANALYZE_AFTER_ROWS = 10_000
 CLOSE_BATCH = 500  # well under SQLite's limit of bound parameters
 _COLUMNS = ("id", "tenant_id", "project_id", "valid_from", "valid_to", *ROW_FIELDS[1:])
 
@@ -64,3 +68,15 @@ def positions_close(*, ids: list[UUID], valid_to: int) -> None:
         return
     for start in range(0, len(ids), CLOSE_BATCH):
         Position.objects.filter(id__in=ids[start : start + CLOSE_BATCH]).update(valid_to=valid_to)
+
+
+def positions_analyze(*, rows_written: int) -> None:
+    """Refresh the planner's statistics of the positions table after a big write."""
+    if rows_written >= ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # The columns queries filter on; tenant_id too: stale, it sends every position query
+            # of a new tenant to the tenant index and a sort of all its rows.
+            cursor.execute(
+                f"ANALYZE {Position._meta.db_table} "
+                "(tenant_id, project_id, valid_from, valid_to, ordinal, audit_status)"
+            )

@@ -129,7 +129,9 @@ class Position(TenantOwnedModel):
     )
     valid_from = models.PositiveIntegerField()
     valid_to = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: current.")
-    ordinal = models.PositiveIntegerField(help_text="Place in its version, in file order.")
+    ordinal = models.PositiveBigIntegerField(
+        help_text="Place in its version: increasing in file order, with gaps for insertions."
+    )
     # Identity across versions: the position number (with the object in hierarchical formats),
     # or code + description + unit when there is no number.
     line_key = models.CharField(max_length=512)
@@ -152,6 +154,7 @@ class Position(TenantOwnedModel):
     audit_status = models.CharField(
         max_length=10, choices=AuditStatus.choices, default=AuditStatus.UNAUDITED
     )
+    # The line in the file of the version that wrote the row (valid_from).
     source_line = models.PositiveIntegerField(null=True, blank=True)
     # Hash of everything above but audit_status: an import keeps a row whose content is unchanged.
     fingerprint = models.CharField(max_length=32)

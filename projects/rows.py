@@ -50,6 +50,10 @@ MAX_LENGTHS = {
     for name in ("section", "position_number", "code", "category", "unit", "line_key")
 }
 _NONE = "\x00"
+# field → (the quantum to round to, the exponent a stored value must stay below)
+_QUANTIZE = {
+    name: (Decimal(1).scaleb(-places), digits - places) for name, (digits, places) in SCALES.items()
+}
 
 
 class OutOfRange(ValueError):
@@ -61,16 +65,16 @@ def quantize(name: str, value: Decimal | None) -> Decimal | None:
     digits before the decimal point to store."""
     if value is None:
         return None
-    digits, places = SCALES[name]
-    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    if rounded.adjusted() >= digits - places:
+    exponent, limit = _QUANTIZE[name]
+    rounded = value.quantize(exponent, rounding=ROUND_HALF_UP)
+    if rounded.adjusted() >= limit:
         raise OutOfRange(name)
     return rounded if rounded else abs(rounded)  # no negative zero
 
 
 def fingerprint(values: Iterable[object]) -> str:
     """Hash of a row's CONTENT_FIELDS values (in that order; numbers already quantized)."""
-    text = "\x1f".join(_NONE if value is None else str(value) for value in values)
+    text = "\x1f".join([_NONE if value is None else str(value) for value in values])
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

@@ -155,21 +155,26 @@ _OPENED = (
 _DIFFERS = " OR ".join(
     f"NOT (o.{f} = n.{f} OR (o.{f} IS NULL AND n.{f} IS NULL))" for f in CONTENT_FIELDS
 )
-_ADDED = "new_rows n WHERE NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.line_key = n.line_key)"
-_REMOVED = "old_rows o WHERE NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.line_key = o.line_key)"
-_MODIFIED = f"old_rows o JOIN new_rows n ON n.line_key = o.line_key WHERE {_DIFFERS}"
-_CENTS = "COALESCE(SUM(ROUND(total_price * 100)), 0)"
+# One full join pairs the two sides by line key. A full join can only be hashed or merged, never
+# a nested loop, so the plan stays linear even when the statistics of a table just bulk-loaded
+# are stale.
+_JOINED = "old_rows o FULL OUTER JOIN new_rows n ON o.line_key = n.line_key"
+_KINDS = {
+    "added": "o.id IS NULL",
+    "removed": "n.id IS NULL",
+    "modified": f"o.id IS NOT NULL AND n.id IS NOT NULL AND ({_DIFFERS})",
+}
+_CENTS = "COALESCE(SUM(ROUND({side}.total_price * 100)), 0)"
 _COUNTS_SQL = (
-    f"SELECT (SELECT COUNT(*) FROM {_ADDED}), (SELECT COUNT(*) FROM {_REMOVED}), "  # noqa: S608
-    f"(SELECT COUNT(*) FROM {_MODIFIED}), "
-    f"(SELECT {_CENTS} FROM new_rows), (SELECT {_CENTS} FROM old_rows)"
+    "SELECT "  # noqa: S608
+    + ", ".join(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)" for condition in _KINDS.values())
+    + f", {_CENTS.format(side='n')}, {_CENTS.format(side='o')} FROM {_JOINED}"
 )
 _ENTRIES_SQL = {
-    "added": f"SELECT {_COLUMNS} FROM {_ADDED} ORDER BY ordinal",  # noqa: S608
-    "removed": f"SELECT {_COLUMNS} FROM {_REMOVED} ORDER BY ordinal",  # noqa: S608
-    "modified": "SELECT "  # noqa: S608
+    kind: "SELECT "  # noqa: S608
     + ", ".join([*(f"o.{c}" for c in _DIFF_COLUMNS), *(f"n.{c}" for c in _DIFF_COLUMNS)])
-    + f" FROM {_MODIFIED} ORDER BY n.ordinal",
+    + f" FROM {_JOINED} WHERE {condition} ORDER BY COALESCE(n.ordinal, o.ordinal)"
+    for kind, condition in _KINDS.items()
 }
 
 
@@ -192,7 +197,11 @@ def version_diff_counts(*, project: Project, from_number: int, to_number: int) -
     with connection.cursor() as cursor:
         cursor.execute(*_diff_query(project, from_number, to_number, _COUNTS_SQL))
         added, removed, modified, new_cents, old_cents = cursor.fetchone()
-    diff.added_count, diff.removed_count, diff.modified_count = added, removed, modified
+    diff.added_count, diff.removed_count, diff.modified_count = (
+        int(added or 0),
+        int(removed or 0),
+        int(modified or 0),
+    )
     diff.delta_cost = ((Decimal(new_cents) - Decimal(old_cents)) / 100).quantize(Decimal("0.01"))
     return diff
 
@@ -232,7 +241,9 @@ def version_diff(
                     before, after = _row_dict(row[:width]), _row_dict(row[width:])
                     diff.entries[kind].append(_modification(before, after))
                 else:
-                    diff.entries[kind].append(_row_dict(row))
+                    diff.entries[kind].append(
+                        _row_dict(row[width:] if kind == "added" else row[:width])
+                    )
     return diff
 
 

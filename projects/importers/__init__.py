@@ -118,33 +118,47 @@ def read_rows(
 
 def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | None:
     """CONTENT_FIELDS values at the stored scales, or None (with errors reported)."""
-    values = []
     ok = True
-    for name in stored.CONTENT_FIELDS:
+    section = position.section
+    if len(section) > _SECTION_LIMIT:
+        section = section[: _SECTION_LIMIT - 1] + "…"
+    for name, limit in _TEXT_LIMITS:
         value = getattr(position, name)
-        if name in stored.SCALES:
-            try:
-                rounded = stored.quantize(name, value)
-            except stored.OutOfRange:
-                report.error(position.where, f"{value} is too large to store", _label(name))
-                ok = False
-                continue
-            if rounded is not None and rounded != value:
-                report.warning(position.where, f"{value} rounded to {rounded}", _label(name))
-            values.append(rounded)
-            continue
-        limit = stored.MAX_LENGTHS.get(name)
-        if name == "section" and len(value) > limit:
-            value = value[: limit - 1] + "…"
-        elif limit and len(value) > limit:
+        if len(value) > limit:
             report.error(
-                position.where,
-                f"{value[:40]!r}… is longer than {limit} characters",
-                _label(name),
+                position.where, f"{value[:40]!r}… is longer than {limit} characters", _label(name)
             )
             ok = False
-        values.append(value)
-    return tuple(values) if ok else None
+    numbers = []
+    for name in _NUMBERS:
+        value = getattr(position, name)
+        try:
+            rounded = stored.quantize(name, value)
+        except stored.OutOfRange:
+            report.error(position.where, f"{value} is too large to store", _label(name))
+            ok = False
+            continue
+        if rounded != value:
+            report.warning(position.where, f"{value} rounded to {rounded}", _label(name))
+        numbers.append(rounded)
+    if not ok:
+        return None
+    return (
+        section,
+        position.position_number,
+        position.code,
+        position.description,
+        position.category,
+        position.unit,
+        *numbers,
+    )
+
+
+_SECTION_LIMIT = stored.MAX_LENGTHS["section"]
+_TEXT_LIMITS = [
+    (name, stored.MAX_LENGTHS[name]) for name in ("position_number", "code", "category", "unit")
+]
+_NUMBERS = ("quantity", "unit_price", "total_price")
 
 
 def _label(name: str) -> str:

@@ -112,6 +112,8 @@ _IGNORED_IN_NUMBERS = str.maketrans(
 )
 _CURRENCY_SUFFIX = re.compile(r"(?:kč|czk|eur|€|usd|\$|chf|gbp|£|pln|zł)$", re.IGNORECASE)
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# Most cells: digits with at most one separator and nothing else (the fast path).
+_SIMPLE_NUMBER = re.compile(r"(-?\d+)(?:([.,])(\d+))?")
 
 
 def parse_decimal(text: str, *, decimal_comma: bool | None = None) -> Decimal | None:
@@ -120,7 +122,17 @@ def parse_decimal(text: str, *, decimal_comma: bool | None = None) -> Decimal | 
 
     A lone separator followed by exactly three digits is ambiguous (`1,234`): `decimal_comma`
     (the file's convention, when known) decides whether it groups thousands."""
-    cleaned = text.strip().translate(_IGNORED_IN_NUMBERS)
+    simple = _SIMPLE_NUMBER.fullmatch(text)
+    if simple is None:
+        cleaned = text.strip().translate(_IGNORED_IN_NUMBERS)
+        simple = _SIMPLE_NUMBER.fullmatch(cleaned)
+    if simple is not None:
+        whole, sep, fraction = simple.groups()
+        if sep is None:
+            return Decimal(whole)
+        if len(fraction) == 3 and decimal_comma is (sep == "."):
+            return Decimal(whole + fraction)
+        return Decimal(f"{whole}.{fraction}")
     cleaned = _CURRENCY_SUFFIX.sub("", cleaned)
     if cleaned == "":
         if text.strip() == "":
@@ -154,7 +166,9 @@ def parse_decimal(text: str, *, decimal_comma: bool | None = None) -> Decimal | 
 
 def cell_to_decimal(value: object, *, decimal_comma: bool | None = None) -> Decimal | None:
     """A spreadsheet cell (float, int, text, …) as a Decimal."""
-    if value is None or value == "":
+    if value.__class__ is str:
+        return parse_decimal(value, decimal_comma=decimal_comma) if value else None
+    if value is None:
         return None
     if isinstance(value, bool) or isinstance(value, date | datetime | time | timedelta):
         raise NotANumber(str(value))
@@ -171,6 +185,8 @@ def cell_to_decimal(value: object, *, decimal_comma: bool | None = None) -> Deci
 
 def cell_to_text(value: object) -> str:
     """A spreadsheet cell as text: 12.0 → "12", a date as ISO."""
+    if value.__class__ is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

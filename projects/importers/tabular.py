@@ -23,7 +23,6 @@ CONVENTION_SAMPLE_ROWS = 200
 ITEM_TYPES = frozenset({"K", "M"})
 SECTION_TYPE = "D"
 NUMERIC_FIELDS = ("quantity", "unit_price", "total_price")
-TEXT_FIELDS = ("position_number", "code", "description", "unit", "category", "section")
 _DECIMAL_COMMA = re.compile(r"\d,\d{1,2}$|\d,\d{4,}$|\d\.\d{3}(?:\.\d{3})*,\d")
 _DECIMAL_POINT = re.compile(r"\d\.\d{1,2}$|\d\.\d{4,}$|\d,\d{3}(?:,\d{3})*\.\d")
 
@@ -98,25 +97,22 @@ class TableReader:
         convention = decimal_comma_convention(sample, self.header)
         self.decimal_comma = self.default_decimal_comma if convention is None else convention
         typed = "row_type" in self.header.columns
+        columns = list(self.header.columns.items())
         for line, cells in chain(sample, rows):
-            if not any(cell not in (None, "") for cell in cells):
+            width = len(cells)
+            values = {name: cells[i] if i < width else None for name, i in columns}
+            if not any(cell not in (None, "") for cell in values.values()):
                 continue
-            position = self._typed_row(line, cells) if typed else self._plain_row(line, cells)
+            position = self._typed_row(line, values) if typed else self._plain_row(line, values)
             if position is not None:
                 yield position
 
-    # Rows --------------------------------------------------------------------------------------
-    def _cell(self, cells: list, name: str) -> object:
-        index = self.header.columns.get(name)
-        return cells[index] if index is not None and index < len(cells) else None
-
-    def _text(self, cells: list, name: str) -> str:
-        return cell_to_text(self._cell(cells, name))
-
-    def _typed_row(self, line: int, cells: list) -> ParsedPosition | None:
-        row_type = self._text(cells, "row_type").upper()
+    # Rows (`values`: the mapped columns' cells by field name) ------------------------------------
+    def _typed_row(self, line: int, values: dict) -> ParsedPosition | None:
+        row_type = cell_to_text(values["row_type"]).upper()
         if row_type == SECTION_TYPE:
-            code, description = self._text(cells, "code"), self._text(cells, "description")
+            code = cell_to_text(values.get("code"))
+            description = cell_to_text(values.get("description"))
             label = " - ".join(part for part in (code, description) if part)
             # KROS main groups (HSV, PSV, M, VRN …) are lettered; their parts are numbered.
             if code and not any(ch.isdigit() for ch in code):
@@ -127,57 +123,49 @@ class TableReader:
         if row_type not in ITEM_TYPES:
             self.report.count(f"skipped rows of type {row_type or '(none)'}")
             return None
-        return self._position(line, cells, category=row_type)
+        return self._position(line, values, category=row_type)
 
-    def _plain_row(self, line: int, cells: list) -> ParsedPosition | None:
-        if all(self._text(cells, name) == "" for name in ("code", "unit", *NUMERIC_FIELDS[:2])):
+    def _plain_row(self, line: int, values: dict) -> ParsedPosition | None:
+        if all(cell_to_text(values.get(name)) == "" for name in _POSITION_MARKERS):
             # No code, unit, quantity or unit price: a heading, or a sum row when it has a total.
-            if self._text(cells, "total_price"):
+            if cell_to_text(values.get("total_price")):
                 self.report.count("skipped summary rows")
             else:
-                label = " ".join(
-                    part
-                    for part in (self._text(cells, "position_number"), self._description(cells))
-                    if part
-                )
+                number = cell_to_text(values.get("position_number"))
+                label = " ".join(part for part in (number, _description(values)) if part)
                 self._sections = [label] if label else self._sections
             return None
-        return self._position(line, cells, category=self._text(cells, "category"))
+        return self._position(line, values, category=cell_to_text(values.get("category")))
 
-    def _description(self, cells: list) -> str:
-        return " ".join(self._text(cells, "description").split())
-
-    def _position(self, line: int, cells: list, *, category: str) -> ParsedPosition | None:
+    def _position(self, line: int, values: dict, *, category: str) -> ParsedPosition | None:
         where = self.location(line)
-        numbers = {}
-        failed = False
+        numbers = []
         for name in NUMERIC_FIELDS:
-            raw = self._cell(cells, name)
+            raw = values.get(name)
             try:
-                numbers[name] = cell_to_decimal(raw, decimal_comma=self.decimal_comma)
+                numbers.append(cell_to_decimal(raw, decimal_comma=self.decimal_comma))
             except NotANumber:
-                failed = True
                 self.report.error(
                     where, f'"{cell_to_text(raw)}" is not a number', self.header.names[name]
                 )
-        if failed:
+        if len(numbers) < len(NUMERIC_FIELDS):
             return None
-        quantity, unit_price, total = (numbers[name] for name in NUMERIC_FIELDS)
+        quantity, unit_price, total = numbers
         if quantity is None:
             self.report.warning(where, "no quantity", self.header.names["quantity"])
         if total is None and quantity is not None and unit_price is not None:
             total = round_money(quantity * unit_price)
             self.report.count("totals computed as quantity × unit price")
-        section = self._text(cells, "section") or " / ".join(self._sections)
+        section = cell_to_text(values.get("section")) or " / ".join(self._sections)
         if self.object_code:
             section = f"{self.object_code} / {section}" if section else self.object_code
         return ParsedPosition(
             source_line=line,
-            position_number=self._text(cells, "position_number"),
-            code=self._text(cells, "code"),
-            description=self._description(cells),
+            position_number=cell_to_text(values.get("position_number")),
+            code=cell_to_text(values.get("code")),
+            description=_description(values),
             category=category,
-            unit=self._text(cells, "unit"),
+            unit=cell_to_text(values.get("unit")),
             quantity=quantity,
             unit_price=unit_price,
             total_price=total,
@@ -185,3 +173,10 @@ class TableReader:
             object_code=self.object_code,
             where=where,
         )
+
+
+_POSITION_MARKERS = ("code", "unit", "quantity", "unit_price")
+
+
+def _description(values: dict) -> str:
+    return " ".join(cell_to_text(values.get("description")).split())

@@ -4,12 +4,13 @@ Two phases, so a bad file never writes anything and the project is locked only b
 1. read: the file is parsed and validated row by row into a spool (a temporary file of compact
    batches: memory stays flat whatever the file's size), counting positions against the plan's
    quota. Any error fails the import here, listing the problems.
-2. write: under the project's row lock, in one transaction, rows whose content, place and source
-   line are unchanged since the current version are kept as they are (versions share them); the
-   others are written (COPY on PostgreSQL) and the rows they replace, or that the file no longer
-   has, are closed.
+2. write: under the project's row lock, in one transaction, rows whose content is unchanged since
+   the current version are kept as they are when they can stay in place (versions share them;
+   their source line is that of the file that first wrote them); the others are written (COPY on
+   PostgreSQL) and the rows they replace, or that the file no longer has, are closed.
 """
 
+import bisect
 import marshal
 import tempfile
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from django.db import transaction
 
 from config.errors import ApiError
 from jobs.models import Job
-from projects.bulk import positions_close, positions_write
+from projects.bulk import positions_analyze, positions_close, positions_write
 from projects.importers import ImportFailed, ImportReport, read_rows
 from projects.importers.base import MAX_LISTED
 from projects.models import BudgetVersion, Position, Project
@@ -30,10 +31,12 @@ from projects.services.projects import project_status_set, project_status_settle
 from projects.services.versions import project_lock, version_commit, version_open
 
 SPOOL_BATCH = 2000
+ORDINAL_GAP = 1 << 16
+PLACEMENT_RUN = 5000
 SPOOL_MEMORY = 8 * 1024 * 1024
 READ_SHARE = 80  # percent of the progress bar spent reading the file
 # Indexes into a row in projects.rows.ROW_FIELDS order.
-_ORDINAL, _SOURCE_LINE, _LINE_KEY = 1, 2, 3
+_SOURCE_LINE, _LINE_KEY = 2, 3
 _AUDIT_STATUS, _FINGERPRINT = -2, -1
 
 
@@ -109,6 +112,7 @@ def budget_import(
     except BaseException:
         project_status_settle(project=project)
         raise
+    positions_analyze(rows_written=count)
     progress.log(
         f"Version {version.number}: {version.position_count} positions, "
         f"{version.added_count} added, {version.removed_count} removed, "
@@ -139,21 +143,71 @@ def _read(
                 limit=limit,
             )
         # marshal is the fastest serialiser for plain tuples; it has no Decimal, text will do.
-        batch.append(tuple(str(v) if isinstance(v, Decimal) else v for v in row))
+        batch.append(tuple(str(v) if v.__class__ is Decimal else v for v in row))
         if len(batch) >= SPOOL_BATCH:
-            marshal.dump(batch, spool)
+            _spool_batch(spool, batch)
             batch = []
     if batch:
-        marshal.dump(batch, spool)
+        _spool_batch(spool, batch)
     return report, count
 
 
+def _spool_batch(spool: IO[bytes], batch: list[tuple]) -> None:
+    # Length-prefixed: marshal.load on a file reads it in tiny pieces, loads on bytes does not.
+    data = marshal.dumps(batch)
+    spool.write(len(data).to_bytes(8, "little"))
+    spool.write(data)
+
+
 def _spooled_batches(spool: IO[bytes]) -> Iterator[list[tuple]]:
-    while True:
-        try:
-            yield marshal.load(spool)  # noqa: S302 - our own spool, written just before
-        except EOFError:
-            return
+    while size := spool.read(8):
+        data = spool.read(int.from_bytes(size, "little"))
+        yield marshal.loads(data)  # noqa: S302 - our own spool, written just before
+
+
+class _Placement:
+    """Gives the new version's rows their ordinals (file order) while keeping as many unchanged
+    rows of the current version as can stay where they are.
+
+    Ordinals are spaced ORDINAL_GAP apart, so rows inserted between two kept rows fit between
+    their ordinals. An unchanged row is kept when its ordinal comes after the last row placed with
+    room for the new rows waiting before it; otherwise it is moved (rewritten). New rows wait in a
+    bounded run until the next kept row tells their upper bound."""
+
+    def __init__(self, current_ordinals: list[int]) -> None:
+        self.bounds = sorted(current_ordinals)
+        self.last = 0
+        self.run: list[tuple] = []
+
+    def keep(self, ordinal: int) -> list[tuple] | None:
+        """The waiting rows, placed before a kept row at `ordinal`; None if it cannot be kept."""
+        if ordinal - self.last <= len(self.run):
+            return None
+        placed = self._place(upper=ordinal)
+        self.last = ordinal
+        return placed
+
+    def add(self, row: tuple) -> list[tuple]:
+        """Queue a row to write; returns the rows placed meanwhile."""
+        self.run.append(row)
+        if len(self.run) < PLACEMENT_RUN:
+            return []
+        following = bisect.bisect_right(self.bounds, self.last)
+        return self._place(upper=self.bounds[following] if following < len(self.bounds) else None)
+
+    def finish(self) -> list[tuple]:
+        return self._place(upper=None)
+
+    def _place(self, upper: int | None) -> list[tuple]:
+        run, self.run = self.run, []
+        step = ORDINAL_GAP
+        if upper is not None and upper - self.last > len(run):
+            step = min(ORDINAL_GAP, (upper - self.last) // (len(run) + 1))
+        placed = []
+        for row in run:
+            self.last += step
+            placed.append((row[0], self.last, *row[_SOURCE_LINE:]))
+        return placed
 
 
 def _write(
@@ -169,15 +223,16 @@ def _write(
             project = project_lock(project=project)
         except ApiError as exc:
             raise ImportFailed(exc.error_code, str(exc.detail)) from None
-        # The current version's rows by line key: (id, fingerprint, ordinal, source line, status).
+        # The current version's rows by line key: (id, fingerprint, ordinal, audit status).
         current = {
-            key: (row_id, print_, ordinal, line, status)
-            for row_id, key, print_, ordinal, line, status in Position.objects.filter(
+            key: (row_id, print_, ordinal, status)
+            for row_id, key, print_, ordinal, status in Position.objects.filter(
                 project=project, valid_to__isnull=True
             )
-            .values_list("id", "line_key", "fingerprint", "ordinal", "source_line", "audit_status")
+            .values_list("id", "line_key", "fingerprint", "ordinal", "audit_status")
             .iterator(chunk_size=10_000)
         }
+        placement = _Placement([kept[2] for kept in current.values()])
         version = version_open(project=project, **version_fields)
         to_close = []
         done = 0
@@ -186,17 +241,19 @@ def _write(
             for row in batch:
                 kept = current.pop(row[_LINE_KEY], None)
                 if kept is not None:
-                    same_content = kept[1] == row[_FINGERPRINT]
-                    if same_content and kept[2:4] == (row[_ORDINAL], row[_SOURCE_LINE]):
-                        continue
+                    if kept[1] == row[_FINGERPRINT]:
+                        placed = placement.keep(kept[2])
+                        if placed is not None:  # unchanged and in place: shared, not written
+                            fresh += placed
+                            continue
+                        row = (*row[:_AUDIT_STATUS], kept[3], row[_FINGERPRINT])  # moved only
                     to_close.append(kept[0])
-                    if same_content:  # only moved: its audit verdict still holds
-                        row = (*row[:_AUDIT_STATUS], kept[4], row[_FINGERPRINT])
-                fresh.append(row)
+                fresh += placement.add(row)
             positions_write(project=project, valid_from=version.number, rows=fresh)
             done += len(batch)
             progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
             progress.check_cancelled()
+        positions_write(project=project, valid_from=version.number, rows=placement.finish())
         to_close.extend(kept[0] for kept in current.values())
         positions_close(ids=to_close, valid_to=version.number)
         return version_commit(project=project, version=version)

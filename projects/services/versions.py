@@ -12,7 +12,7 @@ from django.db.models import Max
 
 from config.errors import ApiError
 from jobs.events import Event, publish, topic_for
-from projects.bulk import positions_close, positions_write
+from projects.bulk import positions_analyze, positions_close, positions_write
 from projects.importers.base import round_money
 from projects.models import BudgetVersion, Position, Project
 from projects.rows import CONTENT_FIELDS, ROW_FIELDS, SCALES, OutOfRange, fingerprint, quantize
@@ -271,7 +271,7 @@ def version_revert(
             .filter(valid_in(number))
             .order_by("ordinal")
         )
-        last_ordinal = 0
+        last_ordinal = copied = 0
         while True:
             batch = list(
                 gone.filter(ordinal__gt=last_ordinal).values_list(*ROW_FIELDS)[:COPY_BATCH]
@@ -279,10 +279,11 @@ def version_revert(
             if not batch:
                 break
             last_ordinal = batch[-1][1]
-            positions_write(
+            copied += positions_write(
                 project=project,
                 valid_from=version.number,
                 rows=((None, *row[1:]) for row in batch),
             )
         version_commit(project=project, version=version)
+    positions_analyze(rows_written=copied)
     return version

@@ -109,16 +109,38 @@ class TestSamples:
         assert job.result["changes"] == {"added": 0, "removed": 0, "modified": 0}
         assert Position.objects.filter(project=project).count() == 300
 
-    def test_the_same_budget_from_another_format_keeps_its_audit_verdicts(
-        self, project, import_file
-    ):
+    def test_the_same_budget_from_another_format_shares_every_row(self, project, import_file):
         import_file(project, sample("budget-v1-en.csv"), "a.csv")
         Position.objects.filter(project=project).update(audit_status="red")
         job = import_file(project, sample("budget-v1.xlsx"), "a.xlsx")
-        # Only the source lines moved (the sheet has title rows): rows rewritten, verdicts kept.
         assert job.result["changes"] == {"added": 0, "removed": 0, "modified": 0}
         assert project.red_count == 300
-        assert Position.objects.filter(project=project, valid_to__isnull=True).count() == 300
+        assert Position.objects.filter(project=project).count() == 300
+
+    def test_insertions_and_moves_keep_the_file_order_of_every_version(
+        self, project, member, import_file
+    ):
+        def budget(*rows: str) -> bytes:
+            lines = [f"{r},{r.lower()},m,1,{ord(r)}.00,{ord(r)}.00" for r in rows]
+            return ("No,Description,Unit,Quantity,Unit price,Total\n" + "\n".join(lines)).encode()
+
+        def listed(version: int) -> list[str]:
+            url = f"/api/v1/projects/{project.id}/positions/?version={version}"
+            return [p["line_key"] for p in member.client.get(url).json()["results"]]
+
+        import_file(project, budget("A", "B", "C", "D", "E"), "v1.csv")
+        Position.objects.filter(project=project).update(audit_status="green")
+        job = import_file(project, budget("A", "X", "B", "D", "C", "E", "F"), "v2.csv")
+        assert listed(1) == ["A", "B", "C", "D", "E"]
+        assert listed(2) == ["A", "X", "B", "D", "C", "E", "F"]
+        assert job.result["changes"] == {"added": 2, "removed": 0, "modified": 0}
+        # Only the new rows and the one that moved were written; the moved one kept its verdict.
+        written = Position.objects.filter(project=project, valid_from=2)
+        assert sorted(written.values_list("line_key", "audit_status")) == [
+            ("C", "green"),
+            ("F", "unaudited"),
+            ("X", "unaudited"),
+        ]
 
 
 def bomb() -> bytes:
