@@ -396,6 +396,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument(
+        "--repeat", type=int, default=2, help="Imports and COPYs to take the best of."
+    )
+    parser.add_argument(
         "--child-import", nargs=2, metavar=("PROJECT", "FILE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -420,10 +423,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         v1, v2 = generate(args.positions, Path(directory))
         print(f"\nImport ({v1.stat().st_size / 1e6:.1f} MB CSV, cp1250, decimal comma)")
-        first = run_import(str(project.id), v1)
-        same_shape, bare = copy_baseline(str(tenant.id), str(project.id), v1)
+        # The machine is shared: import and COPY take turns, and the best of each counts.
+        imports, copies, bare_copies = [], [], []
+        for repetition in range(args.repeat):
+            target = (
+                project
+                if repetition == 0
+                else Project.objects.create(
+                    tenant=tenant, name=f"Benchmark budget {repetition + 1}"
+                )
+            )
+            imports.append(run_import(str(target.id), v1))
+            same_shape, bare = copy_baseline(str(tenant.id), str(target.id), v1)
+            copies.append(same_shape)
+            bare_copies.append(bare)
+        first = min(imports, key=lambda result: result["seconds"])
+        same_shape, bare = min(copies), min(bare_copies)
+        peak_rss = max(result["peak_rss_mb"] for result in imports)
         ratio = first["seconds"] / same_shape
-        report("budget_import, end to end", f"{first['seconds']:.2f} s")
+        runs = ", ".join(f"{result['seconds']:.2f}" for result in imports)
+        report(f"budget_import, end to end (best of {runs} s)", f"{first['seconds']:.2f} s")
         report("  rows per second", f"{first['positions'] / first['seconds']:,.0f}")
         report("psycopg COPY, same-shape table", f"{same_shape:.2f} s")
         report("import / COPY", f"{ratio:.2f}", "target ≤ 3, aim 2", ratio <= 3)
@@ -431,9 +450,9 @@ def main() -> None:
         report("import / bare COPY", f"{first['seconds'] / bare:.2f}")
         report(
             "peak RSS of the importing process",
-            f"{first['peak_rss_mb']:.0f} MB",
+            f"{peak_rss:.0f} MB",
             "target < 300 MB",
-            first["peak_rss_mb"] < 300,
+            peak_rss < 300,
         )
 
         second = run_import(str(project.id), v2)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, transaction
 
 from projects.models import Position, Project
 from projects.rows import ROW_FIELDS
@@ -72,11 +72,15 @@ def positions_close(*, ids: list[UUID], valid_to: int) -> None:
 
 def positions_analyze(*, rows_written: int) -> None:
     """Refresh the planner's statistics of the positions table after a big write."""
-    if rows_written >= ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # The columns queries filter on; tenant_id too: stale, it sends every position query
-            # of a new tenant to the tenant index and a sort of all its rows.
-            cursor.execute(
-                f"ANALYZE {Position._meta.db_table} "
-                "(tenant_id, project_id, valid_from, valid_to, ordinal, audit_status)"
-            )
+    if rows_written < ANALYZE_AFTER_ROWS or connection.vendor != "postgresql":
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A small sample (3,000 rows instead of 30,000) is enough to plan these queries, at a
+        # tenth of the cost; autovacuum's next full ANALYZE refines it.
+        cursor.execute("SET LOCAL default_statistics_target = 10")
+        # The columns queries filter on; tenant_id too: stale, it sends every position query of a
+        # new tenant to the tenant index and a sort of all its rows.
+        cursor.execute(
+            f"ANALYZE {Position._meta.db_table} "
+            "(tenant_id, project_id, valid_from, valid_to, ordinal, audit_status)"
+        )

@@ -50,6 +50,9 @@ MAX_LENGTHS = {
     for name in ("section", "position_number", "code", "category", "unit", "line_key")
 }
 _NONE = "\x00"
+# Ordinals of a new budget's rows are spaced this far apart, so later versions can insert rows
+# between them without moving the rows around.
+ORDINAL_GAP = 1 << 16
 # field → (the quantum to round to, the exponent a stored value must stay below)
 _QUANTIZE = {
     name: (Decimal(1).scaleb(-places), digits - places) for name, (digits, places) in SCALES.items()
@@ -73,7 +76,8 @@ def quantize(name: str, value: Decimal | None) -> Decimal | None:
 
 
 def fingerprint(values: Iterable[object]) -> str:
-    """Hash of a row's CONTENT_FIELDS values (in that order; numbers already quantized)."""
+    """Hash of a row's CONTENT_FIELDS values (in that order; numbers at the stored scale, as
+    Decimal or as their text: both hash alike)."""
     text = "\x1f".join([_NONE if value is None else str(value) for value in values])
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 

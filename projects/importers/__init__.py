@@ -4,6 +4,7 @@ line keys, values at the stored scales, fingerprints."""
 
 import codecs
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import PurePath
 from typing import BinaryIO
 
@@ -66,12 +67,15 @@ def _line_key(position: ParsedPosition) -> str:
 def read_rows(
     stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
 ) -> Iterator[tuple]:
-    """Stored rows (`projects.rows.ROW_FIELDS` order, id None) of the file's positions, in file
-    order. Raises ImportFailed when the file cannot be read, has no positions, or (once it is read
+    """Stored rows (`projects.rows.ROW_FIELDS` order, id None, numbers as their canonical text at
+    the stored scale) of the file's positions, in file order; ordinals are spaced ORDINAL_GAP
+    apart. Raises ImportFailed when the file cannot be read, has no positions, or (once it is read
     to the end) when rows had errors, listing them all; warnings stay in `report`."""
-    seen: dict[str, str] = {}  # line key → where it was first
+    # line key → where it was first, as (locate, line, XML path): a string per row costs more
+    seen: dict[str, tuple] = {}
     repeats: dict[str, int] = {}  # line key → its last duplicate's number
-    ordinal = 0
+    ordinal = count = 0
+    unaudited = Position.AuditStatus.UNAUDITED.value
     key_limit = stored.MAX_LENGTHS["line_key"] - 8  # room for a " #n" duplicate suffix
     for position in read_positions(
         stream, filename=filename, report=report, on_progress=on_progress
@@ -81,7 +85,8 @@ def read_rows(
             continue
         key = _line_key(position)[:key_limit]
         if key in seen:
-            first = seen[key]
+            locate, line, where_text = seen[key]
+            first = locate(line) if locate is not None else where_text
             duplicate = repeats.get(key, 1) + 1
             while f"{key} #{duplicate}" in seen:
                 duplicate += 1
@@ -91,15 +96,16 @@ def read_rows(
                 f"the same position as {first} ({key!r}): kept apart as {key} #{duplicate}",
             )
             key = f"{key} #{duplicate}"
-        seen[key] = position.where
-        ordinal += 1
+        seen[key] = (position.locate, position.source_line, position.where_text)
+        count += 1
+        ordinal += stored.ORDINAL_GAP
         yield (
             None,
             ordinal,
             position.source_line,
             key,
             *values,
-            Position.AuditStatus.UNAUDITED.value,
+            unaudited,
             stored.fingerprint(values),
         )
     if report.errors:
@@ -110,38 +116,25 @@ def read_rows(
             f"The file has {len(report.errors)} problem(s), nothing was imported: {shown}{more}.",
             problems=report.errors,
         )
-    if ordinal == 0:
+    if count == 0:
         raise ImportFailed(
             "no_positions", "The file has a header row but no positions below it.", **report.notes
         )
 
 
 def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | None:
-    """CONTENT_FIELDS values at the stored scales, or None (with errors reported)."""
-    ok = True
+    """CONTENT_FIELDS values, numbers as canonical text at the stored scales; None (errors
+    reported) when a value cannot be stored."""
     section = position.section
     if len(section) > _SECTION_LIMIT:
         section = section[: _SECTION_LIMIT - 1] + "…"
-    for name, limit in _TEXT_LIMITS:
-        value = getattr(position, name)
-        if len(value) > limit:
-            report.error(
-                position.where, f"{value[:40]!r}… is longer than {limit} characters", _label(name)
-            )
-            ok = False
-    numbers = []
-    for name in _NUMBERS:
-        value = getattr(position, name)
-        try:
-            rounded = stored.quantize(name, value)
-        except stored.OutOfRange:
-            report.error(position.where, f"{value} is too large to store", _label(name))
-            ok = False
-            continue
-        if rounded != value:
-            report.warning(position.where, f"{value} rounded to {rounded}", _label(name))
-        numbers.append(rounded)
-    if not ok:
+    ok = all(len(getattr(position, name)) <= limit for name, limit in _TEXT_LIMITS) or (
+        _length_errors(position, report)
+    )
+    quantity = _number_text(position, "quantity", position.quantity, report)
+    unit_price = _number_text(position, "unit_price", position.unit_price, report)
+    total = _number_text(position, "total_price", position.total_price, report)
+    if not ok or _INVALID in (quantity, unit_price, total):
         return None
     return (
         section,
@@ -150,15 +143,46 @@ def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | No
         position.description,
         position.category,
         position.unit,
-        *numbers,
+        quantity,
+        unit_price,
+        total,
     )
+
+
+_INVALID = object()
+
+
+def _number_text(
+    position: ParsedPosition, name: str, value: Decimal | None, report: ImportReport
+) -> object:
+    """The canonical text of `value` at its stored scale, None, or _INVALID (error reported)."""
+    if value is None:
+        return None
+    try:
+        rounded = stored.quantize(name, value)
+    except stored.OutOfRange:
+        report.error(position.where, f"{value} is too large to store", _label(name))
+        return _INVALID
+    if rounded != value:
+        report.warning(position.where, f"{value} rounded to {rounded}", _label(name))
+    return str(rounded)
+
+
+def _length_errors(position: ParsedPosition, report: ImportReport) -> bool:
+    """Report the texts longer than their columns; False."""
+    for name, limit in _TEXT_LIMITS:
+        value = getattr(position, name)
+        if len(value) > limit:
+            report.error(
+                position.where, f"{value[:40]!r}… is longer than {limit} characters", _label(name)
+            )
+    return False
 
 
 _SECTION_LIMIT = stored.MAX_LENGTHS["section"]
 _TEXT_LIMITS = [
     (name, stored.MAX_LENGTHS[name]) for name in ("position_number", "code", "category", "unit")
 ]
-_NUMBERS = ("quantity", "unit_price", "total_price")
 
 
 def _label(name: str) -> str:

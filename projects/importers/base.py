@@ -36,8 +36,14 @@ class ParsedPosition:
     section: str = ""
     # The object (building part) in multi-object formats: part of the position's identity.
     object_code: str = ""
-    # Where the row is, for messages: 'row 17' or 'sheet "SO 01", row 17' or an XML path.
-    where: str = ""
+    # Names the row for messages from its source line ('row 17', 'sheet "SO 01", row 17'), or
+    # None when `where_text` does (an XML path); called only when a message needs it.
+    locate: Callable[[int], str] | None = None
+    where_text: str = ""
+
+    @property
+    def where(self) -> str:
+        return self.locate(self.source_line) if self.locate is not None else self.where_text
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ title rows, columns mapped by their header, typed rows (KROS: D section, K/M ite
 import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
+from operator import itemgetter
 
 from projects.importers.base import (
     ImportFailed,
@@ -97,11 +98,18 @@ class TableReader:
         convention = decimal_comma_convention(sample, self.header)
         self.decimal_comma = self.default_decimal_comma if convention is None else convention
         typed = "row_type" in self.header.columns
-        columns = list(self.header.columns.items())
+        names = list(self.header.columns)
+        indexes = list(self.header.columns.values())
+        pick, needed = itemgetter(*indexes), max(indexes) + 1
         for line, cells in chain(sample, rows):
-            width = len(cells)
-            values = {name: cells[i] if i < width else None for name, i in columns}
-            if not any(cell not in (None, "") for cell in values.values()):
+            if len(cells) >= needed:
+                values = dict(zip(names, pick(cells), strict=True))
+            else:
+                values = {
+                    name: cells[i] if i < len(cells) else None
+                    for name, i in zip(names, indexes, strict=True)
+                }
+            if not any(values.values()):
                 continue
             position = self._typed_row(line, values) if typed else self._plain_row(line, values)
             if position is not None:
@@ -126,7 +134,7 @@ class TableReader:
         return self._position(line, values, category=row_type)
 
     def _plain_row(self, line: int, values: dict) -> ParsedPosition | None:
-        if all(cell_to_text(values.get(name)) == "" for name in _POSITION_MARKERS):
+        if not any(_filled(values.get(name)) for name in _POSITION_MARKERS):
             # No code, unit, quantity or unit price: a heading, or a sum row when it has a total.
             if cell_to_text(values.get("total_price")):
                 self.report.count("skipped summary rows")
@@ -138,44 +146,56 @@ class TableReader:
         return self._position(line, values, category=cell_to_text(values.get("category")))
 
     def _position(self, line: int, values: dict, *, category: str) -> ParsedPosition | None:
-        where = self.location(line)
-        numbers = []
-        for name in NUMERIC_FIELDS:
-            raw = values.get(name)
-            try:
-                numbers.append(cell_to_decimal(raw, decimal_comma=self.decimal_comma))
-            except NotANumber:
-                self.report.error(
-                    where, f'"{cell_to_text(raw)}" is not a number', self.header.names[name]
-                )
-        if len(numbers) < len(NUMERIC_FIELDS):
+        get, decimal_comma = values.get, self.decimal_comma
+        try:
+            quantity = cell_to_decimal(get("quantity"), decimal_comma=decimal_comma)
+            unit_price = cell_to_decimal(get("unit_price"), decimal_comma=decimal_comma)
+            total = cell_to_decimal(get("total_price"), decimal_comma=decimal_comma)
+        except NotANumber:
+            self._number_errors(line, values)
             return None
-        quantity, unit_price, total = numbers
         if quantity is None:
-            self.report.warning(where, "no quantity", self.header.names["quantity"])
+            self.report.warning(self.location(line), "no quantity", self.header.names["quantity"])
         if total is None and quantity is not None and unit_price is not None:
             total = round_money(quantity * unit_price)
             self.report.count("totals computed as quantity × unit price")
-        section = cell_to_text(values.get("section")) or " / ".join(self._sections)
+        section = cell_to_text(get("section")) or " / ".join(self._sections)
         if self.object_code:
             section = f"{self.object_code} / {section}" if section else self.object_code
         return ParsedPosition(
-            source_line=line,
-            position_number=cell_to_text(values.get("position_number")),
-            code=cell_to_text(values.get("code")),
-            description=_description(values),
-            category=category,
-            unit=cell_to_text(values.get("unit")),
-            quantity=quantity,
-            unit_price=unit_price,
-            total_price=total,
-            section=section,
-            object_code=self.object_code,
-            where=where,
+            line,
+            cell_to_text(get("position_number")),
+            cell_to_text(get("code")),
+            _description(values),
+            category,
+            cell_to_text(get("unit")),
+            quantity,
+            unit_price,
+            total,
+            section,
+            self.object_code,
+            self.location,
         )
+
+    def _number_errors(self, line: int, values: dict) -> None:
+        """Report every cell of the row that is not a number."""
+        for name in NUMERIC_FIELDS:
+            raw = values.get(name)
+            try:
+                cell_to_decimal(raw, decimal_comma=self.decimal_comma)
+            except NotANumber:
+                self.report.error(
+                    self.location(line),
+                    f'"{cell_to_text(raw)}" is not a number',
+                    self.header.names[name],
+                )
 
 
 _POSITION_MARKERS = ("code", "unit", "quantity", "unit_price")
+
+
+def _filled(cell: object) -> bool:
+    return cell is not None and (cell.strip() != "" if cell.__class__ is str else True)
 
 
 def _description(values: dict) -> str:

@@ -204,7 +204,7 @@ class _Reader:
                 total_price=total,
                 section=" / ".join([object_label, *sections]) if object_label else "",
                 object_code=obj.code,
-                where=where,
+                where_text=where,
             )
 
 

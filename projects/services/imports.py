@@ -15,7 +15,6 @@ import marshal
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import IO, Any, BinaryIO
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -27,11 +26,11 @@ from projects.bulk import positions_analyze, positions_close, positions_write
 from projects.importers import ImportFailed, ImportReport, read_rows
 from projects.importers.base import MAX_LISTED
 from projects.models import BudgetVersion, Position, Project
+from projects.rows import ORDINAL_GAP
 from projects.services.projects import project_status_set, project_status_settle
 from projects.services.versions import project_lock, version_commit, version_open
 
 SPOOL_BATCH = 2000
-ORDINAL_GAP = 1 << 16
 PLACEMENT_RUN = 5000
 SPOOL_MEMORY = 8 * 1024 * 1024
 READ_SHARE = 80  # percent of the progress bar spent reading the file
@@ -142,8 +141,7 @@ def _read(
                 "project. Nothing was imported.",
                 limit=limit,
             )
-        # marshal is the fastest serialiser for plain tuples; it has no Decimal, text will do.
-        batch.append(tuple(str(v) if v.__class__ is Decimal else v for v in row))
+        batch.append(row)
         if len(batch) >= SPOOL_BATCH:
             _spool_batch(spool, batch)
             batch = []
@@ -153,7 +151,8 @@ def _read(
 
 
 def _spool_batch(spool: IO[bytes], batch: list[tuple]) -> None:
-    # Length-prefixed: marshal.load on a file reads it in tiny pieces, loads on bytes does not.
+    # marshal is the fastest serialiser of plain tuples. Length-prefixed: marshal.load on a file
+    # reads it in tiny pieces, loads on bytes does not.
     data = marshal.dumps(batch)
     spool.write(len(data).to_bytes(8, "little"))
     spool.write(data)
@@ -232,28 +231,39 @@ def _write(
             .values_list("id", "line_key", "fingerprint", "ordinal", "audit_status")
             .iterator(chunk_size=10_000)
         }
-        placement = _Placement([kept[2] for kept in current.values()])
+        # A first version keeps the file's ordinals; later ones place their rows among the kept.
+        placement = _Placement([kept[2] for kept in current.values()]) if current else None
         version = version_open(project=project, **version_fields)
         to_close = []
         done = 0
         for batch in _spooled_batches(spool):
-            fresh = []
-            for row in batch:
-                kept = current.pop(row[_LINE_KEY], None)
-                if kept is not None:
-                    if kept[1] == row[_FINGERPRINT]:
-                        placed = placement.keep(kept[2])
-                        if placed is not None:  # unchanged and in place: shared, not written
-                            fresh += placed
-                            continue
-                        row = (*row[:_AUDIT_STATUS], kept[3], row[_FINGERPRINT])  # moved only
-                    to_close.append(kept[0])
-                fresh += placement.add(row)
+            fresh = batch if placement is None else _placed(batch, current, placement, to_close)
             positions_write(project=project, valid_from=version.number, rows=fresh)
             done += len(batch)
             progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
             progress.check_cancelled()
-        positions_write(project=project, valid_from=version.number, rows=placement.finish())
+        if placement is not None:
+            positions_write(project=project, valid_from=version.number, rows=placement.finish())
         to_close.extend(kept[0] for kept in current.values())
         positions_close(ids=to_close, valid_to=version.number)
         return version_commit(project=project, version=version)
+
+
+def _placed(
+    batch: list[tuple], current: dict[str, tuple], placement: _Placement, to_close: list
+) -> list[tuple]:
+    """The rows of `batch` to write, placed; unchanged rows that stay are popped from `current`
+    and not written, the current rows others replace go to `to_close`."""
+    fresh = []
+    for row in batch:
+        kept = current.pop(row[_LINE_KEY], None)
+        if kept is not None:
+            if kept[1] == row[_FINGERPRINT]:
+                placed = placement.keep(kept[2])
+                if placed is not None:  # unchanged and in place: shared, not written
+                    fresh += placed
+                    continue
+                row = (*row[:_AUDIT_STATUS], kept[3], row[_FINGERPRINT])  # moved only
+            to_close.append(kept[0])
+        fresh += placement.add(row)
+    return fresh

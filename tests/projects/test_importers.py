@@ -16,9 +16,17 @@ D = Decimal
 
 
 def read(data: bytes, name: str = "budget.csv") -> tuple[list[dict], ImportReport]:
+    """The rows read, their numbers (canonical text at the stored scale) as Decimals."""
     report = ImportReport()
     rows = read_rows(io.BytesIO(data), filename=name, report=report, on_progress=lambda *_: None)
-    return [dict(zip(ROW_FIELDS, row, strict=True)) for row in rows], report
+    found = []
+    for row in rows:
+        values = dict(zip(ROW_FIELDS, row, strict=True))
+        for name in ("quantity", "unit_price", "total_price"):
+            if values[name] is not None:
+                values[name] = D(values[name])
+        found.append(values)
+    return found, report
 
 
 def failure(data: bytes, name: str = "budget.csv") -> ImportFailed:
