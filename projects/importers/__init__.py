@@ -47,6 +47,7 @@ def sniff_format(head: bytes, filename: str) -> str:
 def read_positions(
     stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
 ) -> Iterator[ParsedPosition]:
+    """The positions of the file as its format's module reads them."""
     stream.seek(0)
     head = stream.read(4096)
     stream.seek(0)

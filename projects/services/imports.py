@@ -40,6 +40,8 @@ _AUDIT_STATUS, _FINGERPRINT = -2, -1
 
 
 class _NoProgress:
+    """Progress reporting to nowhere, for callers outside a job (the benchmark, a shell)."""
+
     def update(self, done: int, total: int, *, step: str | None = None) -> None:
         pass
 
@@ -52,6 +54,8 @@ class _NoProgress:
 
 @dataclass
 class ImportOutcome:
+    """The version an import made and what the reading noticed on the way."""
+
     version: BudgetVersion
     report: ImportReport
 
@@ -97,7 +101,7 @@ def budget_import(
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
             report, count = _read(project, stream, filename, spool, progress)
             spool.seek(0)
-            version = _write(
+            version, written = _write(
                 project,
                 spool,
                 count,
@@ -111,7 +115,7 @@ def budget_import(
     except BaseException:
         project_status_settle(project=project)
         raise
-    positions_analyze(rows_written=count)
+    positions_analyze(rows_written=written)
     progress.log(
         f"Version {version.number}: {version.position_count} positions, "
         f"{version.added_count} added, {version.removed_count} removed, "
@@ -215,7 +219,8 @@ def _write(
     count: int,
     progress: Any,
     **version_fields: Any,
-) -> BudgetVersion:
+) -> tuple[BudgetVersion, int]:
+    """The new version, and how many rows were written for it."""
     progress.update(READ_SHARE, 100, step="writing the version")
     with transaction.atomic():
         try:
@@ -235,18 +240,20 @@ def _write(
         placement = _Placement([kept[2] for kept in current.values()]) if current else None
         version = version_open(project=project, **version_fields)
         to_close = []
-        done = 0
+        done = written = 0
         for batch in _spooled_batches(spool):
             fresh = batch if placement is None else _placed(batch, current, placement, to_close)
-            positions_write(project=project, valid_from=version.number, rows=fresh)
+            written += positions_write(project=project, valid_from=version.number, rows=fresh)
             done += len(batch)
             progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
             progress.check_cancelled()
         if placement is not None:
-            positions_write(project=project, valid_from=version.number, rows=placement.finish())
+            written += positions_write(
+                project=project, valid_from=version.number, rows=placement.finish()
+            )
         to_close.extend(kept[0] for kept in current.values())
         positions_close(ids=to_close, valid_to=version.number)
-        return version_commit(project=project, version=version)
+        return version_commit(project=project, version=version), written
 
 
 def _placed(
