@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("tenants.urls")),
     path("", include("evidence.urls")),
     path("", include("jobs.urls")),
+    path("", include("projects.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

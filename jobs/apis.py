@@ -12,6 +12,7 @@ from jobs.selectors import job_event_list, job_events_pending, job_get, job_list
 from jobs.services import job_cancel, job_create
 from projects.models import Project
 from tenants.models import Role
+from tenants.ratelimit import JOBS
 from tenants.scoping import TenantScopedGenericAPIView
 
 
@@ -73,8 +74,8 @@ class JobListCreateApi(TenantScopedGenericAPIView):
     model = Job
     serializer_class = JobOutputSerializer
     pagination_class = CursorPage
-    # The rate-limit bucket for views that start jobs (read by the platform's rate limiter).
-    throttle_scope = "jobs"
+    # Starting a job draws on the `jobs` rate-limit bucket; listing on `reads`.
+    write_bucket = JOBS
 
     class JobFilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Job.Status.choices, required=False)

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from evidence.models import Evidence, EvidenceDownload
 from evidence.services import evidence_store_file
 from jobs.models import Job, JobEvent
-from projects.models import Project
+from projects.models import BudgetVersion, Comment, Position, Project
 from tenants.models import (
     ApiKey,
     IdempotencyKey,
@@ -166,8 +166,51 @@ class RequestLogFactory(factory.django.DjangoModelFactory):
     user_agent = "tests"
 
 
+class BudgetVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BudgetVersion
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    number = 1
+    trigger = BudgetVersion.Trigger.IMPORT
+
+
+class PositionFactory(factory.django.DjangoModelFactory):
+    """A current row of version 1; real budgets come from imports."""
+
+    class Meta:
+        model = Position
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    valid_from = 1
+    ordinal = factory.Sequence(lambda n: n + 1)
+    position_number = factory.Sequence(lambda n: str(n + 1))
+    line_key = factory.SelfAttribute("position_number")
+    code = "131201101"
+    description = "Hloubení jam zapažených v hornině tř. 3"
+    unit = "m3"
+    quantity = Decimal("10")
+    unit_price = Decimal("182.00")
+    total_price = Decimal("1820.00")
+    fingerprint = "0" * 32
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Comment
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    body = "Check the excavation quantities."
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
+    BudgetVersion: BudgetVersionFactory,
+    Position: PositionFactory,
+    Comment: CommentFactory,
     Job: JobFactory,
     JobEvent: JobEventFactory,
     Membership: MembershipFactory,

@@ -1,0 +1,45 @@
+"""What the budget API views share."""
+
+from decimal import Decimal
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from projects import selectors
+from projects.models import Project
+from projects.rows import plain_text
+from tenants.context import TenantContext
+from tenants.scoping import TenantAPIView
+
+
+def actor_label(context: TenantContext) -> str:
+    """Who acts, as shown on versions and comments: API keys have no user of their own."""
+    if context.api_key is not None:
+        return f"API key {context.api_key.name} ({context.api_key.prefix})"
+    return context.user.get_username() if context.user is not None else ""
+
+
+# Money travels as a decimal string (never a float), and the schema says so.
+@extend_schema_field({"type": "string", "format": "decimal", "example": "1234.50"})
+class PlainDecimalField(serializers.Field):
+    """A stored number as a string without trailing zeros (money keeps two places)."""
+
+    def __init__(self, *, min_places: int = 0, **kwargs: Any) -> None:
+        self.min_places = min_places
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Decimal) -> str:
+        return plain_text(value, min_places=self.min_places)
+
+
+def money_field(**kwargs: Any) -> PlainDecimalField:
+    return PlainDecimalField(min_places=2, **kwargs)
+
+
+class ProjectScopedApi(TenantAPIView):
+    """A view under /projects/{project_id}/: the project is resolved for the tenant first."""
+
+    def project(self, project_id: str) -> Project:
+        return selectors.project_get(tenant=self.tenant, project_id=project_id)

@@ -1,0 +1,46 @@
+"""Imports: an uploaded file becomes an import_budget job."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from jobs.apis import JobOutputSerializer
+from jobs.services import job_create
+from projects.apis.common import ProjectScopedApi, actor_label
+from projects.services.projects import project_archived_error
+from projects.sources import import_source_save
+from tenants.ratelimit import JOBS
+
+
+class ImportCreateApi(ProjectScopedApi):
+    write_bucket = JOBS
+
+    @extend_schema_serializer(component_name="ImportCreate")
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(
+            allow_empty_file=True, help_text="The budget: CSV, XLSX or UNIXML 1.2."
+        )
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={202: JobOutputSerializer},
+        description="Starts an `import_budget` job; its result names the new version.",
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        project = self.project(project_id)
+        if project.is_archived:
+            raise project_archived_error()
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        upload = payload.validated_data["file"]
+        source = import_source_save(tenant=self.tenant, file=upload, filename=upload.name)
+        job = job_create(
+            tenant=self.tenant,
+            kind="import_budget",
+            input={**source, "actor": actor_label(self.tenant_context)},
+            project=project,
+            created_by=self.tenant_context.user,
+            created_by_key=self.tenant_context.api_key,
+        )
+        return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)

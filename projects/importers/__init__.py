@@ -1,0 +1,190 @@
+"""Budget files → stored position rows. One module per format (csvfile, xlsx, unixml); this module
+picks the format from the file's bytes and turns what the format module yields into rows: ordinals,
+line keys, values at the stored scales, fingerprints."""
+
+import codecs
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import PurePath
+from typing import BinaryIO
+
+from projects import rows as stored
+from projects.importers import csvfile, unixml, xlsx
+from projects.importers.base import (
+    ImportFailed,
+    ImportReport,
+    ParsedPosition,
+    ProgressCallback,
+)
+from projects.models import Position
+
+SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # zip (XLSX, ODS), OLE2 (XLS)
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
+READERS = {"csv": csvfile.read, "xlsx": xlsx.read, "unixml": unixml.read}
+# Long descriptions are cut in line keys (they stay whole in the row).
+KEY_DESCRIPTION_CHARS = 300
+
+__all__ = ["ImportFailed", "ImportReport", "read_rows", "sniff_format"]
+
+
+def sniff_format(head: bytes, filename: str) -> str:
+    """The format by the file's first bytes; the name's suffix only when the bytes don't tell."""
+    if not head:
+        raise ImportFailed("empty_file", "The file is empty.")
+    if head.startswith(SPREADSHEET_MAGIC):
+        return "xlsx"
+    text_start = head.removeprefix(codecs.BOM_UTF8).lstrip()
+    if text_start.startswith(b"<"):
+        return "unixml"
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in SPREADSHEET_SUFFIXES:
+        return "xlsx"
+    if suffix == ".xml":
+        return "unixml"
+    return "csv"
+
+
+def read_positions(
+    stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
+) -> Iterator[ParsedPosition]:
+    """The positions of the file as its format's module reads them."""
+    stream.seek(0)
+    head = stream.read(4096)
+    stream.seek(0)
+    return READERS[sniff_format(head, filename)](stream, report=report, on_progress=on_progress)
+
+
+def _line_key(position: ParsedPosition) -> str:
+    if position.position_number:
+        parts = [position.position_number]
+    else:
+        description = " ".join(position.description.split())[:KEY_DESCRIPTION_CHARS]
+        parts = [position.code, description, position.unit]
+    if position.object_code:
+        parts.insert(0, position.object_code)
+    return "|".join(parts)
+
+
+def read_rows(
+    stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
+) -> Iterator[tuple]:
+    """Stored rows (`projects.rows.ROW_FIELDS` order, id None, numbers as their canonical text at
+    the stored scale) of the file's positions, in file order; ordinals are spaced ORDINAL_GAP
+    apart. Raises ImportFailed when the file cannot be read, has no positions, or (once it is read
+    to the end) when rows had errors, listing them all; warnings stay in `report`."""
+    # line key → where it was first, as (locate, line, XML path): a string per row costs more
+    seen: dict[str, tuple] = {}
+    repeats: dict[str, int] = {}  # line key → its last duplicate's number
+    ordinal = count = 0
+    unaudited = Position.AuditStatus.UNAUDITED.value
+    key_limit = stored.MAX_LENGTHS["line_key"] - 8  # room for a " #n" duplicate suffix
+    for position in read_positions(
+        stream, filename=filename, report=report, on_progress=on_progress
+    ):
+        values = _stored_values(position, report)
+        if values is None:
+            continue
+        key = _line_key(position)[:key_limit]
+        if key in seen:
+            locate, line, where_text = seen[key]
+            first = locate(line) if locate is not None else where_text
+            duplicate = repeats.get(key, 1) + 1
+            while f"{key} #{duplicate}" in seen:
+                duplicate += 1
+            repeats[key] = duplicate
+            report.warning(
+                position.where,
+                f"the same position as {first} ({key!r}): kept apart as {key} #{duplicate}",
+            )
+            key = f"{key} #{duplicate}"
+        seen[key] = (position.locate, position.source_line, position.where_text)
+        count += 1
+        ordinal += stored.ORDINAL_GAP
+        yield (
+            None,
+            ordinal,
+            position.source_line,
+            key,
+            *values,
+            unaudited,
+            stored.fingerprint(values),
+        )
+    if report.errors:
+        shown = "; ".join(str(problem) for problem in report.errors[:3])
+        more = f" (and {len(report.errors) - 3} more)" if len(report.errors) > 3 else ""
+        raise ImportFailed(
+            "invalid_file",
+            f"The file has {len(report.errors)} problem(s), nothing was imported: {shown}{more}.",
+            problems=report.errors,
+        )
+    if count == 0:
+        raise ImportFailed(
+            "no_positions", "The file has a header row but no positions below it.", **report.notes
+        )
+
+
+def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | None:
+    """CONTENT_FIELDS values, numbers as canonical text at the stored scales; None (errors
+    reported) when a value cannot be stored."""
+    section = position.section
+    if len(section) > _SECTION_LIMIT:
+        section = section[: _SECTION_LIMIT - 1] + "…"
+    ok = all(len(getattr(position, name)) <= limit for name, limit in _TEXT_LIMITS) or (
+        _length_errors(position, report)
+    )
+    quantity = _number_text(position, "quantity", position.quantity, report)
+    unit_price = _number_text(position, "unit_price", position.unit_price, report)
+    total = _number_text(position, "total_price", position.total_price, report)
+    if not ok or _INVALID in (quantity, unit_price, total):
+        return None
+    return (
+        section,
+        position.position_number,
+        position.code,
+        position.description,
+        position.category,
+        position.unit,
+        quantity,
+        unit_price,
+        total,
+    )
+
+
+_INVALID = object()
+
+
+def _number_text(
+    position: ParsedPosition, name: str, value: Decimal | None, report: ImportReport
+) -> object:
+    """The canonical text of `value` at its stored scale, None, or _INVALID (error reported)."""
+    if value is None:
+        return None
+    try:
+        rounded = stored.quantize(name, value)
+    except stored.OutOfRange:
+        report.error(position.where, f"{value} is too large to store", _label(name))
+        return _INVALID
+    if rounded != value:
+        report.warning(position.where, f"{value} rounded to {rounded}", _label(name))
+    return str(rounded)
+
+
+def _length_errors(position: ParsedPosition, report: ImportReport) -> bool:
+    """Report the texts longer than their columns; False."""
+    for name, limit in _TEXT_LIMITS:
+        value = getattr(position, name)
+        if len(value) > limit:
+            report.error(
+                position.where, f"{value[:40]!r}… is longer than {limit} characters", _label(name)
+            )
+    return False
+
+
+_SECTION_LIMIT = stored.MAX_LENGTHS["section"]
+_TEXT_LIMITS = [
+    (name, stored.MAX_LENGTHS[name]) for name in ("position_number", "code", "category", "unit")
+]
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")

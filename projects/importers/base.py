@@ -1,0 +1,208 @@
+"""What every importer shares: the row it yields, how it reports problems, how it reads numbers.
+
+Errors and warnings (README "Budgets" lists them): an error makes the whole file fail and names the
+row (or XML path) and column; a warning is reported with the new version. Whatever is the auditor's
+business (an empty description or unit, a quantity of zero or below, a total that disagrees with
+quantity × unit price, an unpriced position) is neither: it is imported as it is.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# At most this many errors are collected before giving up on a file, and this many of them (and of
+# the warnings) are listed in the job's error or result.
+MAX_ERRORS = 1000
+MAX_LISTED = 100
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class ParsedPosition:
+    """One budget line as an importer read it, before keys and ordinals are given."""
+
+    source_line: int | None
+    position_number: str = ""
+    code: str = ""
+    description: str = ""
+    category: str = ""
+    unit: str = ""
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    total_price: Decimal | None = None
+    section: str = ""
+    # The object (building part) in multi-object formats: part of the position's identity.
+    object_code: str = ""
+    # Names the row for messages from its source line ('row 17', 'sheet "SO 01", row 17'), or
+    # None when `where_text` does (an XML path); called only when a message needs it.
+    locate: Callable[[int], str] | None = None
+    where_text: str = ""
+
+    @property
+    def where(self) -> str:
+        return self.locate(self.source_line) if self.locate is not None else self.where_text
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+    column: str = ""
+
+    def __str__(self) -> str:
+        if self.column:
+            return f'{self.where}, column "{self.column}": {self.message}'
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"where": self.where, "column": self.column, "message": str(self)}
+
+
+class ImportFailed(Exception):
+    """The file cannot become a version. `problems` lists what is wrong, row by row."""
+
+    def __init__(
+        self, code: str, message: str, *, problems: list[Problem] | None = None, **details
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.problems = problems or []
+        self.details = details
+
+    def as_details(self) -> dict:
+        return {
+            "errors": [p.as_dict() for p in self.problems[:MAX_LISTED]],
+            "error_count": len(self.problems),
+            **self.details,
+        }
+
+
+@dataclass
+class ImportReport:
+    """Errors, warnings and notes gathered while reading one file."""
+
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    warning_count: int = 0
+    notes: dict[str, int | str | list[str]] = field(default_factory=dict)
+
+    def error(self, where: str, message: str, column: str = "") -> None:
+        self.errors.append(Problem(where, message, column))
+        if len(self.errors) >= MAX_ERRORS:
+            raise ImportFailed(
+                "invalid_file",
+                f"The file has at least {MAX_ERRORS} problems; the first is: {self.errors[0]}",
+                problems=self.errors,
+            )
+
+    def warning(self, where: str, message: str, column: str = "") -> None:
+        self.warning_count += 1
+        if len(self.warnings) < MAX_LISTED:
+            self.warnings.append(Problem(where, message, column))
+
+    def count(self, note: str, amount: int = 1) -> None:
+        self.notes[note] = int(self.notes.get(note, 0)) + amount
+
+
+# Numbers ------------------------------------------------------------------------------------------
+class NotANumber(ValueError):
+    pass
+
+
+_IGNORED_IN_NUMBERS = str.maketrans(
+    {" ": None, "\u00a0": None, "\u202f": None, "\u2009": None, "'": None, "\u2212": "-"}
+)
+_CURRENCY_SUFFIX = re.compile(r"(?:kč|czk|eur|€|usd|\$|chf|gbp|£|pln|zł)$", re.IGNORECASE)
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# Most cells: digits with at most one separator and nothing else (the fast path).
+_SIMPLE_NUMBER = re.compile(r"(-?\d+)(?:([.,])(\d+))?")
+
+
+def parse_decimal(text: str, *, decimal_comma: bool | None = None) -> Decimal | None:
+    """A number as people write it in budgets: `1 234,50`, `1.234,50`, `1,234.50`, `-190.4`,
+    `1 234,50 Kč`. None for an empty cell; NotANumber for anything else.
+
+    A lone separator followed by exactly three digits is ambiguous (`1,234`): `decimal_comma`
+    (the file's convention, when known) decides whether it groups thousands."""
+    simple = _SIMPLE_NUMBER.fullmatch(text)
+    if simple is None:
+        cleaned = text.strip().translate(_IGNORED_IN_NUMBERS)
+        simple = _SIMPLE_NUMBER.fullmatch(cleaned)
+    if simple is not None:
+        whole, sep, fraction = simple.groups()
+        if sep is None:
+            return Decimal(whole)
+        if len(fraction) == 3 and decimal_comma is (sep == "."):
+            return Decimal(whole + fraction)
+        return Decimal(f"{whole}.{fraction}")
+    cleaned = _CURRENCY_SUFFIX.sub("", cleaned)
+    if cleaned == "":
+        if text.strip() == "":
+            return None
+        raise NotANumber(text)
+    commas, dots = cleaned.count(","), cleaned.count(".")
+    if commas and dots:
+        decimal_sep = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
+        thousands = "." if decimal_sep == "," else ","
+        cleaned = cleaned.replace(thousands, "")
+        if cleaned.count(decimal_sep) > 1:
+            raise NotANumber(text)
+        cleaned = cleaned.replace(",", ".")
+    elif commas or dots:
+        sep = "," if commas else "."
+        if commas + dots > 1:
+            cleaned = cleaned.replace(sep, "")  # only thousands repeat
+        else:
+            digits_after = len(cleaned) - cleaned.index(sep) - 1
+            groups_thousands = digits_after == 3 and (
+                (sep == "," and decimal_comma is False) or (sep == "." and decimal_comma is True)
+            )
+            cleaned = cleaned.replace(sep, "" if groups_thousands else ".")
+    if not _PLAIN_NUMBER.fullmatch(cleaned):
+        raise NotANumber(text)
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
+        raise NotANumber(text) from None
+
+
+def cell_to_decimal(value: object, *, decimal_comma: bool | None = None) -> Decimal | None:
+    """A spreadsheet cell (float, int, text, …) as a Decimal."""
+    if value.__class__ is str:
+        return parse_decimal(value, decimal_comma=decimal_comma) if value else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, date | datetime | time | timedelta):
+        raise NotANumber(str(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # Spreadsheets store binary floats: 15 significant digits is what the user typed (and
+        # drops the noise of formulas such as 351680.13000000003).
+        if value != value or value in (float("inf"), float("-inf")):
+            raise NotANumber(str(value))
+        return Decimal(format(value, ".15g"))
+    return parse_decimal(str(value), decimal_comma=decimal_comma)
+
+
+def cell_to_text(value: object) -> str:
+    """A spreadsheet cell as text: 12.0 → "12", a date as ISO."""
+    if value.__class__ is str:
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return format(value, ".15g")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def round_money(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

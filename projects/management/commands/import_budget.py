@@ -1,0 +1,85 @@
+import uuid
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from jobs.console import job_run_inline
+from jobs.models import Job
+from projects.models import Project
+from projects.services import project_create
+from projects.sources import import_source_save
+from tenants.models import Tenant
+
+SHOWN_PROBLEMS = 20
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a budget file (CSV, XLSX, UNIXML 1.2) as the next version of a project: runs the "
+        "same import_budget job as the API, inline, with a progress bar."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("tenant", help="The tenant's slug.")
+        parser.add_argument("project", help="The project's id or exact name.")
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--create", action="store_true", help="Create the project when none has this name."
+        )
+
+    def handle(self, *args, tenant: str, project: str, file: Path, create: bool, **options):
+        tenant_obj = Tenant.objects.filter(slug=tenant).first()
+        if tenant_obj is None:
+            raise CommandError(f"No tenant {tenant!r}.")
+        project_obj = self._project(tenant_obj, project, create)
+        if not file.is_file():
+            raise CommandError(f"No file {file}.")
+        with file.open("rb") as stream:
+            source = import_source_save(tenant=tenant_obj, file=stream, filename=file.name)
+        job = job_run_inline(
+            tenant=tenant_obj,
+            kind="import_budget",
+            input={**source, "actor": "manage.py import_budget"},
+            project=project_obj,
+            bar_stream=self.stderr,
+            log_stream=self.stdout,
+        )
+        if job.status != Job.Status.SUCCEEDED:
+            raise CommandError(self._failure(job))
+        result = job.result
+        changes = result["changes"]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Version {result['version']} of {project_obj}: {result['positions']} positions, "
+                f"total {result['total_cost']} {project_obj.currency} (added {changes['added']}, "
+                f"removed {changes['removed']}, modified {changes['modified']})."
+            )
+        )
+        for warning in result["warnings"][:SHOWN_PROBLEMS]:
+            self.stdout.write(self.style.WARNING(f"warning: {warning['message']}"))
+        if result["warning_count"] > SHOWN_PROBLEMS:
+            self.stdout.write(f"… {result['warning_count']} warnings in all (job {job.id}).")
+
+    def _project(self, tenant: Tenant, reference: str, create: bool) -> Project:
+        projects = Project.objects.for_tenant(tenant)
+        try:
+            found = projects.filter(pk=uuid.UUID(reference)).first()
+        except ValueError:
+            matches = list(projects.filter(name=reference)[:2])
+            if len(matches) > 1:
+                raise CommandError(
+                    f"Several projects are named {reference!r}: give an id."
+                ) from None
+            found = matches[0] if matches else None
+            if found is None and create:
+                return project_create(tenant=tenant, name=reference)
+        if found is None:
+            raise CommandError(f"No project {reference!r} in {tenant.slug} (--create makes one).")
+        return found
+
+    def _failure(self, job: Job) -> str:
+        error = job.error or {}
+        lines = [f"Import failed ({error.get('code')}): {error.get('message')}"]
+        problems = (error.get("details") or {}).get("errors") or []
+        lines += [f"  {problem['message']}" for problem in problems[:SHOWN_PROBLEMS]]
+        return "\n".join(lines)

@@ -1,0 +1,276 @@
+"""Importing a budget file as a new version.
+
+Two phases, so a bad file never writes anything and the project is locked only briefly:
+1. read: the file is parsed and validated row by row into a spool (a temporary file of compact
+   batches: memory stays flat whatever the file's size), counting positions against the plan's
+   quota. Any error fails the import here, listing the problems.
+2. write: under the project's row lock, in one transaction, rows whose content is unchanged since
+   the current version are kept as they are when they can stay in place (versions share them;
+   their source line is that of the file that first wrote them); the others are written (COPY on
+   PostgreSQL) and the rows they replace, or that the file no longer has, are closed.
+"""
+
+import bisect
+import marshal
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from config.errors import ApiError
+from jobs.models import Job
+from projects.bulk import positions_analyze, positions_close, positions_write
+from projects.importers import ImportFailed, ImportReport, read_rows
+from projects.importers.base import MAX_LISTED
+from projects.models import BudgetVersion, Position, Project
+from projects.rows import ORDINAL_GAP
+from projects.services.projects import project_status_set, project_status_settle
+from projects.services.versions import project_lock, version_commit, version_open
+
+SPOOL_BATCH = 2000
+PLACEMENT_RUN = 5000
+SPOOL_MEMORY = 8 * 1024 * 1024
+READ_SHARE = 80  # percent of the progress bar spent reading the file
+# Indexes into a row in projects.rows.ROW_FIELDS order.
+_SOURCE_LINE, _LINE_KEY = 2, 3
+_AUDIT_STATUS, _FINGERPRINT = -2, -1
+
+
+class _NoProgress:
+    """Progress reporting to nowhere, for callers outside a job (the benchmark, a shell)."""
+
+    def update(self, done: int, total: int, *, step: str | None = None) -> None:
+        pass
+
+    def log(self, message: str, *, level: str = "info") -> None:
+        pass
+
+    def check_cancelled(self, *, interval: float = 0.2) -> None:
+        pass
+
+
+@dataclass
+class ImportOutcome:
+    """The version an import made and what the reading noticed on the way."""
+
+    version: BudgetVersion
+    report: ImportReport
+
+    def as_result(self) -> dict[str, Any]:
+        version = self.version
+        return {
+            "version": version.number,
+            "positions": version.position_count,
+            "total_cost": str(version.total_cost),
+            "changes": {
+                "added": version.added_count,
+                "removed": version.removed_count,
+                "modified": version.modified_count,
+            },
+            "delta_cost": str(version.delta_cost),
+            "warnings": [p.as_dict() for p in self.report.warnings[:MAX_LISTED]],
+            "warning_count": self.report.warning_count,
+            "notes": self.report.notes,
+        }
+
+
+def budget_import(
+    *,
+    project: Project,
+    stream: BinaryIO,
+    filename: str,
+    trigger: str = BudgetVersion.Trigger.IMPORT,
+    created_by: AbstractBaseUser | None = None,
+    actor: str = "",
+    progress: Any = None,
+    job: Job | None = None,
+) -> ImportOutcome:
+    """Import `stream` (a seekable binary file named `filename`: CSV, XLSX or UNIXML) as the
+    project's next version, made by `job` if given. Raises ImportFailed, with the problems listed,
+    when the file is unreadable, invalid, empty of positions or over the plan's quota: nothing is
+    written then."""
+    if trigger not in (BudgetVersion.Trigger.IMPORT, BudgetVersion.Trigger.LEGACY):
+        raise ValueError(f"an import's trigger is import or legacy, not {trigger!r}")
+    progress = progress or _NoProgress()
+    if not project_status_set(project=project, status=Project.Status.IMPORTING):
+        raise ImportFailed("project_archived", "The project is archived: it cannot change.")
+    try:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
+            report, count = _read(project, stream, filename, spool, progress)
+            spool.seek(0)
+            version, written = _write(
+                project,
+                spool,
+                count,
+                progress,
+                trigger=trigger,
+                created_by=created_by,
+                actor=actor,
+                source_name=filename,
+                job=job,
+            )
+    except BaseException:
+        project_status_settle(project=project)
+        raise
+    positions_analyze(rows_written=written)
+    progress.log(
+        f"Version {version.number}: {version.position_count} positions, "
+        f"{version.added_count} added, {version.removed_count} removed, "
+        f"{version.modified_count} modified."
+    )
+    return ImportOutcome(version=version, report=report)
+
+
+def _read(
+    project: Project, stream: BinaryIO, filename: str, spool: IO[bytes], progress: Any
+) -> tuple[ImportReport, int]:
+    limit = project.tenant.quotas.max_positions_per_project
+    report = ImportReport()
+
+    def on_progress(done: int, total: int) -> None:
+        progress.update(READ_SHARE * done // max(total, 1), 100, step="reading the file")
+        progress.check_cancelled()
+
+    count = 0
+    batch: list[tuple] = []
+    for row in read_rows(stream, filename=filename, report=report, on_progress=on_progress):
+        count += 1
+        if count > limit:
+            raise ImportFailed(
+                "quota_exceeded",
+                f"The file has more than {limit} positions; your plan allows {limit} per "
+                "project. Nothing was imported.",
+                limit=limit,
+            )
+        batch.append(row)
+        if len(batch) >= SPOOL_BATCH:
+            _spool_batch(spool, batch)
+            batch = []
+    if batch:
+        _spool_batch(spool, batch)
+    return report, count
+
+
+def _spool_batch(spool: IO[bytes], batch: list[tuple]) -> None:
+    # marshal is the fastest serialiser of plain tuples. Length-prefixed: marshal.load on a file
+    # reads it in tiny pieces, loads on bytes does not.
+    data = marshal.dumps(batch)
+    spool.write(len(data).to_bytes(8, "little"))
+    spool.write(data)
+
+
+def _spooled_batches(spool: IO[bytes]) -> Iterator[list[tuple]]:
+    while size := spool.read(8):
+        data = spool.read(int.from_bytes(size, "little"))
+        yield marshal.loads(data)  # noqa: S302 - our own spool, written just before
+
+
+class _Placement:
+    """Gives the new version's rows their ordinals (file order) while keeping as many unchanged
+    rows of the current version as can stay where they are.
+
+    Ordinals are spaced ORDINAL_GAP apart, so rows inserted between two kept rows fit between
+    their ordinals. An unchanged row is kept when its ordinal comes after the last row placed with
+    room for the new rows waiting before it; otherwise it is moved (rewritten). New rows wait in a
+    bounded run until the next kept row tells their upper bound."""
+
+    def __init__(self, current_ordinals: list[int]) -> None:
+        self.bounds = sorted(current_ordinals)
+        self.last = 0
+        self.run: list[tuple] = []
+
+    def keep(self, ordinal: int) -> list[tuple] | None:
+        """The waiting rows, placed before a kept row at `ordinal`; None if it cannot be kept."""
+        if ordinal - self.last <= len(self.run):
+            return None
+        placed = self._place(upper=ordinal)
+        self.last = ordinal
+        return placed
+
+    def add(self, row: tuple) -> list[tuple]:
+        """Queue a row to write; returns the rows placed meanwhile."""
+        self.run.append(row)
+        if len(self.run) < PLACEMENT_RUN:
+            return []
+        following = bisect.bisect_right(self.bounds, self.last)
+        return self._place(upper=self.bounds[following] if following < len(self.bounds) else None)
+
+    def finish(self) -> list[tuple]:
+        return self._place(upper=None)
+
+    def _place(self, upper: int | None) -> list[tuple]:
+        run, self.run = self.run, []
+        step = ORDINAL_GAP
+        if upper is not None and upper - self.last > len(run):
+            step = min(ORDINAL_GAP, (upper - self.last) // (len(run) + 1))
+        placed = []
+        for row in run:
+            self.last += step
+            placed.append((row[0], self.last, *row[_SOURCE_LINE:]))
+        return placed
+
+
+def _write(
+    project: Project,
+    spool: IO[bytes],
+    count: int,
+    progress: Any,
+    **version_fields: Any,
+) -> tuple[BudgetVersion, int]:
+    """The new version, and how many rows were written for it."""
+    progress.update(READ_SHARE, 100, step="writing the version")
+    with transaction.atomic():
+        try:
+            project = project_lock(project=project)
+        except ApiError as exc:
+            raise ImportFailed(exc.error_code, str(exc.detail)) from None
+        # The current version's rows by line key: (id, fingerprint, ordinal, audit status).
+        current = {
+            key: (row_id, print_, ordinal, status)
+            for row_id, key, print_, ordinal, status in Position.objects.filter(
+                project=project, valid_to__isnull=True
+            )
+            .values_list("id", "line_key", "fingerprint", "ordinal", "audit_status")
+            .iterator(chunk_size=10_000)
+        }
+        # A first version keeps the file's ordinals; later ones place their rows among the kept.
+        placement = _Placement([kept[2] for kept in current.values()]) if current else None
+        version = version_open(project=project, **version_fields)
+        to_close = []
+        done = written = 0
+        for batch in _spooled_batches(spool):
+            fresh = batch if placement is None else _placed(batch, current, placement, to_close)
+            written += positions_write(project=project, valid_from=version.number, rows=fresh)
+            done += len(batch)
+            progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
+            progress.check_cancelled()
+        if placement is not None:
+            written += positions_write(
+                project=project, valid_from=version.number, rows=placement.finish()
+            )
+        to_close.extend(kept[0] for kept in current.values())
+        positions_close(ids=to_close, valid_to=version.number)
+        return version_commit(project=project, version=version), written
+
+
+def _placed(
+    batch: list[tuple], current: dict[str, tuple], placement: _Placement, to_close: list
+) -> list[tuple]:
+    """The rows of `batch` to write, placed; unchanged rows that stay are popped from `current`
+    and not written, the current rows others replace go to `to_close`."""
+    fresh = []
+    for row in batch:
+        kept = current.pop(row[_LINE_KEY], None)
+        if kept is not None:
+            if kept[1] == row[_FINGERPRINT]:
+                placed = placement.keep(kept[2])
+                if placed is not None:  # unchanged and in place: shared, not written
+                    fresh += placed
+                    continue
+                row = (*row[:_AUDIT_STATUS], kept[3], row[_FINGERPRINT])  # moved only
+            to_close.append(kept[0])
+        fresh += placement.add(row)
+    return fresh

@@ -1,0 +1,44 @@
+"""Where an import's file is kept between the upload and the job.
+
+For now a file in `default_storage` under `tenants/<tenant id>/imports/<uuid>/<safe name>`, named in
+the job input as `{"path", "filename"}`. With the evidence app the input becomes
+`{"evidence": "<id>"}` and only these two functions change.
+"""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import PurePath
+from typing import IO, BinaryIO
+
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.utils.text import get_valid_filename
+
+from projects.importers import ImportFailed
+from tenants.models import Tenant
+
+
+def _prefix(tenant: Tenant) -> str:
+    return f"tenants/{tenant.id}/imports/"
+
+
+def import_source_save(*, tenant: Tenant, file: IO[bytes], filename: str) -> dict[str, str]:
+    """Store an uploaded file; returns the job input that names it."""
+    safe_name = get_valid_filename(PurePath(filename.replace("\\", "/")).name) or "budget"
+    path = default_storage.save(f"{_prefix(tenant)}{uuid.uuid4()}/{safe_name}", File(file))
+    return {"path": path, "filename": PurePath(filename.replace("\\", "/")).name or safe_name}
+
+
+@contextmanager
+def import_source_open(*, tenant: Tenant, source: dict) -> Iterator[BinaryIO]:
+    """The stored file named by a job input, opened for reading; only the tenant's own files."""
+    path = str(source.get("path", ""))
+    if not path.startswith(_prefix(tenant)) or ".." in PurePath(path).parts:
+        raise ImportFailed("source_not_found", "The file to import was not found.")
+    try:
+        stream = default_storage.open(path, "rb")
+    except FileNotFoundError:
+        raise ImportFailed("source_not_found", "The file to import was not found.") from None
+    with stream:
+        yield stream
