@@ -13,7 +13,10 @@ from projects.sources import import_source_open
 
 
 class ImportBudgetInput(serializers.Serializer):
-    path = serializers.CharField()
+    """The source is a document (`evidence`) or a file uploaded with the request (`path`)."""
+
+    evidence = serializers.UUIDField(required=False)
+    path = serializers.CharField(required=False)
     filename = serializers.CharField()
     actor = serializers.CharField(required=False, allow_blank=True, default="")
 

@@ -1,8 +1,9 @@
-"""Where an import's file is kept between the upload and the job.
+"""Where an import's file is kept between the request and the job.
 
-For now a file in `default_storage` under `tenants/<tenant id>/imports/<uuid>/<safe name>`, named in
-the job input as `{"path", "filename"}`. With the evidence app the input becomes
-`{"evidence": "<id>"}` and only these two functions change.
+Either a document the tenant already keeps as evidence, named in the job input as
+`{"evidence": "<id>", "filename"}`, or a file uploaded with the import request and kept in
+`default_storage` under `tenants/<tenant id>/imports/<uuid>/<safe name>`, named as
+`{"path", "filename"}`.
 """
 
 import uuid
@@ -15,6 +16,8 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils.text import get_valid_filename
 
+from config.errors import ApiError
+from evidence.selectors import evidence_get
 from projects.importers import ImportFailed
 from tenants.models import Tenant
 
@@ -30,12 +33,26 @@ def import_source_save(*, tenant: Tenant, file: IO[bytes], filename: str) -> dic
     return {"path": path, "filename": PurePath(filename.replace("\\", "/")).name or safe_name}
 
 
+def import_source_from_evidence(*, tenant: Tenant, evidence_id: uuid.UUID) -> dict[str, str]:
+    """The job input naming one of the tenant's documents; another tenant's is not found (404)."""
+    evidence = evidence_get(tenant=tenant, evidence_id=evidence_id)
+    if evidence is None:
+        raise ApiError(code="not_found", message="evidence: no such document.", status_code=404)
+    return {"evidence": str(evidence.id), "filename": evidence.name}
+
+
 @contextmanager
 def import_source_open(*, tenant: Tenant, source: dict) -> Iterator[BinaryIO]:
     """The stored file named by a job input, opened for reading; only the tenant's own files."""
-    path = str(source.get("path", ""))
-    if not path.startswith(_prefix(tenant)) or ".." in PurePath(path).parts:
-        raise ImportFailed("source_not_found", "The file to import was not found.")
+    if source.get("evidence"):
+        evidence = evidence_get(tenant=tenant, evidence_id=source["evidence"])
+        if evidence is None:
+            raise ImportFailed("source_not_found", "The document to import was not found.")
+        path = evidence.key
+    else:
+        path = str(source.get("path", ""))
+        if not path.startswith(_prefix(tenant)) or ".." in PurePath(path).parts:
+            raise ImportFailed("source_not_found", "The file to import was not found.")
     try:
         stream = default_storage.open(path, "rb")
     except FileNotFoundError:

@@ -9,7 +9,7 @@ from jobs.apis import JobOutputSerializer
 from jobs.services import job_create
 from projects.apis.common import ProjectScopedApi, actor_label
 from projects.services.projects import project_archived_error
-from projects.sources import import_source_save
+from projects.sources import import_source_from_evidence, import_source_save
 from tenants.ratelimit import JOBS
 
 
@@ -19,11 +19,19 @@ class ImportCreateApi(ProjectScopedApi):
     @extend_schema_serializer(component_name="ImportCreate")
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(
-            allow_empty_file=True, help_text="The budget: CSV, XLSX or UNIXML 1.2."
+            required=False, allow_empty_file=True, help_text="The budget: CSV, XLSX or UNIXML 1.2."
+        )
+        evidence = serializers.UUIDField(
+            required=False, help_text="Or the id of a document the tenant keeps already."
         )
 
+        def validate(self, data: dict) -> dict:
+            if ("file" in data) == ("evidence" in data):
+                raise serializers.ValidationError("Send either a file or an evidence id.")
+            return data
+
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
         responses={202: JobOutputSerializer},
         description="Starts an `import_budget` job; its result names the new version.",
     )
@@ -33,8 +41,13 @@ class ImportCreateApi(ProjectScopedApi):
             raise project_archived_error()
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        upload = payload.validated_data["file"]
-        source = import_source_save(tenant=self.tenant, file=upload, filename=upload.name)
+        if "evidence" in payload.validated_data:
+            source = import_source_from_evidence(
+                tenant=self.tenant, evidence_id=payload.validated_data["evidence"]
+            )
+        else:
+            upload = payload.validated_data["file"]
+            source = import_source_save(tenant=self.tenant, file=upload, filename=upload.name)
         job = job_create(
             tenant=self.tenant,
             kind="import_budget",

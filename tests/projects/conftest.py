@@ -1,5 +1,5 @@
-"""Budget fixtures: a project, files kept in a temporary storage, and running an import the way
-the API does (upload → job) with the job executed inline by the same `job_execute` a worker runs."""
+"""Budget fixtures: a project, and running an import the way the API does (upload → job) with the
+job executed inline by the same `job_execute` a worker runs."""
 
 import asyncio
 from collections.abc import Callable
@@ -16,17 +16,6 @@ from jobs.services import job_execute
 from projects.models import Project
 from tests.conftest import SHARED_DATA, Actor
 from tests.factories import ProjectFactory
-
-
-@pytest.fixture(autouse=True)
-def _storage_in_tmp(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media")},
-        },
-    }
 
 
 @pytest.fixture

@@ -290,7 +290,9 @@ class TestRules:
     def test_an_upload_without_a_file(self, project, member):
         response = member.client.post(f"/api/v1/projects/{project.id}/imports/", {})
         assert response.status_code == 400
-        assert response.json()["error"]["details"] == {"file": ["No file was submitted."]}
+        assert response.json()["error"]["details"] == {
+            "non_field_errors": ["Send either a file or an evidence id."]
+        }
 
     def test_an_archived_project_takes_no_import(self, project, member):
         member.client.delete(f"/api/v1/projects/{project.id}/")
