@@ -7,18 +7,24 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from config.asgi import application
 from jobs import live
 from jobs.events import CONSUMER_MESSAGE_TYPE, Event, group_for, publish
 from jobs.models import Job, JobEvent
 from jobs.progress import Progress
+from jobs.routing import websocket_urlpatterns
 from jobs.services import job_create, job_execute
+from jobs.websocket_auth import websocket_stack
 from tenants.models import Role
 from tenants.services import api_key_revoke
 from tests.factories import MembershipFactory, ProjectFactory
+
+# The websocket half of config.asgi's application, built the same way, without importing the
+# server entry point (which starts a serving process's background request-log writer).
+application = websocket_stack(URLRouter(websocket_urlpatterns))
 
 # Channels' database_sync_to_async closes connections, which a test wrapped in a transaction
 # cannot survive.
