@@ -9,12 +9,14 @@ from collections.abc import Callable
 from django.conf import settings
 
 from evidence.services import evidence_purge_abandoned_uploads
+from jobs.services import job_event_purge_expired
 from tenants.idempotency import idempotency_key_purge_expired
 from tenants.request_log import request_log_purge_expired
 
 PURGES: list[tuple[str, Callable[[], int]]] = [
     ("request log entries", request_log_purge_expired),
     ("idempotency keys", idempotency_key_purge_expired),
+    ("job events", job_event_purge_expired),
     (
         "abandoned uploads",
         lambda: evidence_purge_abandoned_uploads(older_than=settings.ABANDONED_UPLOAD_RETENTION),

@@ -368,6 +368,8 @@ REQUEST_LOG_BATCH_SIZE = env_int("REQUEST_LOG_BATCH_SIZE", 500, minimum=1)
 # Beyond this many waiting entries (the database is down), the oldest are dropped and counted.
 REQUEST_LOG_MAX_BUFFER = env_int("REQUEST_LOG_MAX_BUFFER", 50_000, minimum=1)
 REQUEST_LOG_RETENTION = timedelta(days=env_int("REQUEST_LOG_RETENTION_DAYS", 90, minimum=1))
+# Events of finished jobs (their replay); the job rows themselves are kept.
+JOB_EVENT_RETENTION = timedelta(days=env_int("JOB_EVENT_RETENTION_DAYS", 7, minimum=1))
 # What interrupted uploads leave behind: spool files, unfinished multipart uploads, orphans.
 ABANDONED_UPLOAD_RETENTION = timedelta(
     hours=env_int("ABANDONED_UPLOAD_RETENTION_HOURS", 24, minimum=1)

@@ -5,7 +5,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -18,11 +18,12 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config.db import delete_in_batches
 from config.errors import ApiError
 from jobs import live
 from jobs.errors import JobCancelled, JobInputError, JobLost, JobTransientError
 from jobs.heartbeat import Heartbeat
-from jobs.models import Job
+from jobs.models import Job, JobEvent
 from jobs.progress import Progress
 from jobs.registry import get_job_kind
 from projects.models import Project
@@ -422,3 +423,12 @@ def _take_back(*, job: Job, now: Any, report: SweepReport) -> None:
         progress.flush()
         job_dispatch(job=job)
     bucket.append(str(job.id))
+
+
+def job_event_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete the events of jobs that ended more than JOB_EVENT_RETENTION ago; returns how many.
+    The job rows stay: their status, result and error remain readable."""
+    cutoff = (now or timezone.now()) - settings.JOB_EVENT_RETENTION
+    return delete_in_batches(
+        JobEvent.objects.filter(job__finished_at__lt=cutoff, job__status__in=Job.FINISHED)
+    )

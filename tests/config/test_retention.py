@@ -12,9 +12,15 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from evidence.storage import SPOOL_PREFIX
+from jobs.models import JobEvent
 from tenants.models import IdempotencyKey, RequestLog
 from tenants.tasks import PURGE_EXPIRED_TASK, purge_expired_task
-from tests.factories import IdempotencyKeyFactory, RequestLogFactory
+from tests.factories import (
+    IdempotencyKeyFactory,
+    JobEventFactory,
+    JobFactory,
+    RequestLogFactory,
+)
 
 
 def spool_file(name: str, age: timedelta) -> Path:
@@ -39,17 +45,27 @@ def kept(tenant, other_tenant, empty_storage):
     RequestLogFactory(tenant=tenant, created_at=now - timedelta(days=91))
     RequestLogFactory(tenant=other_tenant, created_at=now - timedelta(days=90, minutes=1))
     IdempotencyKeyFactory(tenant=tenant, created_at=now - timedelta(hours=25))
+    ended_long_ago = JobFactory(
+        tenant=tenant, status="succeeded", finished_at=now - timedelta(days=8)
+    )
+    JobEventFactory.create_batch(2, tenant=tenant, job=ended_long_ago)
+    ended_lately = JobFactory(tenant=tenant, status="failed", finished_at=now - timedelta(days=6))
+    still_running = JobFactory(tenant=other_tenant, status="running")
     yield [
         RequestLogFactory(tenant=tenant, created_at=now - timedelta(days=89)),
         IdempotencyKeyFactory(tenant=tenant, created_at=now - timedelta(hours=23)),
+        JobEventFactory(tenant=tenant, job=ended_lately),
+        JobEventFactory(tenant=other_tenant, job=still_running),
     ]
     for path in spooled:  # the spool directory is shared by the whole run
         path.unlink(missing_ok=True)
 
 
 def remaining_ids() -> set:
-    return set(RequestLog.objects.values_list("id", flat=True)) | set(
-        IdempotencyKey.objects.values_list("id", flat=True)
+    return (
+        set(RequestLog.objects.values_list("id", flat=True))
+        | set(IdempotencyKey.objects.values_list("id", flat=True))
+        | set(JobEvent.objects.values_list("id", flat=True))
     )
 
 
@@ -61,6 +77,7 @@ class TestPurgeExpired:
         assert out.getvalue().splitlines() == [
             "request log entries: 2 purged",
             "idempotency keys: 1 purged",
+            "job events: 2 purged",
             "abandoned uploads: 1 purged",
         ]
         assert remaining_ids() == {row.id for row in kept}
@@ -83,5 +100,10 @@ class TestPurgeExpired:
         celery_app.loader.import_default_modules()
         assert PURGE_EXPIRED_TASK in celery_app.tasks
         result = purge_expired_task.apply().get()
-        assert result == {"request log entries": 2, "idempotency keys": 1, "abandoned uploads": 1}
+        assert result == {
+            "request log entries": 2,
+            "idempotency keys": 1,
+            "job events": 2,
+            "abandoned uploads": 1,
+        }
         assert remaining_ids() == {row.id for row in kept}
