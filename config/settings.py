@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import (
@@ -222,6 +223,16 @@ JOBS_STALE_AFTER_SECONDS = env_int("JOBS_STALE_AFTER_SECONDS", 60, minimum=1)
 # A job still queued this long after its dispatch (the broker was down) is dispatched again.
 JOBS_REDISPATCH_AFTER_SECONDS = env_int("JOBS_REDISPATCH_AFTER_SECONDS", 120, minimum=1)
 JOBS_SWEEP_INTERVAL_SECONDS = env_int("JOBS_SWEEP_INTERVAL_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-jobs": {
+        "task": "jobs.tasks.sweep_jobs",
+        "schedule": float(JOBS_SWEEP_INTERVAL_SECONDS),
+        # A sweep that waited longer than an interval is superseded by the next one.
+        "options": {"expires": float(JOBS_SWEEP_INTERVAL_SECONDS)},
+    },
+    # Retention (config/retention.py): hourly, so nothing outlives its period by much.
+    "purge-expired": {"task": "tenants.purge_expired", "schedule": crontab(minute=17)},
+}
 if JOBS_TIME_LIMIT_SECONDS <= JOBS_SOFT_TIME_LIMIT_SECONDS:
     raise ImproperlyConfigured(
         "JOBS_TIME_LIMIT_SECONDS: must be above JOBS_SOFT_TIME_LIMIT_SECONDS."
