@@ -41,6 +41,9 @@ for _name, _value in DEFAULTS.items():
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("KALKULA_VAR_DIR", str(ROOT / "var" / "bench"))
 os.environ["KALKULA_INPROCESS_WORKER"] = "false"
+# The bench measures dispatch, not the rate limiter: its tenants may start jobs as fast as it asks.
+os.environ.setdefault("RATE_LIMIT_ENTERPRISE_JOBS", "100000/1")
+os.environ.setdefault("RATE_LIMIT_ENTERPRISE_WRITES", "100000/1")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 DISPATCH_JOBS = 200
