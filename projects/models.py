@@ -36,6 +36,8 @@ class Project(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # The project's id in the installation it was migrated from (import_legacy); empty otherwise.
+    legacy_id = models.CharField(max_length=100, blank=True)
     current_version = models.ForeignKey(
         "BudgetVersion",
         null=True,
@@ -53,6 +55,13 @@ class Project(TenantOwnedModel):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "legacy_id"],
+                condition=~Q(legacy_id=""),
+                name="project_unique_legacy_id",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -201,3 +210,233 @@ class Comment(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.actor}: {self.body[:40]}"
+
+
+class Recommendation(models.TextChoices):
+    GREEN = "green", "Green"
+    AMBER = "amber", "Amber"
+    RED = "red", "Red"
+
+
+class AuditPolicy(TenantOwnedModel):
+    """A tenant's audit thresholds; a tenant without one audits with the defaults."""
+
+    arithmetic_abs_tolerance = models.DecimalField(
+        max_digits=12, decimal_places=4, default=Decimal("0.01")
+    )
+    arithmetic_rel_tolerance = models.DecimalField(
+        max_digits=7, decimal_places=4, default=Decimal("0.005")
+    )
+    cost_red_above = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0.25"))
+    cost_amber_above = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("0.10"))
+    cost_amber_below = models.DecimalField(max_digits=7, decimal_places=4, default=Decimal("-0.10"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "audit policies"
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="audit_policy_one_per_tenant")
+        ]
+
+    def __str__(self) -> str:
+        return f"Audit policy of {self.tenant}"
+
+
+class PriceCatalog(TenantOwnedModel):
+    """Reference unit prices; each import of a new edition raises `version` by one."""
+
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, default="CZK")
+    version = models.PositiveIntegerField(default=0, help_text="0: nothing imported yet.")
+    source = models.ForeignKey(
+        "evidence.Evidence",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The file of the newest edition.",
+    )
+    item_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="catalog_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class CatalogItem(TenantOwnedModel):
+    """One catalog line as of the catalog's newest edition."""
+
+    catalog = models.ForeignKey(PriceCatalog, on_delete=models.CASCADE, related_name="items")
+    code = models.CharField(max_length=64)
+    description = models.TextField(blank=True)
+    unit = models.CharField(max_length=32)
+    unit_price = models.DecimalField(max_digits=UNIT_PRICE_DIGITS, decimal_places=UNIT_PRICE_PLACES)
+    changed_in_version = models.PositiveIntegerField(
+        help_text="The catalog edition that last added or changed the item."
+    )
+
+    class Meta:
+        ordering = ["catalog", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "code"], name="catalog_item_unique_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description[:40]}"
+
+
+class AuditReport(TenantOwnedModel):
+    """One audit run's verdicts as a canonical JSON document in evidence storage.
+
+    Each report names the SHA-256 of the project's previous report: a tamper-evident chain."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audit_reports")
+    version = models.ForeignKey(BudgetVersion, on_delete=models.CASCADE, related_name="+")
+    number = models.PositiveIntegerField(help_text="1, 2, … per project.")
+    catalog = models.ForeignKey(
+        PriceCatalog, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    catalog_version = models.PositiveIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64)
+    previous_sha256 = models.CharField(max_length=64, blank=True)
+    document = models.ForeignKey(
+        "evidence.Evidence", on_delete=models.PROTECT, related_name="+", help_text="The JSON."
+    )
+    green_count = models.PositiveIntegerField(default=0)
+    amber_count = models.PositiveIntegerField(default=0)
+    red_count = models.PositiveIntegerField(default=0)
+    finding_count = models.PositiveIntegerField(default=0)
+    job = models.ForeignKey(
+        "jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="audit_report_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} report {self.number}"
+
+
+class Finding(TenantOwnedModel):
+    """One rule's verdict on one position of one version (the DESIGN's AuditResult).
+
+    Position rows are shared by the versions they are valid in, so a finding names its version;
+    re-auditing a version replaces that version's findings."""
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
+    version = models.ForeignKey(BudgetVersion, on_delete=models.CASCADE, related_name="findings")
+    position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="findings")
+    line_key = models.CharField(max_length=512)
+    rule = models.CharField(max_length=64, help_text="e.g. cost.deviation, legacy.cost")
+    role = models.CharField(max_length=32, help_text="validation, arithmetic, catalog, cost, …")
+    recommendation = models.CharField(max_length=5, choices=Recommendation.choices)
+    confidence = models.DecimalField(max_digits=4, decimal_places=3)
+    reasoning = models.TextField()
+    suggested_fix = models.TextField(blank=True)
+    evidence = models.JSONField(default=dict, blank=True)
+    catalog = models.ForeignKey(
+        PriceCatalog, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    catalog_item = models.ForeignKey(
+        CatalogItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    catalog_version = models.PositiveIntegerField(null=True, blank=True)
+    source_line = models.PositiveIntegerField(null=True, blank=True)
+    report = models.ForeignKey(
+        AuditReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "line_key", "rule"]
+        indexes = [
+            models.Index(fields=["project", "version"], name="finding_version"),
+            models.Index(fields=["version", "line_key"], name="finding_line"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_key} {self.rule} {self.recommendation}"
+
+
+class Waiver(TenantOwnedModel):
+    """A reviewer's decision that a finding does not count toward its position's status.
+
+    Kept by (version, line key, rule) rather than by finding row, so it outlives a re-audit that
+    replaces the findings; a withdrawn waiver stays in the history."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="waivers")
+    version = models.ForeignKey(BudgetVersion, on_delete=models.CASCADE, related_name="+")
+    line_key = models.CharField(max_length=512)
+    rule = models.CharField(max_length=64)
+    finding_reasoning = models.TextField(help_text="What the waived finding said.")
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["version", "line_key"], name="waiver_line")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "line_key", "rule"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="waiver_one_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_key} {self.rule} waived"
+
+
+class Alert(TenantOwnedModel):
+    """A catalog update changed the reference price or unit of a position's item."""
+
+    class Kind(models.TextChoices):
+        PRICE = "price_changed", "Reference price changed"
+        UNIT = "unit_changed", "Unit changed"
+        PRICE_AND_UNIT = "price_and_unit_changed", "Reference price and unit changed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="alerts")
+    catalog = models.ForeignKey(PriceCatalog, on_delete=models.CASCADE, related_name="alerts")
+    catalog_item = models.ForeignKey(
+        CatalogItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    catalog_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    line_key = models.CharField(max_length=512)
+    position_number = models.CharField(max_length=32, blank=True)
+    code = models.CharField(max_length=64)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True, help_text="Old and new price and unit.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "acknowledged_at"], name="alert_open")]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.get_kind_display()}"
