@@ -21,7 +21,6 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.s3server import free_port, start_s3_server  # noqa: E402 - needs ROOT on the path
+from tests.s3server import start_s3_server  # noqa: E402 - needs ROOT on the path
+from tests.servers import free_port, wait_for_port  # noqa: E402
 
 PYTHON = sys.executable
 MB = 1024 * 1024
@@ -92,16 +92,6 @@ def manage(env: dict, *args: str) -> str:
     if result.returncode != 0:
         sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
     return result.stdout
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    sys.exit(f"nothing listens on port {port}")
 
 
 def worker_pids(master_pid: int) -> list[int]:

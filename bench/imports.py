@@ -24,7 +24,6 @@ import os
 import random
 import resource
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,8 @@ os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port  # noqa: E402 - needs ROOT on the path
 
 
 def ensure_database() -> None:
@@ -247,12 +248,6 @@ def raw_diff_baseline(project_id: str) -> tuple[float, int]:
 
 
 # HTTP ---------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server(port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [

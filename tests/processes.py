@@ -1,10 +1,9 @@
-"""Real processes for tests: Celery workers, an ASGI server, a private Redis, all on loopback and
+"""Real processes for tests: Celery workers and an ASGI server, all on loopback and
 all pointed at the test database (so tests that use them are `transaction=True`: the processes
 see only committed rows)."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery import app as celery_app
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -50,12 +50,6 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(every)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def database_url() -> str:
@@ -220,34 +214,6 @@ class AsgiServer(Process):
 
         wait_until(up, timeout=60, what="the ASGI server to start", every=0.1)
         assert self.alive(), f"the ASGI server died:\n{self.log_tail()}"
-
-
-class RedisServer(Process):
-    """A private redis-server on a free port: the one broker a test may stop and start again
-    (the shared Redis is other engineers' too)."""
-
-    def __init__(self, *, log_dir: Path) -> None:
-        self.port = free_port()
-        command = ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port)]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(log_dir)]
-        super().__init__("redis", command, env=dict(os.environ), log_dir=log_dir)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        super().start()
-
-        def answers() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    return sock.recv(16).startswith(b"+PONG")
-            except OSError:
-                return False
-
-        wait_until(answers, timeout=20, what="redis-server to answer")
 
 
 def purge_broker() -> None:

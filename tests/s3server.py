@@ -14,7 +14,6 @@ import argparse
 import hashlib
 import hmac
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, quote
+
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS_KEY = "kalkula-test-key"
@@ -188,12 +189,6 @@ class S3Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_s3_server(*, bucket: str = BUCKET, timeout: float = 30.0) -> S3Server:

@@ -1,6 +1,6 @@
 """Real processes that tests start, break and stop themselves on free loopback ports: redis-server,
-a PostgreSQL cluster, the moto S3 server and gunicorn. The shared PostgreSQL and Redis servers of
-the machine are never touched: outages are made on these private instances only."""
+a PostgreSQL cluster and gunicorn (the S3 server is tests/s3server.py). The shared PostgreSQL and
+Redis servers of the machine are never touched: outages are made on these private instances only."""
 
 import os
 import shutil
@@ -178,40 +178,6 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         except subprocess.CalledProcessError:
             pass  # already stopped by the test
         shutil.rmtree(directory, ignore_errors=True)
-
-
-# moto's S3 server ------------------------------------------------------------------------------
-@dataclass
-class S3Server:
-    port: int
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, process=self.process)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-            self.process = None
-
-
-@contextmanager
-def s3_server() -> Iterator[S3Server]:
-    server = S3Server(port=free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 # Django processes ------------------------------------------------------------------------------

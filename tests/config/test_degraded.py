@@ -5,7 +5,6 @@ import logging
 import time
 import uuid
 
-import boto3
 import pytest
 import requests
 from botocore.config import Config
@@ -14,6 +13,7 @@ from django.conf import settings
 from tenants import ratelimit
 from tenants.models import IdempotencyKey
 from tests import servers
+from tests.s3server import start_s3_server
 
 
 def _wait_for(predicate, *, timeout: float = 20) -> bool:
@@ -82,30 +82,17 @@ class TestRedisDown:
 @pytest.fixture
 def s3_storage(settings):
     """The default storage on a private moto S3 server, which the test may stop."""
-    with servers.s3_server() as s3:
-        boto3.client(
-            "s3",
-            endpoint_url=s3.url,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            region_name="us-east-1",
-        ).create_bucket(Bucket="evidence")
-        settings.STORAGES = settings.STORAGES | {
-            "default": {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": "evidence",
-                    "endpoint_url": s3.url,
-                    "access_key": "test",
-                    "secret_key": "test",
-                    "region_name": "us-east-1",
-                    "file_overwrite": False,
-                    # One attempt: a refused connection is final, and the test stays fast.
-                    "client_config": Config(retries={"mode": "standard", "max_attempts": 1}),
-                },
-            }
-        }
+    s3 = start_s3_server()
+    storage = s3.storage()
+    # One attempt: a refused connection is final, and the test stays fast.
+    storage["OPTIONS"]["client_config"] = Config(
+        signature_version="s3v4", retries={"mode": "standard", "max_attempts": 1}
+    )
+    settings.STORAGES = settings.STORAGES | {"default": storage}
+    try:
         yield s3
+    finally:
+        s3.stop()
 
 
 @pytest.mark.django_db

@@ -12,13 +12,12 @@ from jobs.services import job_create, job_sweep
 from projects.models import Project
 from tests.processes import (
     CeleryWorker,
-    RedisServer,
     ThisProcessBroker,
-    free_port,
     process_env,
     uses_memory_broker,
     wait_until,
 )
+from tests.servers import RedisServer, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -173,10 +172,8 @@ def test_a_job_created_while_the_broker_is_down_runs_once_it_is_back(
         if uses_memory_broker():
             broker.use(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
         else:
-            redis = RedisServer(log_dir=tmp_path)  # private: the shared Redis must stay up
-            redis.start()
-            redis.stop()
-            broker.use(redis.url)
+            redis = RedisServer(port=free_port())  # private: the shared Redis must stay up
+            broker.use(redis.url())
 
         job = start_selftest(member, steps=2, delay=0)
         assert (job.status, job.dispatched_at, job.celery_task_id) == ("queued", None, "")
@@ -185,7 +182,7 @@ def test_a_job_created_while_the_broker_is_down_runs_once_it_is_back(
             broker.restore()  # the memory broker, which the in-process worker reads
         else:
             redis.start()  # back on the same address
-            worker = CeleryWorker(log_dir=tmp_path, broker_url=redis.url)
+            worker = CeleryWorker(log_dir=tmp_path, broker_url=redis.url())
             worker.start()
         assert str(job.id) in job_sweep().redispatched
         job = wait_for_status(job, "succeeded", "failed")
