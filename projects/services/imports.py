@@ -101,7 +101,7 @@ def budget_import(
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
             report, count = _read(project, stream, filename, spool, progress)
             spool.seek(0)
-            version, _ = _write(
+            version = _write(
                 project,
                 spool,
                 count,
@@ -222,8 +222,8 @@ def _write(
     count: int,
     progress: Any,
     **version_fields: Any,
-) -> tuple[BudgetVersion, int]:
-    """The new version, and how many rows were written for it."""
+) -> BudgetVersion:
+    """Write the spooled rows as the project's next version and commit it."""
     progress.update(READ_SHARE, 100, step="writing the version")
     with transaction.atomic():
         try:
@@ -243,20 +243,18 @@ def _write(
         placement = _Placement([kept[2] for kept in current.values()]) if current else None
         version = version_open(project=project, **version_fields)
         to_close = []
-        done = written = 0
+        done = 0
         for batch in _spooled_batches(spool):
             fresh = batch if placement is None else _placed(batch, current, placement, to_close)
-            written += positions_write(project=project, valid_from=version.number, rows=fresh)
+            positions_write(project=project, valid_from=version.number, rows=fresh)
             done += len(batch)
             progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
             progress.check_cancelled()
         if placement is not None:
-            written += positions_write(
-                project=project, valid_from=version.number, rows=placement.finish()
-            )
+            positions_write(project=project, valid_from=version.number, rows=placement.finish())
         to_close.extend(kept[0] for kept in current.values())
         positions_close(ids=to_close, valid_to=version.number)
-        return version_commit(project=project, version=version), written
+        return version_commit(project=project, version=version)
 
 
 def _placed(
