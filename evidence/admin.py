@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from evidence.models import Evidence, EvidenceDownload
+from evidence.models import Attachment, Evidence, EvidenceDownload
 from evidence.services import evidence_verify
 from tenants.admin import TenantScopedAdmin
 
@@ -21,6 +21,17 @@ class ReadOnlyAdmin(TenantScopedAdmin):
         return False
 
 
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    fields = ["project", "line_key", "rule", "actor", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Evidence)
 class EvidenceAdmin(ReadOnlyAdmin):
     list_display = ["name", "tenant", "kind", "human_size", "content_type", "project", "created_at"]
@@ -29,6 +40,7 @@ class EvidenceAdmin(ReadOnlyAdmin):
     list_select_related = ["tenant", "project"]
     exclude = ["text"]
     actions = ["verify_integrity"]
+    inlines = [AttachmentInline]
 
     @admin.display(description="size", ordering="size")
     def human_size(self, obj: Evidence) -> str:

@@ -97,3 +97,37 @@ class EvidenceDownload(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.evidence} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Attachment(TenantOwnedModel):
+    """A document attached to a budget position, or to one of its audit findings.
+
+    Kept by the position's line key (and the finding's rule), which outlive the rows and finding
+    rows a new version or a re-audit replaces: the document stays with the position."""
+
+    evidence = models.ForeignKey(Evidence, on_delete=models.CASCADE, related_name="attachments")
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="attachments", db_index=False
+    )
+    line_key = models.CharField(max_length=512)
+    rule = models.CharField(
+        max_length=64, blank=True, help_text="Empty: the position; else its finding of this rule."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "line_key"], name="attachment_position")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["evidence", "project", "line_key", "rule"], name="attachment_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        target = f"{self.line_key} {self.rule}".strip()
+        return f"{self.evidence} → {target}"

@@ -10,7 +10,7 @@ from django.core import signing
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
-from evidence.models import SEARCH_CONFIG, Evidence
+from evidence.models import SEARCH_CONFIG, Attachment, Evidence
 from projects.models import Project
 from tenants.models import Tenant
 
@@ -21,6 +21,9 @@ class EvidenceFilters(TypedDict, total=False):
     project: Project
     kind: str
     q: str
+    # The documents attached to this position (a line key) of `project`, or to its findings;
+    # with it, `project` names the position's project, not the one documents were uploaded to.
+    line_key: str
 
 
 def evidence_stored_bytes(*, tenant: Tenant) -> int:
@@ -46,7 +49,13 @@ def _matching(queryset: QuerySet[Evidence], q: str) -> QuerySet[Evidence]:
 def evidence_list(*, tenant: Tenant, filters: EvidenceFilters | None = None) -> QuerySet[Evidence]:
     filters = filters or {}
     queryset = Evidence.objects.for_tenant(tenant).select_related("uploaded_by").defer("text")
-    if "project" in filters:
+    if filters.get("line_key"):
+        # The documents attached to that position, whichever project they were uploaded to.
+        attached = Attachment.objects.for_tenant(tenant).filter(line_key=filters["line_key"])
+        if "project" in filters:
+            attached = attached.filter(project=filters["project"])
+        queryset = queryset.filter(pk__in=attached.values("evidence_id"))
+    elif "project" in filters:
         queryset = queryset.filter(project=filters["project"])
     if filters.get("kind"):
         queryset = queryset.filter(kind=filters["kind"])
@@ -81,3 +90,7 @@ def evidence_from_download_token(*, token: str) -> Evidence | None:
         .only("id", "tenant_id", "key", "name", "size", "content_type")
         .first()
     )
+
+
+def attachment_list(*, tenant: Tenant, evidence: Evidence) -> QuerySet[Attachment]:
+    return Attachment.objects.for_tenant(tenant).filter(evidence=evidence)

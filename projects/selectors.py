@@ -277,3 +277,27 @@ def _modification(before: dict, after: dict) -> dict:
 # Comments -----------------------------------------------------------------------------------------
 def comment_list(*, tenant: Tenant, project: Project) -> QuerySet[Comment]:
     return Comment.objects.for_tenant(tenant).filter(project=project).select_related("created_by")
+
+
+def position_line_keys(*, project: Project, references: list[str]) -> list[str]:
+    """Line keys of the positions named by id or line key; 400 naming any that is unknown."""
+    ids, keys = [], []
+    for reference in references:
+        try:
+            ids.append(UUID(str(reference)))
+        except ValueError:
+            keys.append(str(reference))
+    rows = Position.objects.for_tenant(project.tenant).filter(project=project)
+    by_id = dict(rows.filter(pk__in=ids).values_list("pk", "line_key")) if ids else {}
+    known_keys = (
+        set(rows.filter(line_key__in=keys).values_list("line_key", flat=True)) if keys else set()
+    )
+    unknown = [str(i) for i in ids if i not in by_id] + [k for k in keys if k not in known_keys]
+    if unknown:
+        raise ApiError(
+            code="unknown_positions",
+            message=f"No position of this project is {', '.join(map(repr, unknown))}.",
+            details={"positions": unknown},
+        )
+    resolved = [by_id[i] for i in ids] + keys
+    return list(dict.fromkeys(resolved))

@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from evidence.models import Evidence, EvidenceDownload
+from evidence.models import Attachment, Evidence, EvidenceDownload
 from evidence.services import evidence_store_file
 from jobs.models import Job, JobEvent
 from projects.models import BudgetVersion, Comment, Position, Project
@@ -206,6 +206,16 @@ class CommentFactory(factory.django.DjangoModelFactory):
     body = "Check the excavation quantities."
 
 
+class AttachmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Attachment
+
+    tenant = factory.SubFactory(TenantFactory)
+    evidence = factory.SubFactory(EvidenceFactory, tenant=factory.SelfAttribute("..tenant"))
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    line_key = "1"
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
     BudgetVersion: BudgetVersionFactory,
@@ -220,4 +230,5 @@ TENANT_OWNED_FACTORIES = {
     RequestLog: RequestLogFactory,
     Evidence: EvidenceFactory,
     EvidenceDownload: EvidenceDownloadFactory,
+    Attachment: AttachmentFactory,
 }
