@@ -11,6 +11,7 @@ against a raw COPY of the same position rows, measured in the same run.
    version 1, positions (COPY), findings (COPY) and documents (S3).
 3. COPYs the same position rows (built beforehand, untimed) with psycopg into a table of the
    positions table's shape (columns, indexes, constraints, foreign keys): ratio target ≤ 3.
+   Also in one transaction per project, for the share that one transaction per project costs.
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/kalkula_bench (created when missing).
 Only the benchmark's own tenant (`bench-legacy`) is written and removed.
@@ -128,17 +129,21 @@ def purge_bench_tenant() -> None:
 
 def copy_baseline(tenant_id: str, store: Path) -> tuple[float, float, int]:
     """Seconds to COPY the store's position rows (read and built beforehand, untimed) into a
-    table of the positions table's shape: in one COPY, and in one COPY and one transaction per
+    table of the positions table's shape (as bench/imports.py: its indexes, constraints and
+    foreign keys): in one COPY, and in one COPY and one transaction per
     project (as one transaction per project must; commits not waiting for the WAL flush, as the
     migration's do)."""
     import psycopg
 
     from projects import legacy
     from projects.importers import ImportReport, rows_from_positions
+    from projects.models import Project
 
+    # The migrated projects' ids, so that the rows satisfy the same foreign keys.
+    ids = dict(Project.objects.filter(tenant_id=tenant_id).values_list("legacy_id", "id"))
     projects = []
     for folder in legacy.store_project_dirs(store):
-        project_id = str(uuid.uuid4())
+        project_id = str(ids[folder.name])
         source = legacy.store_project_read(folder)
         projects.append(
             [
@@ -155,6 +160,11 @@ def copy_baseline(tenant_id: str, store: Path) -> tuple[float, float, int]:
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_legacy_copy")
         conn.execute("CREATE TABLE bench_legacy_copy (LIKE projects_position INCLUDING ALL)")
+        conn.execute(
+            "ALTER TABLE bench_legacy_copy ADD FOREIGN KEY (tenant_id) REFERENCES tenants_tenant "
+            "DEFERRABLE INITIALLY DEFERRED, ADD FOREIGN KEY (project_id) REFERENCES "
+            "projects_project DEFERRABLE INITIALLY DEFERRED"
+        )
         conn.commit()
         started = time.perf_counter()
         with conn.cursor() as cursor:
