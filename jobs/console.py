@@ -13,29 +13,44 @@ from tenants.models import Tenant
 BAR_WIDTH = 30
 
 
+class _Bar:
+    """A progress bar on `stream`: redrawn in place on a terminal, one line per percent
+    otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._interactive = stream.isatty()
+        self._bar = ""
+        self._percent: int | None = None
+
+    def draw(self, percent: int, step: str) -> None:
+        filled = BAR_WIDTH * percent // 100
+        bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {percent:3d}% {step}"[:120]
+        if self._interactive and bar != self._bar:
+            self.stream.write("\r" + bar.ljust(len(self._bar)))
+        elif not self._interactive and percent != self._percent:
+            self.stream.write(bar + "\n")
+        self.stream.flush()
+        self._bar, self._percent = bar, percent
+
+    def end(self) -> None:
+        if self._interactive and self._bar:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._bar = ""
+
+
 class ConsoleProgress(Progress):
-    """Also draws a progress bar on `bar_stream` (redrawn in place on a terminal, one line per
-    percent otherwise) and prints log lines to `log_stream`."""
+    """Also draws a progress bar on `bar_stream` and prints log lines to `log_stream`."""
 
     def __init__(self, job: Job, *, bar_stream: TextIO, log_stream: TextIO) -> None:
         super().__init__(job)
-        self.bar_stream = bar_stream
+        self.bar = _Bar(bar_stream)
         self.log_stream = log_stream
-        self._interactive = bar_stream.isatty()
-        self._bar = ""
-        self._bar_percent: int | None = None
 
     def update(self, done: int, total: int, *, step: str | None = None) -> None:
         super().update(done, total, step=step)
-        percent = min(100, int(100 * done / total)) if total else 0
-        filled = BAR_WIDTH * percent // 100
-        bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {percent:3d}% {self.step}"[:120]
-        if self._interactive and bar != self._bar:
-            self.bar_stream.write("\r" + bar.ljust(len(self._bar)))
-        elif not self._interactive and percent != self._bar_percent:
-            self.bar_stream.write(bar + "\n")
-        self.bar_stream.flush()
-        self._bar, self._bar_percent = bar, percent
+        self.bar.draw(min(100, int(100 * done / total)) if total else 0, self.step)
 
     def emit(self, event_type: str, data: dict[str, Any], **options: Any) -> JobEvent:
         if event_type == "job.log":
@@ -46,10 +61,32 @@ class ConsoleProgress(Progress):
 
     def end_bar(self) -> None:
         """Move past the bar, so that what is printed next starts on its own line."""
-        if self._interactive and self._bar:
-            self.bar_stream.write("\n")
-            self.bar_stream.flush()
-            self._bar = ""
+        self.bar.end()
+
+
+class ConsoleBar:
+    """The console half of ConsoleProgress for work that runs without a job (a dry run for a
+    tenant that does not exist yet): the same bar and log lines, nothing stored."""
+
+    def __init__(self, *, bar_stream: TextIO, log_stream: TextIO) -> None:
+        self.bar = _Bar(bar_stream)
+        self.log_stream = log_stream
+        self.step = ""
+
+    def update(self, done: int, total: int, *, step: str | None = None) -> None:
+        self.step = self.step if step is None else step
+        self.bar.draw(min(100, int(100 * done / total)) if total else 0, self.step)
+
+    def log(self, message: str, *, level: str = "info") -> None:
+        self.bar.end()
+        self.log_stream.write(f"{level}: {message}\n")
+        self.log_stream.flush()
+
+    def check_cancelled(self, *, interval: float = 0.2) -> None:
+        pass
+
+    def end_bar(self) -> None:
+        self.bar.end()
 
 
 def job_run_inline(

@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from projects.models import Position, Project
+from projects.models import BudgetVersion, Finding, Position, Project
 from projects.rows import ROW_FIELDS
 
 CREATE_BATCH = 2000
@@ -84,3 +85,49 @@ def positions_analyze(*, rows_written: int) -> None:
             f"ANALYZE {Position._meta.db_table} "
             "(tenant_id, project_id, valid_from, valid_to, ordinal, audit_status)"
         )
+
+
+# A finding as the bulk writer takes it: the writer adds tenant, project, version and created_at.
+FINDING_FIELDS = (
+    "position_id",
+    "line_key",
+    "rule",
+    "role",
+    "recommendation",
+    "confidence",
+    "reasoning",
+    "source_line",
+)
+
+
+def findings_write(*, version: BudgetVersion, rows: Iterable[tuple]) -> int:
+    """Write findings of `version` (FINDING_FIELDS order). Returns how many were written."""
+    now = timezone.now()
+    head = {
+        "tenant_id": version.tenant_id,
+        "project_id": version.project_id,
+        "version_id": version.id,
+        "created_at": now,
+    }
+    count = 0
+    if connection.vendor == "postgresql":
+        columns = ("id", *head, "suggested_fix", "evidence", *FINDING_FIELDS)
+        values = (*map(str, list(head.values())[:3]), now, "", "{}")
+        with connection.cursor() as cursor:
+            with cursor.copy(
+                f"COPY {Finding._meta.db_table} ({', '.join(columns)}) FROM STDIN"
+            ) as copy:
+                write_row = copy.write_row
+                for row in rows:
+                    write_row((str(uuid.uuid4()), *values, *row))
+                    count += 1
+        return count
+    batch = []
+    for row in rows:
+        batch.append(Finding(**head, **dict(zip(FINDING_FIELDS, row, strict=True))))
+        if len(batch) >= CREATE_BATCH:
+            count += len(Finding.objects.bulk_create(batch))
+            batch = []
+    if batch:
+        count += len(Finding.objects.bulk_create(batch))
+    return count

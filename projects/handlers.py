@@ -1,14 +1,18 @@
 """Job kinds of the projects app."""
 
+from pathlib import Path
+
 from rest_framework import serializers
 
 from jobs.errors import JobInputError
 from jobs.models import Job
 from jobs.progress import Progress
 from jobs.registry import job_kind
+from projects import legacy
 from projects.importers import ImportFailed
 from projects.models import BudgetVersion, Project
 from projects.services import budget_import
+from projects.services.legacy import legacy_migrate, legacy_verify
 from projects.sources import import_source_open
 
 
@@ -47,3 +51,46 @@ def import_budget(job: Job, progress: Progress) -> dict:
     except ImportFailed as exc:
         raise JobInputError(exc.code, exc.message, exc.as_details()) from None
     return outcome.as_result()
+
+
+class ImportLegacyInput(serializers.Serializer):
+    """A file store (`store`: the job's tenant receives it) or one legacy tenant of a JSONL export
+    (`jsonl`: the job's tenant is the one that legacy tenant became)."""
+
+    path = serializers.CharField()
+    mode = serializers.ChoiceField(choices=legacy.MODES)
+    legacy_tenant = serializers.CharField(required=False, allow_blank=True, default="")
+    dry_run = serializers.BooleanField(default=False)
+    verify = serializers.BooleanField(default=False)
+
+
+@job_kind("import_legacy", queue="low", input_serializer=ImportLegacyInput)
+def import_legacy(job: Job, progress: Progress) -> dict:
+    """Migrate (or dry-run, or verify) a legacy installation into the job's tenant. Resumable:
+    each project is its own transaction and projects migrated already are skipped."""
+    payload = ImportLegacyInput(data=job.input)
+    if not payload.is_valid():
+        raise JobInputError(
+            "invalid_input", "The legacy import's input is invalid.", payload.errors
+        )
+    data = payload.validated_data
+    path = Path(data["path"])
+    if not path.is_dir():
+        raise JobInputError("source_not_found", f"No folder {path} on the server.")
+    legacy_tenant = data["legacy_tenant"]
+    if data["mode"] == legacy.JSONL and legacy.tenant_slug(legacy_tenant) != job.tenant.slug:
+        raise JobInputError(
+            "tenant_mismatch",
+            f"Legacy tenant {legacy_tenant!r} does not become this job's tenant.",
+        )
+    options = {"tenant": job.tenant, "mode": data["mode"], "path": path}
+    if data["verify"]:
+        return legacy_verify(**options, legacy_tenant=legacy_tenant, progress=progress)
+    report = legacy_migrate(
+        **options,
+        legacy_tenant=legacy_tenant,
+        dry_run=data["dry_run"],
+        progress=progress,
+        job=job,
+    )
+    return report.as_dict()

@@ -3,7 +3,7 @@ picks the format from the file's bytes and turns what the format module yields i
 line keys, values at the stored scales, fingerprints."""
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from decimal import Decimal
 from pathlib import PurePath
 from typing import BinaryIO
@@ -24,7 +24,14 @@ READERS = {"csv": csvfile.read, "xlsx": xlsx.read, "unixml": unixml.read}
 # Long descriptions are cut in line keys (they stay whole in the row).
 KEY_DESCRIPTION_CHARS = 300
 
-__all__ = ["ImportFailed", "ImportReport", "read_rows", "sniff_format"]
+__all__ = [
+    "ImportFailed",
+    "ImportReport",
+    "ParsedPosition",
+    "read_rows",
+    "rows_from_positions",
+    "sniff_format",
+]
 
 
 def sniff_format(head: bytes, filename: str) -> str:
@@ -72,15 +79,28 @@ def read_rows(
     the stored scale) of the file's positions, in file order; ordinals are spaced ORDINAL_GAP
     apart. Raises ImportFailed when the file cannot be read, has no positions, or (once it is read
     to the end) when rows had errors, listing them all; warnings stay in `report`."""
+    positions = read_positions(stream, filename=filename, report=report, on_progress=on_progress)
+    count = yield from rows_from_positions(positions, report=report)
+    if count == 0:
+        raise ImportFailed(
+            "no_positions", "The file has a header row but no positions below it.", **report.notes
+        )
+
+
+def rows_from_positions(
+    positions: Iterable[ParsedPosition], *, report: ImportReport
+) -> Generator[tuple, None, int]:
+    """Stored rows of parsed positions, as `read_rows` makes them (line keys, duplicates kept
+    apart, values at the stored scales, fingerprints), for any source of positions (files, a
+    legacy migration). Raises ImportFailed once the positions are read when some had errors;
+    returns how many rows it yielded."""
     # line key → where it was first, as (locate, line, XML path): a string per row costs more
     seen: dict[str, tuple] = {}
     repeats: dict[str, int] = {}  # line key → its last duplicate's number
     ordinal = count = 0
     unaudited = Position.AuditStatus.UNAUDITED.value
     key_limit = stored.MAX_LENGTHS["line_key"] - 8  # room for a " #n" duplicate suffix
-    for position in read_positions(
-        stream, filename=filename, report=report, on_progress=on_progress
-    ):
+    for position in positions:
         values = _stored_values(position, report)
         if values is None:
             continue
@@ -117,10 +137,7 @@ def read_rows(
             f"The file has {len(report.errors)} problem(s), nothing was imported: {shown}{more}.",
             problems=report.errors,
         )
-    if count == 0:
-        raise ImportFailed(
-            "no_positions", "The file has a header row but no positions below it.", **report.notes
-        )
+    return count
 
 
 def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | None:

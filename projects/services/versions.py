@@ -81,11 +81,15 @@ def version_open(
     )
 
 
-def version_commit(*, project: Project, version: BudgetVersion) -> BudgetVersion:
+def version_commit(
+    *, project: Project, version: BudgetVersion, totals: dict[str, Any] | None = None
+) -> BudgetVersion:
     """Count the changes, cache the aggregates, make `version` current, publish after commit.
-    The version's rows are the project's current rows by now."""
+    The version's rows are the project's current rows by now. `totals` (count, total_cost, green,
+    amber, red) spares the query for a caller that wrote every row of a first version itself."""
     parent = version.parent
-    totals = exact_total(Position.objects.filter(project=project, valid_to__isnull=True))
+    if totals is None or parent is not None:
+        totals = exact_total(Position.objects.filter(project=project, valid_to__isnull=True))
     if parent is None:
         version.added_count = totals["count"]
         version.delta_cost = totals["total_cost"]
