@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from openpyxl import Workbook
 
 from jobs.models import Job
 from jobs.services import job_execute
@@ -119,6 +120,24 @@ class TestImport:
         item = CatalogItem.objects.get(catalog=catalog, code=rows[0]["code"])
         assert item.unit_price == Decimal(rows[0]["unit_price"].replace(",", "."))
         assert item.description == rows[0]["description"]
+
+    def test_xlsx_below_title_rows(self, admin):
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(["Ceník 2026"])
+        sheet.append([])
+        sheet.append(["Kód", "Popis", "MJ", "Jedn. cena"])
+        sheet.append(["131201101", "Hloubení jam", "m3", 182.5])
+        sheet.append([131201102, "Hloubení jam přes 100 m3", "m3", "149,50"])
+        out = io.BytesIO()
+        workbook.save(out)
+        job = run_import(admin, out.getvalue(), "cenik.xlsx")
+        assert job.status == "succeeded", job.error
+        items = CatalogItem.objects.filter(catalog_id=job.result["catalog"])
+        assert sorted(items.values_list("code", "unit_price")) == [
+            ("131201101", Decimal("182.5")),
+            ("131201102", Decimal("149.5")),
+        ]
 
     def test_from_a_kept_document(self, admin):
         evidence = EvidenceFactory(
