@@ -322,14 +322,15 @@ def alert_list(
     *,
     tenant: Tenant,
     acknowledged: bool | None = None,
-    project: Project | None = None,
+    project_id: UUID | None = None,
     kind: str | None = None,
 ) -> QuerySet[Alert]:
+    """The tenant's alerts, newest first; a project of another tenant simply matches none."""
     alerts = Alert.objects.for_tenant(tenant)
     if acknowledged is not None:
         alerts = alerts.filter(acknowledged_at__isnull=not acknowledged)
-    if project is not None:
-        alerts = alerts.filter(project=project)
+    if project_id is not None:
+        alerts = alerts.filter(project_id=project_id)
     if kind:
         alerts = alerts.filter(kind=kind)
     return alerts

@@ -63,13 +63,10 @@ class AlertListApi(TenantAPIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
-        project = None
-        if data.get("project"):
-            project = selectors.project_get(tenant=self.tenant, project_id=data["project"])
         alerts = selectors.alert_list(
             tenant=self.tenant,
             acknowledged=data.get("acknowledged"),
-            project=project,
+            project_id=data.get("project"),
             kind=data.get("kind"),
         )
         paginator = self.pagination_class()

@@ -1,6 +1,7 @@
 """Price catalogs: list, read, browse items, import an edition (a job)."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -92,7 +93,12 @@ class CatalogListCreateApi(TenantAPIView):
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
-        responses={202: JobOutputSerializer},
+        responses={
+            202: JobOutputSerializer,
+            404: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="No such evidence or catalog in this tenant"
+            ),
+        },
         description="Starts an `import_catalog` job; its result names the catalog and version.",
     )
     def post(self, request: Request) -> Response:
