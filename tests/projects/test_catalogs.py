@@ -6,12 +6,14 @@ import re
 from decimal import Decimal
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from openpyxl import Workbook
 
+from jobs.events import group_for, topic_for
 from jobs.models import Job
 from jobs.services import job_execute
 from projects.models import Alert, CatalogItem, Position, PriceCatalog, Project
@@ -222,6 +224,14 @@ class TestAlerts:
         archived = ProjectFactory(tenant=budget.tenant, status=Project.Status.ARCHIVED)
         PositionFactory(tenant=budget.tenant, project=archived, code=PRICE_CODE)
         listener = listen(budget)
+        tenant_listener = listen(budget)  # moved to the tenant's topic below
+        async_to_sync(tenant_listener.layer.group_discard)(
+            tenant_listener.group, tenant_listener.channel
+        )
+        tenant_listener.group = group_for(topic_for("tenant", budget.tenant_id))
+        async_to_sync(tenant_listener.layer.group_add)(
+            tenant_listener.group, tenant_listener.channel
+        )
         rows = self.update(catalog_rows())
         removed = rows.pop()  # a code the new edition drops
         rows[0]["unit_price"] = rows[0]["unit_price"]  # unchanged
@@ -268,6 +278,14 @@ class TestAlerts:
         events = [listener.receive() for _ in range(10)]
         assert {e["type"] for e in events} == {"alert.created"}
         assert {e["data"]["id"] for e in events} == {str(a.id) for a in alerts}
+        alert_ids = set()
+        for _ in range(200):  # the tenant's topic carries the job's events too
+            event = tenant_listener.receive()
+            if event["type"] == "alert.created":
+                alert_ids.add(event["data"]["id"])
+            if len(alert_ids) == 10:
+                break
+        assert alert_ids == {str(a.id) for a in alerts}
 
     def test_the_same_edition_again_changes_nothing(self, admin, catalog, budget):
         job = run_import(admin, CATALOG.read_bytes(), catalog=str(catalog.id))
