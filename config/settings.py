@@ -344,6 +344,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # Several models have a `kind`: name each set of choices after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "evidence.models.Evidence.Kind",
+        "AlertKindEnum": "projects.models.Alert.Kind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.postprocess",

@@ -31,6 +31,8 @@ EVENT_TYPES = {
 }
 # The channel-layer message type the websocket consumer handles (method `kalkula_event`).
 CONSUMER_MESSAGE_TYPE = "kalkula.event"
+# Sends in flight at once when many events are published together.
+PUBLISH_CHUNK = 200
 
 
 def topic_for(kind: str, object_id: uuid.UUID | str) -> str:
@@ -58,11 +60,18 @@ class Event:
 def publish(event: Event) -> None:
     """Send `event` to the group of each of its topics. A channel-layer outage loses only the live
     copy (job events are also stored and replayed), so it is logged, never raised."""
+    publish_many([event])
+
+
+def publish_many(events: list[Event]) -> None:
+    """`publish` for several events at once (one trip to the event loop, sends in parallel): a
+    catalog update may announce thousands of alerts."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not events:
         return
     messages = [
         (
+            event.type,
             group_for(topic),
             {
                 "type": CONSUMER_MESSAGE_TYPE,
@@ -70,26 +79,29 @@ def publish(event: Event) -> None:
                 "event": {"type": event.type, "topic": topic, "seq": event.seq, "data": event.data},
             },
         )
+        for event in events
         for topic in event.topics
     ]
 
-    async def send_one(group: str, message: dict) -> None:
+    async def send_one(event_type: str, group: str, message: dict) -> None:
         try:
             await layer.group_send(group, message)
         except Exception:  # live delivery is best effort, see the docstring
-            logger.warning("could not publish %s to %s", event.type, group, exc_info=True)
+            logger.warning("could not publish %s to %s", event_type, group, exc_info=True)
 
     async def send() -> None:
-        await asyncio.gather(*(send_one(group, message) for group, message in messages))
+        for start in range(0, len(messages), PUBLISH_CHUNK):
+            await asyncio.gather(*(send_one(*m) for m in messages[start : start + PUBLISH_CHUNK]))
 
     loop = _loop_for(layer)
     if loop is None:
         async_to_sync(send)()
     else:
         try:
-            asyncio.run_coroutine_threadsafe(send(), loop).result(timeout=5)
+            timeout = 5 * (1 + len(messages) // PUBLISH_CHUNK)
+            asyncio.run_coroutine_threadsafe(send(), loop).result(timeout=timeout)
         except TimeoutError:
-            logger.warning("publishing %s timed out", event.type)
+            logger.warning("publishing %s timed out", events[0].type)
 
 
 _server_loop: asyncio.AbstractEventLoop | None = None

@@ -402,3 +402,7 @@ class CommentAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+# Catalogs, their items and alerts live in their own module; importing it registers them.
+from projects import admin_catalogs  # noqa: E402, F401

@@ -4,6 +4,8 @@ from pathlib import Path
 
 from rest_framework import serializers
 
+from config.errors import ApiError
+from evidence.selectors import evidence_get
 from jobs.errors import JobInputError
 from jobs.models import Job
 from jobs.progress import Progress
@@ -12,6 +14,9 @@ from projects import legacy
 from projects.importers import ImportFailed
 from projects.models import BudgetVersion, Project
 from projects.services import budget_import
+from projects.services.catalogs import catalog_import
+from projects.services.exports import FORMATS as EXPORT_FORMATS
+from projects.services.exports import budget_export
 from projects.services.legacy import legacy_migrate, legacy_verify
 from projects.sources import import_source_open
 
@@ -94,3 +99,73 @@ def import_legacy(job: Job, progress: Progress) -> dict:
         job=job,
     )
     return report.as_dict()
+
+
+class ImportCatalogInput(serializers.Serializer):
+    """The source as for budgets; the catalog by id (an update) or by name (created if new)."""
+
+    evidence = serializers.UUIDField(required=False)
+    path = serializers.CharField(required=False)
+    filename = serializers.CharField()
+    catalog = serializers.UUIDField(required=False, allow_null=True)
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+@job_kind("import_catalog")
+def import_catalog(job: Job, progress: Progress) -> dict:
+    """Import the price catalog file named by the job's input; an update raises alerts. A
+    redelivered job whose import committed finds the same edition stored and changes nothing."""
+    payload = ImportCatalogInput(data=job.input)
+    if not payload.is_valid():
+        raise JobInputError("invalid_input", "The catalog job's input is invalid.", payload.errors)
+    data = payload.validated_data
+    source = None
+    if data.get("evidence"):
+        source = evidence_get(tenant=job.tenant, evidence_id=data["evidence"])
+    try:
+        with import_source_open(tenant=job.tenant, source=data) as stream:
+            outcome = catalog_import(
+                tenant=job.tenant,
+                stream=stream,
+                filename=data["filename"],
+                name=data.get("name") or None,
+                catalog_id=data.get("catalog"),
+                source=source,
+                progress=progress,
+            )
+    except ImportFailed as exc:
+        raise JobInputError(exc.code, exc.message, exc.as_details()) from None
+    return outcome.as_result()
+
+
+class ExportBudgetInput(serializers.Serializer):
+    format = serializers.ChoiceField(choices=sorted(EXPORT_FORMATS))
+    version = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+@job_kind("export_budget")
+def export_budget(job: Job, progress: Progress) -> dict:
+    """Write a version of the job's project as XLSX or CSV evidence; the result names it. Running
+    it again writes the file again (the same bytes are stored once)."""
+    payload = ExportBudgetInput(data=job.input)
+    if not payload.is_valid():
+        raise JobInputError("invalid_input", "The export job's input is invalid.", payload.errors)
+    project = (
+        Project.objects.for_tenant(job.tenant)
+        .select_related("current_version", "tenant")
+        .filter(pk=job.project_id)
+        .first()
+    )
+    if project is None:
+        raise JobInputError("project_not_found", "The job names no project of this tenant.")
+    try:
+        outcome = budget_export(
+            project=project,
+            format=payload.validated_data["format"],
+            version=payload.validated_data.get("version"),
+            created_by=job.created_by,
+            progress=progress,
+        )
+    except ApiError as exc:
+        raise JobInputError(exc.error_code, str(exc.detail), exc.details) from None
+    return outcome.as_result()

@@ -10,7 +10,15 @@ from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
 from django.db.models.functions import Round
 
 from config.errors import ApiError
-from projects.models import BudgetVersion, Comment, Position, Project
+from projects.models import (
+    Alert,
+    BudgetVersion,
+    CatalogItem,
+    Comment,
+    Position,
+    PriceCatalog,
+    Project,
+)
 from projects.rows import CONTENT_FIELDS, SCALES, quantize
 from tenants.models import Tenant
 
@@ -301,3 +309,59 @@ def position_line_keys(*, project: Project, references: list[str]) -> list[str]:
         )
     resolved = [by_id[i] for i in ids] + keys
     return list(dict.fromkeys(resolved))
+
+
+# Catalogs and alerts ------------------------------------------------------------------------------
+def catalog_list(*, tenant: Tenant) -> QuerySet[PriceCatalog]:
+    return PriceCatalog.objects.for_tenant(tenant).order_by("name")
+
+
+def catalog_get(*, tenant: Tenant, catalog_id: Any) -> PriceCatalog:
+    catalog = catalog_list(tenant=tenant).filter(pk=catalog_id).first()
+    if catalog is None:
+        raise _not_found("Catalog")
+    return catalog
+
+
+def catalog_item_list(
+    *,
+    tenant: Tenant,
+    catalog: PriceCatalog,
+    code: str | None = None,
+    search: str | None = None,
+    changed_in_version: int | None = None,
+) -> QuerySet[CatalogItem]:
+    """The catalog's items by code; `code` is a prefix, `search` looks in code and description."""
+    items = CatalogItem.objects.for_tenant(tenant).filter(catalog=catalog)
+    if code:
+        items = items.filter(code__startswith=code)
+    if search:
+        items = items.filter(Q(description__icontains=search) | Q(code__icontains=search))
+    if changed_in_version is not None:
+        items = items.filter(changed_in_version=changed_in_version)
+    return items.order_by("code")
+
+
+def alert_list(
+    *,
+    tenant: Tenant,
+    acknowledged: bool | None = None,
+    project_id: UUID | None = None,
+    kind: str | None = None,
+) -> QuerySet[Alert]:
+    """The tenant's alerts, newest first; a project of another tenant simply matches none."""
+    alerts = Alert.objects.for_tenant(tenant)
+    if acknowledged is not None:
+        alerts = alerts.filter(acknowledged_at__isnull=not acknowledged)
+    if project_id is not None:
+        alerts = alerts.filter(project_id=project_id)
+    if kind:
+        alerts = alerts.filter(kind=kind)
+    return alerts
+
+
+def alert_get(*, tenant: Tenant, alert_id: Any) -> Alert:
+    alert = Alert.objects.for_tenant(tenant).filter(pk=alert_id).first()
+    if alert is None:
+        raise _not_found("Alert")
+    return alert

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from projects.apis import comments, diff, imports, positions, projects, versions
+from projects.apis import (
+    alerts,
+    catalogs,
+    comments,
+    diff,
+    exports,
+    imports,
+    positions,
+    projects,
+    versions,
+)
 
 urlpatterns = [
     path("projects/", projects.ProjectListCreateApi.as_view(), name="project-list"),
@@ -40,5 +50,23 @@ urlpatterns = [
         "projects/<uuid:project_id>/comments/",
         comments.CommentListCreateApi.as_view(),
         name="comment-list",
+    ),
+    path(
+        "projects/<uuid:project_id>/exports/",
+        exports.ExportCreateApi.as_view(),
+        name="export-create",
+    ),
+    path("catalogs/", catalogs.CatalogListCreateApi.as_view(), name="catalog-list"),
+    path("catalogs/<uuid:pk>/", catalogs.CatalogDetailApi.as_view(), name="catalog-detail"),
+    path(
+        "catalogs/<uuid:catalog_id>/items/",
+        catalogs.CatalogItemListApi.as_view(),
+        name="catalog-item-list",
+    ),
+    path("alerts/", alerts.AlertListApi.as_view(), name="alert-list"),
+    path(
+        "alerts/<uuid:pk>/acknowledge/",
+        alerts.AlertAcknowledgeApi.as_view(),
+        name="alert-acknowledge",
     ),
 ]

@@ -9,7 +9,20 @@ from django.contrib.auth import get_user_model
 from evidence.models import Attachment, Evidence, EvidenceDownload
 from evidence.services import evidence_store_file
 from jobs.models import Job, JobEvent
-from projects.models import BudgetVersion, Comment, Position, Project
+from projects.models import (
+    Alert,
+    AuditPolicy,
+    AuditReport,
+    BudgetVersion,
+    CatalogItem,
+    Comment,
+    Finding,
+    Position,
+    PriceCatalog,
+    Project,
+    Recommendation,
+    Waiver,
+)
 from tenants.models import (
     ApiKey,
     IdempotencyKey,
@@ -216,6 +229,110 @@ class AttachmentFactory(factory.django.DjangoModelFactory):
     line_key = "1"
 
 
+class PriceCatalogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriceCatalog
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Catalog {n}")
+    version = 1
+    item_count = 1
+
+
+class CatalogItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CatalogItem
+
+    tenant = factory.SubFactory(TenantFactory)
+    catalog = factory.SubFactory(PriceCatalogFactory, tenant=factory.SelfAttribute("..tenant"))
+    code = factory.Sequence(lambda n: f"{131201101 + n}")
+    description = "Hloubení jam nezapažených v hornině tř. 3"
+    unit = "m3"
+    unit_price = Decimal("182.00")
+    changed_in_version = 1
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    catalog = factory.SubFactory(PriceCatalogFactory, tenant=factory.SelfAttribute("..tenant"))
+    catalog_version = 2
+    kind = Alert.Kind.PRICE
+    line_key = "1"
+    position_number = "1"
+    code = "131201101"
+    message = "Catalog changed item 131201101: reference unit price 182.00 → 195.00 CZK."
+
+
+class AuditPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditPolicy
+
+    tenant = factory.SubFactory(TenantFactory)
+
+
+class AuditReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditReport
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    version = factory.SubFactory(
+        BudgetVersionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        project=factory.SelfAttribute("..project"),
+    )
+    number = 1
+    sha256 = "0" * 64
+    document = factory.SubFactory(
+        EvidenceFactory, tenant=factory.SelfAttribute("..tenant"), kind=Evidence.Kind.REPORT
+    )
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Finding
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    version = factory.SubFactory(
+        BudgetVersionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        project=factory.SelfAttribute("..project"),
+    )
+    position = factory.SubFactory(
+        PositionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        project=factory.SelfAttribute("..project"),
+    )
+    line_key = factory.SelfAttribute("position.line_key")
+    rule = "cost.deviation"
+    role = "cost"
+    recommendation = Recommendation.AMBER
+    confidence = Decimal("0.9")
+    reasoning = "Unit price 12 % above the catalog price."
+
+
+class WaiverFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Waiver
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    version = factory.SubFactory(
+        BudgetVersionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        project=factory.SelfAttribute("..project"),
+    )
+    line_key = "1"
+    rule = "cost.deviation"
+    finding_reasoning = "Unit price 12 % above the catalog price."
+    reason = "Agreed with the client."
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
     BudgetVersion: BudgetVersionFactory,
@@ -231,4 +348,11 @@ TENANT_OWNED_FACTORIES = {
     Evidence: EvidenceFactory,
     EvidenceDownload: EvidenceDownloadFactory,
     Attachment: AttachmentFactory,
+    PriceCatalog: PriceCatalogFactory,
+    CatalogItem: CatalogItemFactory,
+    Alert: AlertFactory,
+    AuditPolicy: AuditPolicyFactory,
+    AuditReport: AuditReportFactory,
+    Finding: FindingFactory,
+    Waiver: WaiverFactory,
 }

@@ -1,0 +1,223 @@
+"""Price catalog files → catalog items (`code, description, unit, unit_price`).
+
+CSV is read like budgets are (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1250; `,` `;`
+tab or `|`; decimal comma or point) and XLSX from its first sheet with a header row. Headers are
+mapped by the same synonyms as budgets (Code/Kód, Unit/MJ, Unit price/Jedn. cena …). A catalog is
+all or nothing: any bad row fails the file naming the row and column, after reading it all.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from itertools import chain, islice
+from typing import BinaryIO
+
+from projects import rows as stored
+from projects.importers import sniff_format
+from projects.importers.base import (
+    MAX_LISTED,
+    ImportFailed,
+    ImportReport,
+    NotANumber,
+    ProgressCallback,
+    cell_to_decimal,
+    cell_to_text,
+)
+from projects.importers.csvfile import SAMPLE_BYTES, _lines, detect_encoding, sniff_delimiter
+from projects.importers.headers import HeaderMap, map_header
+from projects.importers.tabular import (
+    CONVENTION_SAMPLE_ROWS,
+    HEADER_SCAN_ROWS,
+    Row,
+    decimal_comma_convention,
+)
+from projects.models import UNIT_PRICE_PLACES
+
+REQUIRED_COLUMNS = ("code", "unit", "unit_price")
+COLUMN_EXAMPLES = {
+    "code": "Code, Kód",
+    "unit": "Unit, MJ, Einheit",
+    "unit_price": "Unit price, Jedn. cena, Einheitspreis",
+}
+_MAX_LENGTHS = {"code": 64, "unit": 32}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    line: int
+    code: str
+    description: str
+    unit: str
+    unit_price: Decimal
+
+
+def read_catalog(
+    stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
+) -> list[ParsedItem]:
+    """Every item of the catalog file, in file order. Raises ImportFailed listing the problems
+    (row and column) when any row is bad, a code repeats, or the file has no items."""
+    stream.seek(0)
+    head = stream.read(4096)
+    stream.seek(0)
+    file_format = sniff_format(head, filename)
+    if file_format == "csv":
+        rows, where = _csv_rows(stream, report, on_progress), "row {}"
+    elif file_format == "xlsx":
+        rows, where = _xlsx_rows(stream, report)
+    else:
+        raise ImportFailed(
+            "unsupported_format", "A price catalog is read from CSV or XLSX, not from XML."
+        )
+    items = list(_items(rows, report, where))
+    if report.errors:
+        shown = "; ".join(str(problem) for problem in report.errors[:3])
+        more = f" (and {len(report.errors) - 3} more)" if len(report.errors) > 3 else ""
+        raise ImportFailed(
+            "invalid_file",
+            f"The catalog has {len(report.errors)} problem(s), nothing was imported: "
+            f"{shown}{more}.",
+            problems=report.errors,
+        )
+    if not items:
+        raise ImportFailed("no_items", "The catalog has a header row but no items below it.")
+    return items
+
+
+def _csv_rows(
+    stream: BinaryIO, report: ImportReport, on_progress: ProgressCallback
+) -> Iterator[Row]:
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    head = stream.read(SAMPLE_BYTES)
+    if not head.strip():
+        raise ImportFailed("empty_file", "The file is empty.")
+    encoding = detect_encoding(head)
+    delimiter = sniff_delimiter(head.decode(encoding, errors="ignore"))
+    report.notes.update(format="csv", encoding=encoding, delimiter=delimiter)
+    stream.seek(0)
+    reader = csv.reader(_lines(stream, encoding), delimiter=delimiter)
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if number % 2000 == 0:
+                on_progress(stream.tell(), size)
+            yield number, cells
+    except csv.Error as exc:
+        raise ImportFailed("invalid_csv", f"row {number + 1}: {exc}") from None
+    on_progress(size, size)
+
+
+def _xlsx_rows(stream: BinaryIO, report: ImportReport) -> tuple[Iterator[Row], str]:
+    """The rows of the first visible sheet with a header row."""
+    from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
+
+    from projects.importers.xlsx import _sheet_rows
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(stream)
+        report.notes["format"] = "xlsx"
+        for meta in workbook.sheets_metadata:
+            if meta.visible != SheetVisibleEnum.Visible:
+                continue
+            sheet = workbook.get_sheet_by_name(meta.name)
+            rows = list(_sheet_rows(sheet))
+            if any(_header(cells) is not None for _, cells in rows[:HEADER_SCAN_ROWS]):
+                report.notes["sheet"] = meta.name
+                return iter(rows), f'sheet "{meta.name}", row {{}}'
+    except (CalamineError, ValueError, OSError) as exc:
+        raise ImportFailed(
+            "unreadable_spreadsheet", f"The file is not a readable XLSX workbook: {exc}"
+        ) from None
+    raise ImportFailed("no_header", _no_header_message())
+
+
+def _header(cells: list) -> HeaderMap | None:
+    header = map_header([cell_to_text(cell) for cell in cells])
+    return header if all(name in header.columns for name in REQUIRED_COLUMNS) else None
+
+
+def _no_header_message() -> str:
+    wanted = "; ".join(f'"{n.replace("_", " ")}" ({e})' for n, e in COLUMN_EXAMPLES.items())
+    return f"No header row in the first rows of the file: expected the columns {wanted}."
+
+
+def _items(rows: Iterator[Row], report: ImportReport, where: str) -> Iterator[ParsedItem]:
+    header = None
+    for _, cells in islice(rows, HEADER_SCAN_ROWS):
+        header = _header(cells)
+        if header is not None:
+            break
+    if header is None:
+        raise ImportFailed("no_header", _no_header_message())
+    sample = list(islice(rows, CONVENTION_SAMPLE_ROWS))
+    decimal_comma = decimal_comma_convention(sample, header)
+    if decimal_comma is None and report.notes.get("delimiter") == ",":
+        decimal_comma = False  # a lone comma in a comma-separated file groups thousands
+    columns = header.columns
+    seen: dict[str, int] = {}
+    for line, cells in chain(sample, rows):
+
+        def cell(name: str, cells: list = cells) -> object:
+            index = columns.get(name)
+            return cells[index] if index is not None and index < len(cells) else None
+
+        code, unit = cell_to_text(cell("code")), cell_to_text(cell("unit"))
+        description = " ".join(cell_to_text(cell("description")).split())
+        raw_price = cell("unit_price")
+        if not (code or unit or description or cell_to_text(raw_price)):
+            continue  # a blank line
+        location = where.format(line)
+        ok = True
+        for name, value in (("code", code), ("unit", unit)):
+            if not value:
+                report.error(location, "is empty", header.names[name])
+                ok = False
+            elif len(value) > _MAX_LENGTHS[name]:
+                report.error(
+                    location,
+                    f"{value[:40]!r} is longer than {_MAX_LENGTHS[name]} characters",
+                    header.names[name],
+                )
+                ok = False
+        price = _price(raw_price, decimal_comma, report, location, header.names["unit_price"])
+        if price is None:
+            ok = False
+        if code and code in seen:
+            report.error(
+                location,
+                f"code {code} is already on {where.format(seen[code])}",
+                header.names["code"],
+            )
+            ok = False
+        if ok:
+            seen[code] = line
+            yield ParsedItem(line, code, description, unit, price)
+
+
+def _price(
+    raw: object, decimal_comma: bool | None, report: ImportReport, location: str, column: str
+) -> Decimal | None:
+    try:
+        value = cell_to_decimal(raw, decimal_comma=decimal_comma)
+    except NotANumber:
+        report.error(location, f'"{cell_to_text(raw)}" is not a number', column)
+        return None
+    if value is None:
+        report.error(location, "is empty", column)
+        return None
+    if value < 0:
+        report.error(location, f"{value} is negative", column)
+        return None
+    try:
+        rounded = stored.quantize("unit_price", value)
+    except (stored.OutOfRange, InvalidOperation):
+        report.error(location, f"{value} is too large to store", column)
+        return None
+    if rounded != value:
+        report.warning(location, f"{value} rounded to {UNIT_PRICE_PLACES} places", column)
+    return rounded
+
+
+__all__ = ["MAX_LISTED", "ParsedItem", "read_catalog"]

@@ -1,0 +1,142 @@
+"""Exporting a version of a budget as XLSX or CSV, kept as the project's evidence.
+
+Each row carries the position's audit status and its findings in that version ("rule: reasoning",
+joined by " | "), loaded in one query for the whole version. Text cells a spreadsheet would run as
+a formula are escaped (projects.exporters.escape_text); numbers stay exact Decimals.
+"""
+
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils.text import slugify
+
+from config.errors import ApiError
+from evidence.models import Evidence
+from evidence.services import evidence_store_file
+from projects import selectors
+from projects.exporters import ExportRow
+from projects.exporters.csv_export import write_csv
+from projects.exporters.xlsx_export import write_xlsx
+from projects.models import BudgetVersion, Finding, Project
+from projects.services.imports import _NoProgress
+
+FORMATS = {"xlsx": write_xlsx, "csv": write_csv}
+FINDINGS_SEPARATOR = " | "
+ROW_CHUNK = 2000
+SPOOL_MEMORY = 8 * 1024 * 1024
+
+
+@dataclass
+class ExportOutcome:
+    evidence: Evidence
+    version: BudgetVersion
+    format: str
+    rows: int
+    duplicate: bool
+
+    def as_result(self) -> dict[str, Any]:
+        return {
+            "evidence": str(self.evidence.id),
+            "filename": self.evidence.name,
+            "sha256": self.evidence.sha256,
+            "size": self.evidence.size,
+            "format": self.format,
+            "version": self.version.number,
+            "rows": self.rows,
+            "duplicate": self.duplicate,
+        }
+
+
+def _findings_by_line(version: BudgetVersion) -> dict[str, str]:
+    """The version's findings per line key, as one text cell each (one query)."""
+    texts: dict[str, list[str]] = defaultdict(list)
+    rows = (
+        Finding.objects.for_tenant(version.tenant_id)
+        .filter(version=version)
+        .order_by("line_key", "rule")
+        .values_list("line_key", "rule", "reasoning")
+    )
+    for line_key, rule, reasoning in rows.iterator(chunk_size=ROW_CHUNK):
+        texts[line_key].append(f"{rule}: {reasoning}")
+    return {key: FINDINGS_SEPARATOR.join(parts) for key, parts in texts.items()}
+
+
+def export_rows(
+    *, project: Project, version: BudgetVersion, progress: Any = None
+) -> Iterator[ExportRow]:
+    """The version's positions in file order as export rows."""
+    progress = progress or _NoProgress()
+    findings = _findings_by_line(version)
+    positions = selectors.position_list(
+        tenant=project.tenant, project=project, version=version.number
+    ).values_list(
+        "line_key",
+        "section",
+        "position_number",
+        "code",
+        "description",
+        "unit",
+        "quantity",
+        "unit_price",
+        "total_price",
+        "audit_status",
+    )
+    total = version.position_count or 1
+    for done, row in enumerate(positions.iterator(chunk_size=ROW_CHUNK), start=1):
+        line_key, *values, status = row
+        yield ExportRow(*values, status=status, findings=findings.get(line_key, ""))
+        if done % ROW_CHUNK == 0:
+            progress.update(90 * done // total, 100, step="writing the file")
+            progress.check_cancelled()
+
+
+def budget_export(
+    *,
+    project: Project,
+    format: str,
+    version: int | None = None,
+    created_by: AbstractBaseUser | None = None,
+    progress: Any = None,
+) -> ExportOutcome:
+    """Write version `version` (the current one by default) of the project's budget as `format`
+    (xlsx or csv) and keep the file as the project's evidence of kind `export`."""
+    progress = progress or _NoProgress()
+    if format not in FORMATS:
+        raise ApiError(code="invalid", message=f"format: one of {sorted(FORMATS)}.")
+    if version is None:
+        if project.current_version is None:
+            raise ApiError(
+                code="no_versions",
+                message="The project has no budget yet: import one before exporting.",
+                status_code=409,
+            )
+        version = project.current_version.number
+    version_obj = selectors.version_get(tenant=project.tenant, project=project, number=version)
+    name = f"{slugify(project.name) or 'budget'}-v{version_obj.number}.{format}"
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as out:
+        rows = FORMATS[format](
+            export_rows(project=project, version=version_obj, progress=progress), out
+        )
+        progress.update(95, 100, step="storing the file")
+        out.seek(0)
+        stored = evidence_store_file(
+            tenant=project.tenant,
+            fileobj=out,
+            name=name,
+            kind=Evidence.Kind.EXPORT,
+            project=project,
+            uploaded_by=created_by,
+        )
+    progress.update(100, 100, step="done")
+    progress.log(f"Exported version {version_obj.number} as {name}: {rows} positions.")
+    return ExportOutcome(
+        evidence=stored.evidence,
+        version=version_obj,
+        format=format,
+        rows=rows,
+        duplicate=stored.duplicate,
+    )
