@@ -1,15 +1,17 @@
-"""Bulk writes of position rows: COPY on PostgreSQL (≈ 9× bulk_create), bulk_create elsewhere.
+"""Bulk writes of position rows and audit findings: COPY on PostgreSQL (≈ 9× bulk_create),
+bulk_create elsewhere.
 
 The only place that knows the database vendor; services call it the same way on both.
 """
 
+import json
 import uuid
 from collections.abc import Iterable
 from uuid import UUID
 
 from django.db import connection, transaction
 
-from projects.models import Position, Project
+from projects.models import Finding, Position, Project
 from projects.rows import ROW_FIELDS
 
 CREATE_BATCH = 2000
@@ -84,3 +86,82 @@ def positions_analyze(*, rows_written: int) -> None:
             f"ANALYZE {Position._meta.db_table} "
             "(tenant_id, project_id, valid_from, valid_to, ordinal, audit_status)"
         )
+
+
+# Audit results ------------------------------------------------------------------------------------
+FINDING_COLUMNS = (
+    "id",
+    "tenant_id",
+    "project_id",
+    "version_id",
+    "position_id",
+    "line_key",
+    "rule",
+    "role",
+    "recommendation",
+    "confidence",
+    "reasoning",
+    "suggested_fix",
+    "evidence",
+    "catalog_id",
+    "catalog_item_id",
+    "catalog_version",
+    "source_line",
+    "report_id",
+    "created_at",
+)
+_EVIDENCE = FINDING_COLUMNS.index("evidence")
+
+
+def findings_write(*, rows: Iterable[tuple]) -> int:
+    """Write finding rows (FINDING_COLUMNS order, `evidence` a dict). Returns how many."""
+    count = 0
+    if connection.vendor == "postgresql":
+        columns = ", ".join(FINDING_COLUMNS)
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {Finding._meta.db_table} ({columns}) FROM STDIN") as copy,
+        ):
+            write_row = copy.write_row
+            dumps = json.dumps
+            for row in rows:
+                row = list(row)
+                row[_EVIDENCE] = dumps(row[_EVIDENCE], ensure_ascii=False)
+                write_row(row)
+                count += 1
+        return count
+    batch = []
+    for row in rows:
+        batch.append(Finding(**dict(zip(FINDING_COLUMNS, row, strict=True))))
+        if len(batch) >= CREATE_BATCH:
+            count += len(Finding.objects.bulk_create(batch))
+            batch = []
+    if batch:
+        count += len(Finding.objects.bulk_create(batch))
+    return count
+
+
+def positions_set_status(*, ids_by_status: dict[str, list[UUID]]) -> int:
+    """Set the audit status of rows (ids per status), touching only rows whose status changes.
+    Returns how many rows changed."""
+    changed = 0
+    table = Position._meta.db_table
+    for status, ids in ids_by_status.items():
+        if not ids:
+            continue
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET audit_status = %s "  # noqa: S608
+                    "WHERE id = ANY(%s) AND audit_status <> %s",
+                    [status, list(ids), status],
+                )
+                changed += cursor.rowcount
+            continue
+        for start in range(0, len(ids), CLOSE_BATCH):
+            changed += (
+                Position.objects.filter(id__in=ids[start : start + CLOSE_BATCH])
+                .exclude(audit_status=status)
+                .update(audit_status=status)
+            )
+    return changed

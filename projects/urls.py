@@ -1,6 +1,6 @@
 from django.urls import path
 
-from projects.apis import comments, diff, imports, positions, projects, versions
+from projects.apis import audits, comments, diff, imports, positions, projects, versions
 
 urlpatterns = [
     path("projects/", projects.ProjectListCreateApi.as_view(), name="project-list"),
@@ -41,4 +41,30 @@ urlpatterns = [
         comments.CommentListCreateApi.as_view(),
         name="comment-list",
     ),
+    path(
+        "projects/<uuid:project_id>/audits/", audits.AuditCreateApi.as_view(), name="audit-create"
+    ),
+    path(
+        "projects/<uuid:project_id>/findings/",
+        audits.FindingListApi.as_view(),
+        name="finding-list",
+    ),
+    path(
+        "projects/<uuid:project_id>/findings/<uuid:pk>/waive/",
+        audits.FindingWaiveApi.as_view(),
+        name="finding-waive",
+    ),
+    path("projects/<uuid:project_id>/waivers/", audits.WaiverListApi.as_view(), name="waiver-list"),
+    path(
+        "projects/<uuid:project_id>/waivers/<uuid:pk>/withdraw/",
+        audits.WaiverWithdrawApi.as_view(),
+        name="waiver-withdraw",
+    ),
+    path("projects/<uuid:project_id>/reports/", audits.ReportListApi.as_view(), name="report-list"),
+    path(
+        "projects/<uuid:project_id>/reports/verify/",
+        audits.ReportVerifyApi.as_view(),
+        name="report-verify",
+    ),
+    path("reports/<uuid:pk>/", audits.ReportDetailApi.as_view(), name="report-detail"),
 ]

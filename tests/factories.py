@@ -9,7 +9,19 @@ from django.contrib.auth import get_user_model
 from evidence.models import Evidence, EvidenceDownload
 from evidence.services import evidence_store_file
 from jobs.models import Job, JobEvent
-from projects.models import BudgetVersion, Comment, Position, Project
+from projects.models import (
+    Alert,
+    AuditPolicy,
+    AuditReport,
+    BudgetVersion,
+    CatalogItem,
+    Comment,
+    Finding,
+    Position,
+    PriceCatalog,
+    Project,
+    Waiver,
+)
 from tenants.models import (
     ApiKey,
     IdempotencyKey,
@@ -206,6 +218,115 @@ class CommentFactory(factory.django.DjangoModelFactory):
     body = "Check the excavation quantities."
 
 
+class AuditPolicyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditPolicy
+
+    tenant = factory.SubFactory(TenantFactory)
+
+
+class PriceCatalogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriceCatalog
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Catalog {n}")
+    version = 1
+    item_count = 0
+
+
+class CatalogItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CatalogItem
+
+    tenant = factory.SubFactory(TenantFactory)
+    catalog = factory.SubFactory(PriceCatalogFactory, tenant=factory.SelfAttribute("..tenant"))
+    code = factory.Sequence(lambda n: f"{131201101 + n}")
+    description = "Hloubení jam nezapažených v hornině tř. 3"
+    unit = "m3"
+    unit_price = Decimal("182.00")
+    changed_in_version = 1
+
+
+class AuditReportFactory(factory.django.DjangoModelFactory):
+    """A report row with a stored document; real reports come from audits."""
+
+    class Meta:
+        model = AuditReport
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    version = factory.SubFactory(
+        BudgetVersionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        project=factory.SelfAttribute("..project"),
+    )
+    number = 1
+    sha256 = "0" * 64
+    document = factory.SubFactory(
+        EvidenceFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        kind=Evidence.Kind.REPORT,
+        content=b'{"format":"kalkula.audit-report/1","previous_sha256":""}',
+        name="audit-report-1-v1.json",
+    )
+
+
+class FindingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Finding
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    version = factory.SubFactory(
+        BudgetVersionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        project=factory.SelfAttribute("..project"),
+    )
+    position = factory.SubFactory(
+        PositionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        project=factory.SelfAttribute("..project"),
+    )
+    line_key = factory.SelfAttribute("position.line_key")
+    rule = "cost.deviation"
+    role = "cost"
+    recommendation = "amber"
+    confidence = Decimal("0.9")
+    reasoning = "Unit price 210.00 is above the catalog price 182.00 (+15.4%)."
+
+
+class WaiverFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Waiver
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    version = factory.SubFactory(
+        BudgetVersionFactory,
+        tenant=factory.SelfAttribute("..tenant"),
+        project=factory.SelfAttribute("..project"),
+    )
+    line_key = "1"
+    rule = "cost.deviation"
+    finding_reasoning = "Unit price 210.00 is above the catalog price 182.00 (+15.4%)."
+    reason = "Agreed with the client."
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Alert
+
+    tenant = factory.SubFactory(TenantFactory)
+    project = factory.SubFactory(ProjectFactory, tenant=factory.SelfAttribute("..tenant"))
+    catalog = factory.SubFactory(PriceCatalogFactory, tenant=factory.SelfAttribute("..tenant"))
+    catalog_version = 2
+    kind = Alert.Kind.PRICE
+    line_key = "1"
+    code = "131201101"
+    message = "The reference price of 131201101 changed from 182.00 to 190.00."
+
+
 TENANT_OWNED_FACTORIES = {
     Project: ProjectFactory,
     BudgetVersion: BudgetVersionFactory,
@@ -220,4 +341,11 @@ TENANT_OWNED_FACTORIES = {
     RequestLog: RequestLogFactory,
     Evidence: EvidenceFactory,
     EvidenceDownload: EvidenceDownloadFactory,
+    AuditPolicy: AuditPolicyFactory,
+    PriceCatalog: PriceCatalogFactory,
+    CatalogItem: CatalogItemFactory,
+    AuditReport: AuditReportFactory,
+    Finding: FindingFactory,
+    Waiver: WaiverFactory,
+    Alert: AlertFactory,
 }
