@@ -228,7 +228,12 @@ def _compare_results(project: Project, report: AuditReport, document: dict) -> l
     _listed(problems, "positions whose status disagrees", wrong)
 
     totals = exact_total(Position.objects.filter(project=project, valid_to__isnull=True))
-    cached = {"green": project.green_count, "amber": project.amber_count, "red": project.red_count}
+    cached = (
+        Project.objects.filter(pk=project.pk)
+        .values("green_count", "amber_count", "red_count")
+        .get()
+    )
+    cached = {name.removesuffix("_count"): value for name, value in cached.items()}
     for name, value in cached.items():
         if totals[name] != value:
             problems.append(
