@@ -336,6 +336,7 @@ class ReportDetailApi(TenantAPIView):
 
 
 class ReportVerifyApi(ProjectScopedApi):
+    @extend_schema_serializer(component_name="ReportChainVerification")
     class OutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
         project = serializers.UUIDField()

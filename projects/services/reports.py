@@ -62,8 +62,9 @@ def report_document(*, report: AuditReport) -> dict[str, Any] | None:
 
 
 def report_chain_verify(*, project: Project) -> ChainVerification:
-    """Check every report of `project` (documents, hashes, links) and the newest report's verdicts
-    against the findings, the positions' statuses and the project's counts."""
+    """Check every report of `project` (documents, hashes, links); then each audited version's
+    findings against the newest report of that version, and the newest report's verdicts against
+    the positions' statuses and the project's counts."""
     result = ChainVerification(project=project)
     reports = list(
         AuditReport.objects.filter(project=project)
@@ -73,10 +74,12 @@ def report_chain_verify(*, project: Project) -> ChainVerification:
     result.reports = len(reports)
     if not reports:
         return result
-    newest: dict[str, Any] = {}
+    # The newest report of each version: the one whose findings the database keeps.
+    newest_of_version = {report.version_id: report for report in reports}
+    kept: dict[int, bytes] = {}
 
     def links() -> Iterator[ChainLink]:
-        # One document in memory at a time; the newest one is kept for the comparison below.
+        # One document in memory at a time, but for the few compared with the database below.
         for report in reports:
             content = _stored_bytes(report.document.key)
             if report.document.sha256 != report.sha256:
@@ -84,15 +87,22 @@ def report_chain_verify(*, project: Project) -> ChainVerification:
                     f"report {report.number}: its evidence row says SHA-256 "
                     f"{report.document.sha256}, the report says {report.sha256}"
                 )
-            if report is reports[-1]:
-                newest["content"] = content
+            if report.number == reports[-1].number and content is not None:
+                kept[report.number] = content
             yield ChainLink(report.number, report.sha256, report.previous_sha256, content)
 
     result.problems += verify_chain(links())
-    content = newest.get("content")
-    if content is None or result.problems:
+    if result.problems:
         return result  # nothing trustworthy to compare the database with
-    result.problems += _compare_results(project, reports[-1], json.loads(content))
+    for report in sorted(newest_of_version.values(), key=lambda r: r.number):
+        content = kept.get(report.number) or _stored_bytes(report.document.key)
+        if content is None:  # removed since the chain was read
+            result.problems.append(f"report {report.number}: the stored document is missing")
+            continue
+        document = json.loads(content)
+        result.problems += _compare_findings(report, document)
+        if report.number == reports[-1].number:
+            result.problems += _compare_statuses(project, report, document)
     return result
 
 
@@ -122,7 +132,8 @@ def _listed(problems: list[str], what: str, found: list[str]) -> None:
         problems.append(f"… {len(found)} {what} in all")
 
 
-def _compare_results(project: Project, report: AuditReport, document: dict) -> list[str]:
+def _compare_findings(report: AuditReport, document: dict) -> list[str]:
+    """The report row's counts and the version's finding rows against the document."""
     problems: list[str] = []
     label = f"report {report.number}"
     counts = document.get("counts", {})
@@ -189,7 +200,14 @@ def _compare_results(project: Project, report: AuditReport, document: dict) -> l
         ],
     )
 
-    # Statuses: the report's findings minus the waivers active now.
+    return problems
+
+
+def _compare_statuses(project: Project, report: AuditReport, document: dict) -> list[str]:
+    """The statuses of the report's positions (its findings minus the waivers active now) and
+    the project's cached counts."""
+    problems: list[str] = []
+    label = f"report {report.number}"
     waived = set(
         Waiver.objects.filter(version=report.version, withdrawn_at__isnull=True).values_list(
             "line_key", "rule"

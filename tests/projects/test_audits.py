@@ -16,7 +16,6 @@ from jobs.services import job_create, job_execute
 from projects.models import (
     AuditPolicy,
     AuditReport,
-    BudgetVersion,
     Finding,
     Position,
     Project,
@@ -324,9 +323,24 @@ class TestTampering:
         AuditReport.objects.filter(project=audited).update(sha256="f" * 64)
         assert verify(audited, member)["ok"] is False
 
-    def test_a_deleted_finding_is_detected(self, audited, member):
+    def test_a_deleted_finding_is_detected(self, audited, viewer):
+        assert verify(audited, viewer)["ok"] is True  # anyone with access can verify
         Finding.objects.filter(project=audited).first().delete()
-        assert verify(audited, member)["ok"] is False
+        assert verify(audited, viewer)["ok"] is False
+
+    def test_a_changed_finding_of_an_older_versions_audit_is_detected(
+        self, audited, import_file, member
+    ):
+        import_file(audited, sample("budget-v2-en.csv"), "budget-v2-en.csv")
+        start_audit(audited, member)
+        assert verify(audited, member)["ok"] is True
+        old = Finding.objects.filter(version__number=1, recommendation="amber").first()
+        Finding.objects.filter(pk=old.pk).update(reasoning="Nothing to see here.")
+        result = verify(audited, member)
+        assert result["ok"] is False
+        assert any(
+            p.startswith("report 1:") and str(old.position_id) in p for p in result["problems"]
+        )
 
 
 class TestReports:
@@ -470,7 +484,3 @@ class TestAdmin:
             302,
             404,
         )
-
-
-def test_version_fixture_sanity(audited):
-    assert BudgetVersion.objects.filter(project=audited).count() == 1
