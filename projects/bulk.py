@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from projects.models import Finding, Position, Project
 from projects.rows import ROW_FIELDS
@@ -165,3 +166,15 @@ def positions_set_status(*, ids_by_status: dict[str, list[UUID]]) -> int:
                 .update(audit_status=status)
             )
     return changed
+
+
+def rows_fetch(*, queryset: QuerySet) -> list[tuple]:
+    """All rows of a `values_list` queryset as tuples. On PostgreSQL straight from the driver
+    (which hands back UUIDs and Decimals itself), skipping the ORM's per-row work: for the 100k
+    positions an audit reads, that is most of the reading time."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

@@ -30,7 +30,7 @@ from jobs.models import Job
 from projects.audit.chain import canonical_bytes, digest
 from projects.audit.engine import audit_positions
 from projects.audit.types import AuditPosition, CatalogEntry, Policy, Recommendation
-from projects.bulk import findings_write, positions_set_status
+from projects.bulk import findings_write, positions_set_status, rows_fetch
 from projects.models import (
     AuditReport,
     BudgetVersion,
@@ -137,10 +137,10 @@ def audit_run(
         raise AuditFailed("project_archived", "The project is archived: it cannot change.")
     try:
         progress.update(0, 100, step="reading positions")
-        rows = list(
-            position_list(tenant=project.tenant, project=project, version=version.number)
-            .values_list(*_READ_FIELDS)
-            .iterator(chunk_size=10_000)
+        rows = rows_fetch(
+            queryset=position_list(
+                tenant=project.tenant, project=project, version=version.number
+            ).values_list(*_READ_FIELDS)
         )
         positions = [
             AuditPosition(str(row[0]), *row[2:]) for row in rows
