@@ -142,9 +142,9 @@ def findings_write(*, rows: Iterable[tuple]) -> int:
     return count
 
 
-def positions_set_status(*, ids_by_status: dict[str, list[UUID]]) -> int:
-    """Set the audit status of rows (ids per status), touching only rows whose status changes.
-    Returns how many rows changed."""
+def positions_set_status(*, project: Project, ids_by_status: dict[str, list[UUID]]) -> int:
+    """Set the audit status of rows of `project` (ids per status), touching only rows whose status
+    changes. Returns how many rows changed."""
     changed = 0
     table = Position._meta.db_table
     for status, ids in ids_by_status.items():
@@ -154,14 +154,14 @@ def positions_set_status(*, ids_by_status: dict[str, list[UUID]]) -> int:
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {table} SET audit_status = %s "  # noqa: S608
-                    "WHERE id = ANY(%s) AND audit_status <> %s",
-                    [status, list(ids), status],
+                    "WHERE project_id = %s AND id = ANY(%s::uuid[]) AND audit_status <> %s",
+                    [status, project.id, list(ids), status],
                 )
                 changed += cursor.rowcount
             continue
         for start in range(0, len(ids), CLOSE_BATCH):
             changed += (
-                Position.objects.filter(id__in=ids[start : start + CLOSE_BATCH])
+                Position.objects.filter(project=project, id__in=ids[start : start + CLOSE_BATCH])
                 .exclude(audit_status=status)
                 .update(audit_status=status)
             )

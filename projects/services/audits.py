@@ -142,9 +142,9 @@ def audit_run(
                 tenant=project.tenant, project=project, version=version.number
             ).values_list(*_READ_FIELDS)
         )
-        positions = [
-            AuditPosition(str(row[0]), *row[2:]) for row in rows
-        ]  # id, position_number … source_line
+        # (id as text, line key, …): the rules key their findings by the text id.
+        rows = [(str(row[0]), *row[1:]) for row in rows]
+        positions = [AuditPosition(row[0], *row[2:]) for row in rows]
         entries = _catalog_entries(catalog) if catalog is not None else None
         progress.update(20, 100, step="auditing")
         progress.check_cancelled()
@@ -193,11 +193,11 @@ def _catalog_entries(catalog: PriceCatalog) -> dict[str, CatalogEntry]:
             catalog_id=catalog_id,
             catalog_version=catalog.version,
         )
-        for item_id, code, description, unit, unit_price in CatalogItem.objects.filter(
-            catalog=catalog
+        for item_id, code, description, unit, unit_price in rows_fetch(
+            queryset=CatalogItem.objects.filter(catalog=catalog).values_list(
+                "id", "code", "description", "unit", "unit_price"
+            )
         )
-        .values_list("id", "code", "description", "unit", "unit_price")
-        .iterator(chunk_size=10_000)
     }
 
 
@@ -234,7 +234,7 @@ def _write(
     for row in rows:
         position_id, line_key, source_line = row[0], row[1], row[-1]
         worst = Recommendation.GREEN
-        for finding in results[str(position_id)]:
+        for finding in results[position_id]:
             is_waived = (line_key, finding.rule) in waived
             if is_waived:
                 waived_count += 1
@@ -243,7 +243,7 @@ def _write(
             confidence = number_text(finding.confidence)
             document_findings.append(
                 {
-                    "position": str(position_id),
+                    "position": position_id,
                     "line_key": line_key,
                     "rule": finding.rule,
                     "role": finding.role,
@@ -280,7 +280,7 @@ def _write(
             )
         counts[worst.value] += 1
         ids_by_status[worst.value].append(position_id)
-        position_rows.append([str(position_id), line_key, source_line, worst.value])
+        position_rows.append([position_id, line_key, source_line, worst.value])
     number = previous.number + 1 if previous is not None else 1
     previous_sha256 = previous.sha256 if previous is not None else ""
     document = {
@@ -315,7 +315,7 @@ def _write(
     Finding.objects.filter(version=version).delete()
     findings_write(rows=finding_rows)
     progress.update(70, 100)
-    positions_set_status(ids_by_status=ids_by_status)
+    positions_set_status(project=project, ids_by_status=ids_by_status)
     progress.update(85, 100)
     content = canonical_bytes(document)
     stored = evidence_store_file(
