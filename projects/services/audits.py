@@ -346,16 +346,24 @@ def _write(
         created_by=created_by if getattr(created_by, "pk", None) else None,
         actor=actor[:200],
     )
-    project_counts_refresh(project=project, status=Project.Status.READY)
+    # The audited version's rows are the current ones when it is the current version: its counts
+    # are the project's, without counting them again.
+    current = version.pk == project.current_version_id
+    project_counts_refresh(
+        project=project, status=Project.Status.READY, counts=counts if current else None
+    )
     return AuditOutcome(report=report, positions=len(rows), waived=waived_count)
 
 
-def project_counts_refresh(*, project: Project, status: str | None = None) -> None:
-    """Recount the green/amber/red rows of the current version into the project's cache."""
-    totals = exact_total(Position.objects.filter(project=project, valid_to__isnull=True))
-    project.green_count = totals["green"]
-    project.amber_count = totals["amber"]
-    project.red_count = totals["red"]
+def project_counts_refresh(
+    *, project: Project, status: str | None = None, counts: dict[str, int] | None = None
+) -> None:
+    """Recount the green/amber/red rows of the current version into the project's cache (or
+    store `counts`, when the caller knows them)."""
+    totals = counts or exact_total(Position.objects.filter(project=project, valid_to__isnull=True))
+    project.green_count = totals.get("green", 0)
+    project.amber_count = totals.get("amber", 0)
+    project.red_count = totals.get("red", 0)
     fields = ["green_count", "amber_count", "red_count", "updated_at"]
     if status is not None:
         project.status = status
