@@ -143,9 +143,11 @@ def _compare_findings(report: AuditReport, document: dict) -> list[str]:
         "amber": report.amber_count,
         "red": report.red_count,
         "findings": report.finding_count,
+        "catalog_version": report.catalog_version,
     }
     stated = {name: counts.get(name) for name in expected_row}
     stated["version"] = document.get("version")
+    stated["catalog_version"] = (document.get("catalog") or {}).get("version")
     for name, value in expected_row.items():
         if stated.get(name) != value:
             problems.append(

@@ -320,6 +320,9 @@ class TestTampering:
         Project.objects.filter(pk=audited.pk).update(red_count=0)
         assert any("red count" in p for p in verify(audited, member)["problems"])
         Project.objects.filter(pk=audited.pk).update(red_count=EXPECTED["audit_counts"]["red"])
+        assert verify(audited, member)["ok"] is True
+        AuditReport.objects.filter(project=audited).update(red_count=1)
+        assert any("red 1" in p for p in verify(audited, member)["problems"])
         AuditReport.objects.filter(project=audited).update(sha256="f" * 64)
         assert verify(audited, member)["ok"] is False
 
