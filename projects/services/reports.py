@@ -170,6 +170,7 @@ def _compare_findings(report: AuditReport, document: dict) -> list[str]:
     in_database = Counter(
         _finding_key(str(position), *rest)
         for position, *rest in Finding.objects.filter(version=report.version)
+        .order_by()
         .values_list(
             "position_id",
             "rule",

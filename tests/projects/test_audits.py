@@ -283,6 +283,25 @@ class TestFindings:
         assert Waiver.objects.count() == 1
         assert verify(audited, member)["ok"] is True
 
+    def test_waiving_an_older_audit_leaves_rows_a_newer_audit_covers(
+        self, audited, import_file, member
+    ):
+        import_file(audited, sample("budget-v2-en.csv"), "budget-v2-en.csv")
+        start_audit(audited, member)  # version 2, sharing its unchanged rows with version 1
+        v1 = Finding.objects.filter(version__number=1)
+        per_line = Counter(v1.values_list("line_key", flat=True))
+        shared = next(  # alone on its row: waived, version 1 alone would make the row green
+            f
+            for f in v1.filter(recommendation="red", position__valid_to__isnull=True)
+            if per_line[f.line_key] == 1
+        )
+        status = Position.objects.get(pk=shared.position_id).audit_status
+        assert status == "red"
+        url = f"/api/v1/projects/{audited.id}/findings/{shared.id}/waive/"
+        assert member.client.post(url, {"reason": "old"}, format="json").status_code == 201
+        assert Position.objects.get(pk=shared.position_id).audit_status == status
+        assert verify(audited, member)["ok"] is True
+
 
 class TestTampering:
     def test_a_changed_stored_report_is_detected(self, audited, member):
