@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from evidence.selectors import evidence_stored_bytes
-from jobs.models import Job
+from jobs.models import Job, JobEvent
 from jobs.services import job_create, job_execute
 from projects.models import (
     AuditPolicy,
@@ -78,6 +78,9 @@ class TestAuditRun:
         )
         job = Job.objects.get(kind="audit_project")
         assert job.result["counts"] == counts
+        assert job.progress == 100
+        steps = {e.payload.get("step") for e in JobEvent.objects.filter(job=job)}
+        assert {"reading positions", "auditing", "writing the results"} <= steps
         assert job.result["catalog"] == str(sample_catalog.id)
         assert job.result["catalog_version"] == 1
         report = AuditReport.objects.get(project=audited)
@@ -203,9 +206,12 @@ class TestAuditRun:
         assert job.result["redelivered"] is True
         assert AuditReport.objects.filter(project=audited).count() == 1
 
-    def test_viewers_cannot_start_audits(self, imported, viewer):
-        response = viewer.client.post(f"/api/v1/projects/{imported.id}/audits/", {}, format="json")
+    def test_viewers_cannot_start_audits_but_read_the_results(self, audited, viewer):
+        response = viewer.client.post(f"/api/v1/projects/{audited.id}/audits/", {}, format="json")
         assert response.status_code == 403
+        for path in ("findings", "waivers", "reports", "reports/verify"):
+            response = viewer.client.get(f"/api/v1/projects/{audited.id}/{path}/")
+            assert response.status_code == 200, path
 
     def test_only_one_audit_or_import_at_a_time(self, imported, member):
         url = f"/api/v1/projects/{imported.id}/audits/"
