@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.errors import ApiError
 from jobs.services import job_create
 from projects.models import BudgetVersion, Comment, Position, Project
 from projects.selectors import valid_in
@@ -81,7 +82,7 @@ class ProjectAdmin(TenantScopedAdmin):
     search_fields = ["name", "tenant__slug"]
     list_select_related = ["tenant", "current_version"]
     inlines = [BudgetVersionInline]
-    actions = ["import_budget_file", "archive"]
+    actions = ["import_budget_file", "audit", "archive"]
     readonly_fields = [
         "status",
         "current_version",
@@ -132,6 +133,31 @@ class ProjectAdmin(TenantScopedAdmin):
         for project in queryset:
             project_archive(project=project)
         self.message_user(request, "Archived.", messages.SUCCESS)
+
+    @admin.action(description="Audit the current version of the selected projects")
+    def audit(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for project in queryset.select_related("tenant"):
+            if project.is_archived or project.current_version_id is None:
+                self.message_user(
+                    request,
+                    f"{project}: archived or without a budget; not audited.",
+                    messages.ERROR,
+                )
+                continue
+            try:
+                job = job_create(
+                    tenant=project.tenant,
+                    kind="audit_project",
+                    input={"actor": request.user.get_username()},
+                    project=project,
+                    created_by=request.user,
+                )
+            except ApiError as exc:  # another import or audit is running
+                self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)
+                continue
+            self.message_user(
+                request, f"Audit job {job.id} started for {project}.", messages.SUCCESS
+            )
 
     @admin.action(description="Import a budget file into the selected project")
     def import_budget_file(self, request: HttpRequest, queryset: QuerySet):
@@ -404,5 +430,5 @@ class CommentAdmin(TenantScopedAdmin):
         return False
 
 
-# Catalogs, their items and alerts live in their own module; importing it registers them.
-from projects import admin_catalogs  # noqa: E402, F401
+# The catalog and audit admins live in their own modules; importing them registers them.
+from projects import admin_audits, admin_catalogs  # noqa: E402, F401

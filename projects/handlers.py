@@ -10,10 +10,11 @@ from jobs.errors import JobInputError
 from jobs.models import Job
 from jobs.progress import Progress
 from jobs.registry import job_kind
-from projects import legacy
+from projects import legacy, selectors
 from projects.importers import ImportFailed
-from projects.models import BudgetVersion, Project
+from projects.models import AuditReport, BudgetVersion, PriceCatalog, Project
 from projects.services import budget_import
+from projects.services.audits import AuditFailed, AuditOutcome, audit_run
 from projects.services.catalogs import catalog_import
 from projects.services.exports import FORMATS as EXPORT_FORMATS
 from projects.services.exports import budget_export
@@ -169,3 +170,66 @@ def export_budget(job: Job, progress: Progress) -> dict:
     except ApiError as exc:
         raise JobInputError(exc.error_code, str(exc.detail), exc.details) from None
     return outcome.as_result()
+
+
+class AuditProjectInput(serializers.Serializer):
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="The version to audit; the current one if omitted."
+    )
+    catalog = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The catalog; the tenant's most recently updated one if omitted.",
+    )
+    actor = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+@job_kind("audit_project", exclusive=True)
+def audit_project(job: Job, progress: Progress) -> dict:
+    """Audit a version of the job's project against a catalog; the result names the report."""
+    payload = AuditProjectInput(data=job.input)
+    if not payload.is_valid():
+        raise JobInputError("invalid_input", "The audit job's input is invalid.", payload.errors)
+    options = payload.validated_data
+    project = Project.objects.for_tenant(job.tenant).filter(pk=job.project_id).first()
+    if project is None:
+        raise JobInputError("project_not_found", "The job names no project of this tenant.")
+    done = (
+        AuditReport.objects.for_tenant(job.tenant).filter(job=job).select_related("version").first()
+    )
+    if done is not None:  # a redelivered job whose report was committed already
+        outcome = AuditOutcome(report=done, positions=done.version.position_count, waived=0)
+        return {**outcome.as_result(), "redelivered": True}
+    version = None
+    if "version" in options:
+        version = BudgetVersion.objects.filter(project=project, number=options["version"]).first()
+        if version is None:
+            raise JobInputError("version_not_found", f"Version {options['version']} not found.")
+    catalog = _audit_catalog(job, options)
+    try:
+        outcome = audit_run(
+            project=project,
+            version=version,
+            catalog=catalog,
+            policy=selectors.audit_policy_for(tenant=job.tenant),
+            job=job,
+            progress=progress,
+            created_by=job.created_by,
+            actor=options["actor"],
+        )
+    except AuditFailed as exc:
+        raise JobInputError(exc.code, exc.message, exc.details) from None
+    except ApiError as exc:  # e.g. the report would exceed the evidence storage quota
+        raise JobInputError(exc.error_code, str(exc.detail), exc.details) from None
+    return outcome.as_result()
+
+
+def _audit_catalog(job: Job, options: dict) -> PriceCatalog | None:
+    if "catalog" not in options:
+        return selectors.catalog_default(tenant=job.tenant)
+    if options["catalog"] is None:  # asked for an audit without a catalog
+        return None
+    catalog = PriceCatalog.objects.for_tenant(job.tenant).filter(pk=options["catalog"]).first()
+    if catalog is None:
+        raise JobInputError("catalog_not_found", "The job names no catalog of this tenant.")
+    return catalog

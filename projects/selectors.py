@@ -1,4 +1,5 @@
-"""Reads of projects, versions, positions, diffs and comments; every one requires the tenant."""
+"""Reads of projects, versions, positions, diffs, comments and audits; every one requires the
+tenant."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -6,18 +7,23 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Round
 
 from config.errors import ApiError
+from projects.audit.types import Policy
 from projects.models import (
     Alert,
+    AuditPolicy,
+    AuditReport,
     BudgetVersion,
     CatalogItem,
     Comment,
+    Finding,
     Position,
     PriceCatalog,
     Project,
+    Waiver,
 )
 from projects.rows import CONTENT_FIELDS, SCALES, quantize
 from tenants.models import Tenant
@@ -365,3 +371,118 @@ def alert_get(*, tenant: Tenant, alert_id: Any) -> Alert:
     if alert is None:
         raise _not_found("Alert")
     return alert
+
+
+# Audits -------------------------------------------------------------------------------------------
+def audit_policy_for(*, tenant: Tenant) -> Policy:
+    """The tenant's audit thresholds: its AuditPolicy, or the defaults when it has none."""
+    stored = AuditPolicy.objects.for_tenant(tenant).first()
+    if stored is None:
+        return Policy()
+    return Policy(**{name: getattr(stored, name) for name in Policy.__dataclass_fields__})
+
+
+def catalog_default(*, tenant: Tenant) -> PriceCatalog | None:
+    """The catalog an audit uses when none is named: the tenant's most recently updated catalog
+    with an imported edition (its only one, usually); None when it has none."""
+    return (
+        PriceCatalog.objects.for_tenant(tenant)
+        .filter(version__gte=1)
+        .order_by("-updated_at", "-created_at")
+        .first()
+    )
+
+
+def _active_waiver() -> QuerySet[Waiver]:
+    return Waiver.objects.filter(
+        version=OuterRef("version"),
+        line_key=OuterRef("line_key"),
+        rule=OuterRef("rule"),
+        withdrawn_at__isnull=True,
+    )
+
+
+def finding_list(
+    *,
+    tenant: Tenant,
+    project: Project,
+    version: BudgetVersion,
+    status: str | None = None,
+    rule: str | None = None,
+    line_key: str | None = None,
+    waived: bool | None = None,
+) -> QuerySet[Finding]:
+    """Findings of one version, each annotated with `waiver_id` (its active waiver or None)."""
+    findings = (
+        Finding.objects.for_tenant(tenant)
+        .filter(project=project, version=version)
+        .annotate(waiver_id=Subquery(_active_waiver().values("id")[:1]))
+    )
+    if status:
+        findings = findings.filter(recommendation=status)
+    if rule:
+        findings = findings.filter(rule=rule)
+    if line_key:
+        findings = findings.filter(line_key=line_key)
+    if waived is not None:
+        findings = findings.filter(waiver_id__isnull=not waived)
+    return findings
+
+
+def finding_get(*, tenant: Tenant, project: Project, finding_id: Any) -> Finding:
+    finding = (
+        Finding.objects.for_tenant(tenant)
+        .filter(project=project, pk=finding_id)
+        .select_related("version")
+        .first()
+    )
+    if finding is None:
+        raise _not_found("Finding")
+    return finding
+
+
+def waiver_list(
+    *,
+    tenant: Tenant,
+    project: Project,
+    version: BudgetVersion | None = None,
+    line_key: str | None = None,
+    active: bool | None = None,
+) -> QuerySet[Waiver]:
+    """Every waiver of the project, withdrawn ones too: the history."""
+    waivers = Waiver.objects.for_tenant(tenant).filter(project=project).select_related("version")
+    if version is not None:
+        waivers = waivers.filter(version=version)
+    if line_key:
+        waivers = waivers.filter(line_key=line_key)
+    if active is not None:
+        waivers = waivers.filter(withdrawn_at__isnull=active)
+    return waivers
+
+
+def waiver_get(*, tenant: Tenant, project: Project, waiver_id: Any) -> Waiver:
+    waiver = waiver_list(tenant=tenant, project=project).filter(pk=waiver_id).first()
+    if waiver is None:
+        raise _not_found("Waiver")
+    return waiver
+
+
+def report_list(*, tenant: Tenant, project: Project) -> QuerySet[AuditReport]:
+    return (
+        AuditReport.objects.for_tenant(tenant)
+        .filter(project=project)
+        .select_related("version", "catalog", "document")
+        .order_by("-number")
+    )
+
+
+def report_get(*, tenant: Tenant, report_id: Any) -> AuditReport:
+    report = (
+        AuditReport.objects.for_tenant(tenant)
+        .filter(pk=report_id)
+        .select_related("version", "catalog", "document", "project")
+        .first()
+    )
+    if report is None:
+        raise _not_found("Report")
+    return report

@@ -2,6 +2,7 @@ from django.urls import path
 
 from projects.apis import (
     alerts,
+    audits,
     catalogs,
     comments,
     diff,
@@ -69,4 +70,30 @@ urlpatterns = [
         alerts.AlertAcknowledgeApi.as_view(),
         name="alert-acknowledge",
     ),
+    path(
+        "projects/<uuid:project_id>/audits/", audits.AuditCreateApi.as_view(), name="audit-create"
+    ),
+    path(
+        "projects/<uuid:project_id>/findings/",
+        audits.FindingListApi.as_view(),
+        name="finding-list",
+    ),
+    path(
+        "projects/<uuid:project_id>/findings/<uuid:pk>/waive/",
+        audits.FindingWaiveApi.as_view(),
+        name="finding-waive",
+    ),
+    path("projects/<uuid:project_id>/waivers/", audits.WaiverListApi.as_view(), name="waiver-list"),
+    path(
+        "projects/<uuid:project_id>/waivers/<uuid:pk>/withdraw/",
+        audits.WaiverWithdrawApi.as_view(),
+        name="waiver-withdraw",
+    ),
+    path("projects/<uuid:project_id>/reports/", audits.ReportListApi.as_view(), name="report-list"),
+    path(
+        "projects/<uuid:project_id>/reports/verify/",
+        audits.ReportVerifyApi.as_view(),
+        name="report-verify",
+    ),
+    path("reports/<uuid:pk>/", audits.ReportDetailApi.as_view(), name="report-detail"),
 ]

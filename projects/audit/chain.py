@@ -8,6 +8,7 @@ longer matches the newest document (the caller compares those).
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,11 +32,14 @@ class ChainLink:
     content: bytes | None  # None: the stored document is missing
 
 
-def verify_chain(links: list[ChainLink]) -> list[str]:
-    """Problems found, oldest first; an empty list means the chain is intact."""
+def verify_chain(links: Iterable[ChainLink]) -> list[str]:
+    """Problems found, oldest first; an empty list means the chain is intact. A list is sorted by
+    number first; any other iterable must come in number order (so that a caller can stream big
+    documents one at a time)."""
     problems = []
     previous = ""
-    for link in sorted(links, key=lambda link: link.number):
+    ordered = sorted(links, key=lambda link: link.number) if isinstance(links, list) else links
+    for link in ordered:
         if link.content is None:
             problems.append(f"report {link.number}: the stored document is missing")
         else:
@@ -45,7 +49,11 @@ def verify_chain(links: list[ChainLink]) -> list[str]:
                     f"report {link.number}: the stored document's SHA-256 is {actual}, "
                     f"the database says {link.sha256}"
                 )
-            named = json.loads(link.content).get("previous_sha256", "")
+            try:
+                named = json.loads(link.content).get("previous_sha256", "")
+            except (ValueError, AttributeError):
+                problems.append(f"report {link.number}: the stored document is not a report")
+                named = link.previous_sha256
             if named != link.previous_sha256:
                 problems.append(
                     f"report {link.number}: the document names previous report "

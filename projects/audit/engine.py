@@ -7,20 +7,24 @@ from projects.audit.types import AuditPosition, CatalogEntry, Finding, Policy, R
 
 
 def audit_positions(
-    *, positions: list[AuditPosition], catalog_entries: dict[str, CatalogEntry], policy: Policy
+    *,
+    positions: list[AuditPosition],
+    catalog_entries: dict[str, CatalogEntry] | None,
+    policy: Policy,
 ) -> dict[str, list[Finding]]:
-    """Findings per position id (every position has an entry, possibly empty)."""
+    """Findings per position id (every position has an entry, possibly empty). Without a catalog
+    (`catalog_entries` None) the catalog and cost rules have nothing to compare with and stay
+    silent, rather than calling every code unknown."""
     twins = duplicates.check_all(positions)
     findings = {}
     for position in positions:
-        entry = catalog_entries.get(position.code)
-        findings[position.id] = [
-            *validation.check(position),
-            *arithmetic.check(position, policy),
-            *catalog.check(position, entry),
-            *cost.check(position, entry, policy),
-            *twins.get(position.id, []),
-        ]
+        found = [*validation.check(position), *arithmetic.check(position, policy)]
+        if catalog_entries is not None:
+            entry = catalog_entries.get(position.code)
+            found += catalog.check(position, entry)
+            found += cost.check(position, entry, policy)
+        found += twins.get(position.id, [])
+        findings[position.id] = found
     return findings
 
 

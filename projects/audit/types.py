@@ -11,7 +11,10 @@ class Recommendation(StrEnum):
 
     @property
     def rank(self) -> int:
-        return {"green": 0, "amber": 1, "red": 2}[self.value]
+        return _RANKS[self.value]
+
+
+_RANKS = {"green": 0, "amber": 1, "red": 2}
 
 
 @dataclass(frozen=True)

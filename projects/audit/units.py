@@ -1,5 +1,7 @@
 """Units compared as estimators mean them: case, superscripts and Czech/English synonyms."""
 
+import functools
+
 _SYNONYMS = {
     "m²": "m2",
     "m³": "m3",
@@ -21,6 +23,8 @@ _SYNONYMS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_unit(unit: str) -> str:
+    # Cached: a budget has a handful of distinct units over up to 100,000 positions.
     cleaned = unit.strip().lower().replace(" ", "").rstrip(".")
     return _SYNONYMS.get(cleaned, cleaned)

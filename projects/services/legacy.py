@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from config.errors import ApiError
 from evidence.models import Evidence
@@ -402,7 +403,7 @@ def _write(
             job=job,
         )
         positions_write(project=project, valid_from=version.number, rows=prepared.rows)
-        findings_write(version=version, rows=prepared.findings)
+        findings_write(rows=_finding_rows(prepared.findings, version=version))
         for file in source.files:
             stored, problem = _store(file, source, tenant=tenant, project=project)
             if stored:
@@ -414,6 +415,32 @@ def _write(
     # Only once the project is committed: a rolled back project is reported as that alone.
     report.rejected.extend(rejected)
     return entry
+
+
+def _finding_rows(findings: list[tuple], *, version: BudgetVersion) -> Iterator[tuple]:
+    """Prepared findings as full rows for the bulk writer (projects.bulk.FINDING_COLUMNS)."""
+    now = timezone.now()
+    head = (version.tenant_id, version.project_id, version.id)
+    for position_id, line_key, rule, role, recommendation, confidence, reasoning, line in findings:
+        yield (
+            uuid.uuid4(),
+            *head,
+            position_id,
+            line_key,
+            rule,
+            role,
+            recommendation,
+            confidence,
+            reasoning,
+            "",  # suggested_fix: the legacy results carry none
+            {},  # evidence
+            None,  # catalog
+            None,  # catalog item
+            None,  # catalog version
+            line,
+            None,  # report
+            now,
+        )
 
 
 def _summary(source: LegacyProject) -> str:

@@ -79,8 +79,10 @@ def project_status_set(*, project: Project, status: str) -> bool:
 
 
 def project_status_settle(*, project: Project) -> None:
-    """After a failed import: ready when the project has a version, draft when it has none."""
-    Project.objects.filter(pk=project.pk, status=Project.Status.IMPORTING).update(
+    """After a failed import or audit: ready when the project has a version, draft when it has
+    none."""
+    busy = [Project.Status.IMPORTING, Project.Status.AUDITING]
+    Project.objects.filter(pk=project.pk, status__in=busy).update(
         status=Case(
             When(current_version__isnull=True, then=Value(Project.Status.DRAFT)),
             default=Value(Project.Status.READY),

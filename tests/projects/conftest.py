@@ -2,7 +2,9 @@
 job executed inline by the same `job_execute` a worker runs."""
 
 import asyncio
+import csv
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from jobs.events import group_for, topic_for
 from jobs.models import Job
 from jobs.services import job_execute
-from projects.models import Project
+from projects.models import CatalogItem, PriceCatalog, Project
 from tests.conftest import SHARED_DATA, Actor
 from tests.factories import ProjectFactory
 
@@ -83,3 +85,28 @@ def listen():
     yield start
     for listener in listeners:
         listener.close()
+
+
+@pytest.fixture
+def sample_catalog(tenant) -> PriceCatalog:
+    """The sample catalog (catalog.csv) as the tenant's catalog, edition 1.
+
+    Built with csv + bulk_create until the catalog importer lands; then it imports the file."""
+    catalog = PriceCatalog.objects.create(tenant=tenant, name="Sample catalog", version=1)
+    with open(SHARED_DATA / "catalog.csv", encoding="utf-8", newline="") as f:
+        items = [
+            CatalogItem(
+                tenant=tenant,
+                catalog=catalog,
+                code=row["code"],
+                description=row["description"],
+                unit=row["unit"],
+                unit_price=Decimal(row["unit_price"]),
+                changed_in_version=1,
+            )
+            for row in csv.DictReader(f)
+        ]
+    CatalogItem.objects.bulk_create(items)
+    catalog.item_count = len(items)
+    catalog.save(update_fields=["item_count"])
+    return catalog
