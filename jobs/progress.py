@@ -216,3 +216,17 @@ def _outbox_entry(event: JobEvent) -> dict[str, Any]:
         "payload": event.payload,
         "created_at": event.created_at.isoformat(),
     }
+
+
+class NoProgress:
+    """Progress reporting to nowhere, for services called outside a job
+    (a benchmark, a shell, a test)."""
+
+    def update(self, done: int, total: int, *, step: str | None = None) -> None:
+        pass
+
+    def log(self, message: str, *, level: str = "info") -> None:
+        pass
+
+    def check_cancelled(self, *, interval: float = 0.2) -> None:
+        pass

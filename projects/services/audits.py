@@ -27,6 +27,7 @@ from config.errors import ApiError
 from evidence.models import Evidence
 from evidence.services import evidence_store_file
 from jobs.models import Job
+from jobs.progress import NoProgress
 from projects.audit.chain import canonical_bytes, digest
 from projects.audit.engine import audit_positions
 from projects.audit.types import AuditPosition, CatalogEntry, Policy, Recommendation
@@ -42,7 +43,6 @@ from projects.models import (
     Waiver,
 )
 from projects.selectors import exact_total, position_list
-from projects.services.imports import _NoProgress
 from projects.services.projects import project_status_set, project_status_settle
 from projects.services.versions import project_lock
 
@@ -120,7 +120,7 @@ def audit_run(
     """Audit `version` (the current one by default) of `project` against `catalog` (none: the
     catalog and cost rules stay silent) with `policy` (the defaults when None). Raises AuditFailed
     when it cannot run; then nothing is written."""
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     policy = policy or Policy()
     if version is None:
         project.refresh_from_db(fields=["current_version"])

@@ -26,12 +26,12 @@ from django.utils import timezone
 
 from evidence.models import Evidence
 from jobs.events import Event, publish_many, topic_for
+from jobs.progress import NoProgress
 from projects.audit.units import normalise_unit
 from projects.importers.base import MAX_LISTED, ImportFailed, ImportReport
 from projects.importers.catalog import ParsedItem, read_catalog
 from projects.models import Alert, CatalogItem, Position, PriceCatalog, Project
 from projects.rows import plain_text
-from projects.services.imports import _NoProgress
 from tenants.models import Tenant
 
 WRITE_BATCH = 1000
@@ -105,7 +105,7 @@ def catalog_import(
     of the tenant's catalog `catalog_id`, or of the one named `name` (created when there is none;
     the file's name without its suffix when neither is given). Raises ImportFailed, with the
     problems listed, when the file is bad or the catalog is not the tenant's: nothing is written."""
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     report = ImportReport()
 
     def on_progress(done: int, total: int) -> None:

@@ -17,12 +17,12 @@ from django.utils.text import slugify
 from config.errors import ApiError
 from evidence.models import Evidence
 from evidence.services import evidence_store_file
+from jobs.progress import NoProgress
 from projects import selectors
 from projects.exporters import ExportRow
 from projects.exporters.csv_export import write_csv
 from projects.exporters.xlsx_export import write_xlsx
 from projects.models import BudgetVersion, Finding, Project
-from projects.services.imports import _NoProgress
 
 FORMATS = {"xlsx": write_xlsx, "csv": write_csv}
 FINDINGS_SEPARATOR = " | "
@@ -69,7 +69,7 @@ def export_rows(
     *, project: Project, version: BudgetVersion, progress: Any = None
 ) -> Iterator[ExportRow]:
     """The version's positions in file order as export rows."""
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     findings = _findings_by_line(version)
     positions = selectors.position_list(
         tenant=project.tenant, project=project, version=version.number
@@ -104,7 +104,7 @@ def budget_export(
 ) -> ExportOutcome:
     """Write version `version` (the current one by default) of the project's budget as `format`
     (xlsx or csv) and keep the file as the project's evidence of kind `export`."""
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     if format not in FORMATS:
         raise ApiError(code="invalid", message=f"format: one of {sorted(FORMATS)}.")
     if version is None:

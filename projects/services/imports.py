@@ -22,6 +22,7 @@ from django.db import transaction
 
 from config.errors import ApiError
 from jobs.models import Job
+from jobs.progress import NoProgress
 from projects.bulk import positions_analyze, positions_close, positions_write
 from projects.importers import ImportFailed, ImportReport, read_rows
 from projects.importers.base import MAX_LISTED
@@ -37,19 +38,6 @@ READ_SHARE = 80  # percent of the progress bar spent reading the file
 # Indexes into a row in projects.rows.ROW_FIELDS order.
 _SOURCE_LINE, _LINE_KEY = 2, 3
 _AUDIT_STATUS, _FINGERPRINT = -2, -1
-
-
-class _NoProgress:
-    """Progress reporting to nowhere, for callers outside a job (the benchmark, a shell)."""
-
-    def update(self, done: int, total: int, *, step: str | None = None) -> None:
-        pass
-
-    def log(self, message: str, *, level: str = "info") -> None:
-        pass
-
-    def check_cancelled(self, *, interval: float = 0.2) -> None:
-        pass
 
 
 @dataclass
@@ -94,7 +82,7 @@ def budget_import(
     written then."""
     if trigger not in (BudgetVersion.Trigger.IMPORT, BudgetVersion.Trigger.LEGACY):
         raise ValueError(f"an import's trigger is import or legacy, not {trigger!r}")
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     if not project_status_set(project=project, status=Project.Status.IMPORTING):
         raise ImportFailed("project_archived", "The project is archived: it cannot change.")
     try:

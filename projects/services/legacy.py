@@ -26,13 +26,13 @@ from evidence.models import Evidence
 from evidence.services import evidence_store, evidence_verify
 from evidence.uploads import spool_fileobj
 from jobs.models import Job
+from jobs.progress import NoProgress
 from projects import legacy
 from projects.bulk import findings_write, positions_analyze, positions_write
 from projects.importers import ImportFailed, ImportReport, rows_from_positions
 from projects.legacy import LegacyFile, LegacyProject, Rejection, Unreadable
 from projects.models import BudgetVersion, Finding, Position, Project
 from projects.selectors import exact_total
-from projects.services.imports import _NoProgress
 from projects.services.versions import version_commit, version_open
 from tenants.models import Tenant
 from tenants.services import tenant_create
@@ -246,7 +246,7 @@ def legacy_migrate(
         raise ValueError(f"mode is one of {legacy.MODES}, not {mode!r}")
     if tenant is None and not dry_run:
         raise ValueError("only a dry run may go without a tenant")
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     report = LegacyReport(
         mode=mode,
         source=str(path),
@@ -513,7 +513,7 @@ def legacy_verify(
     findings, and every document by SHA-256 (re-hashing the source and the stored object).
     What the source cannot give (an unreadable project, a corrupt or missing document) is listed
     as rejected, not as a difference."""
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     items, early = _sources(mode=mode, path=path, legacy_tenant=legacy_tenant)
     projects = {
         project.legacy_id: project

@@ -2,9 +2,7 @@
 job executed inline by the same `job_execute` a worker runs."""
 
 import asyncio
-import csv
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from jobs.events import group_for, topic_for
 from jobs.models import Job
 from jobs.services import job_execute
-from projects.models import CatalogItem, PriceCatalog, Project
+from projects.models import PriceCatalog, Project
+from projects.services.catalogs import catalog_import
 from tests.conftest import SHARED_DATA, Actor
 from tests.factories import ProjectFactory
 
@@ -89,24 +88,9 @@ def listen():
 
 @pytest.fixture
 def sample_catalog(tenant) -> PriceCatalog:
-    """The sample catalog (catalog.csv) as the tenant's catalog, edition 1.
-
-    Built with csv + bulk_create until the catalog importer lands; then it imports the file."""
-    catalog = PriceCatalog.objects.create(tenant=tenant, name="Sample catalog", version=1)
-    with open(SHARED_DATA / "catalog.csv", encoding="utf-8", newline="") as f:
-        items = [
-            CatalogItem(
-                tenant=tenant,
-                catalog=catalog,
-                code=row["code"],
-                description=row["description"],
-                unit=row["unit"],
-                unit_price=Decimal(row["unit_price"]),
-                changed_in_version=1,
-            )
-            for row in csv.DictReader(f)
-        ]
-    CatalogItem.objects.bulk_create(items)
-    catalog.item_count = len(items)
-    catalog.save(update_fields=["item_count"])
-    return catalog
+    """The sample catalog (catalog.csv) imported as the tenant's catalog, edition 1."""
+    with (SHARED_DATA / "catalog.csv").open("rb") as stream:
+        outcome = catalog_import(
+            tenant=tenant, stream=stream, filename="catalog.csv", name="Sample catalog"
+        )
+    return outcome.catalog
