@@ -36,33 +36,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kalkula_bench"
 TENANT_SLUG = "bench-imports"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod", "soubor"]
-WORDS = (
-    "Hloubení rýh šířky do 600 mm v hornině tř. 3 Základové pasy z betonu Příčka z cihel "
-    "broušených Zřízení bednění základových desek Montáž kontaktního zateplení Malby z "
-    "malířských směsí dvojnásobné bílé Vodorovné přemístění výkopku Přesun hmot pro budovy"
-).split()
+
+sys.path.insert(0, str(ROOT))
+from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database  # noqa: E402
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-sys.path.insert(0, str(ROOT))
 
 from tests.servers import free_port  # noqa: E402 - needs ROOT on the path
-
-
-def ensure_database() -> None:
-    """Create the database named by DATABASE_URL when it does not exist."""
-    import psycopg
-    from psycopg import sql
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def setup_django() -> None:

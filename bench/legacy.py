@@ -28,30 +28,16 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kalkula_bench"
 TENANT_SLUG = "bench-legacy"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod"]
-WORDS = (
-    "Hloubení rýh šířky do 600 mm v hornině tř. 3 Základové pasy z betonu Příčka z cihel "
-    "broušených Zřízení bednění Montáž kontaktního zateplení Malby Přesun hmot"
-).split()
+
+sys.path.insert(0, str(ROOT))
+from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database  # noqa: E402
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-sys.path.insert(0, str(ROOT))
 
 from tests.s3server import start_s3_server  # noqa: E402 - needs ROOT on the path
-
-
-def ensure_database() -> None:
-    import psycopg
-    from psycopg import sql
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def generate(root: Path, *, projects: int, positions: int, documents_every: int) -> int:

@@ -1,0 +1,22 @@
+"""What the PostgreSQL benchmarks share: their database, and words to build budget text from."""
+
+import os
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kalkula_bench"
+WORDS = (
+    "Hloubení rýh šířky do 600 mm v hornině tř. 3 Základové pasy z betonu Příčka z cihel "
+    "broušených Zřízení bednění základových desek Montáž kontaktního zateplení Malby z "
+    "malířských směsí dvojnásobné bílé Vodorovné přemístění výkopku Přesun hmot pro budovy"
+).split()
+
+
+def ensure_database() -> None:
+    """Create the database named by DATABASE_URL when it does not exist."""
+    import psycopg
+    from psycopg import sql
+
+    url = os.environ["DATABASE_URL"]
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
