@@ -18,7 +18,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from jobs.events import group_for
+from jobs.events import access_group, group_for
 from jobs.progress import job_event_data
 from jobs.selectors import job_events_replay, parse_topic, topic_visible
 from tenants.context import TenantContext
@@ -59,10 +59,22 @@ class EventsConsumer(AsyncWebsocketConsumer):
             }
             await self.send_error(**problem)
             await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
+            return
+        if self.context.api_key is not None:
+            # Revoking the key closes this socket at once (tenants.services.api_key_revoke).
+            self.access_group = access_group(api_key_id=self.context.api_key.pk)
+            await self.channel_layer.group_add(self.access_group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         for topic in list(getattr(self, "subscriptions", {})):
             await self.channel_layer.group_discard(group_for(topic), self.channel_name)
+        if getattr(self, "access_group", None):
+            await self.channel_layer.group_discard(self.access_group, self.channel_name)
+
+    async def kalkula_access_ended(self, message: dict[str, Any]) -> None:
+        """The socket's API key was revoked."""
+        await self.send_error(code="not_authenticated", message="Your access has ended.")
+        await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.context is None:

@@ -31,6 +31,8 @@ EVENT_TYPES = {
 }
 # The channel-layer message type the websocket consumer handles (method `kalkula_event`).
 CONSUMER_MESSAGE_TYPE = "kalkula.event"
+# Tells the sockets of a revoked grant to close (EventsConsumer.kalkula_access_ended).
+ACCESS_ENDED_MESSAGE_TYPE = "kalkula.access_ended"
 # Sends in flight at once when many events are published together.
 PUBLISH_CHUNK = 200
 
@@ -66,27 +68,49 @@ def publish(event: Event) -> None:
 def publish_many(events: list[Event]) -> None:
     """`publish` for several events at once (one trip to the event loop, sends in parallel): a
     catalog update may announce thousands of alerts."""
+    _send_all(
+        [
+            (
+                event.type,
+                group_for(topic),
+                {
+                    "type": CONSUMER_MESSAGE_TYPE,
+                    "tenant_id": str(event.tenant_id),
+                    "event": {
+                        "type": event.type,
+                        "topic": topic,
+                        "seq": event.seq,
+                        "data": event.data,
+                    },
+                },
+            )
+            for event in events
+            for topic in event.topics
+        ]
+    )
+
+
+def access_group(*, api_key_id: Any) -> str:
+    """The group every socket opened with the API key joins: ending the key closes them."""
+    return f"access.key.{api_key_id}"
+
+
+def access_end(*, group: str) -> None:
+    """Close the open sockets of a grant that ended (a revoked key): they answer with an error
+    and close, instead of streaming events until they reconnect."""
+    _send_all([("access ended", group, {"type": ACCESS_ENDED_MESSAGE_TYPE})])
+
+
+def _send_all(messages: list[tuple[str, str, dict]]) -> None:
+    """Send each (what, group, message) to its channel-layer group, logging failures."""
     layer = get_channel_layer()
-    if layer is None or not events:
+    if layer is None or not messages:
         return
-    messages = [
-        (
-            event.type,
-            group_for(topic),
-            {
-                "type": CONSUMER_MESSAGE_TYPE,
-                "tenant_id": str(event.tenant_id),
-                "event": {"type": event.type, "topic": topic, "seq": event.seq, "data": event.data},
-            },
-        )
-        for event in events
-        for topic in event.topics
-    ]
 
     async def send_one(event_type: str, group: str, message: dict) -> None:
         try:
             await layer.group_send(group, message)
-        except Exception:  # live delivery is best effort, see the docstring
+        except Exception:  # live delivery is best effort, see publish()
             logger.warning("could not publish %s to %s", event_type, group, exc_info=True)
 
     async def send() -> None:
@@ -101,7 +125,7 @@ def publish_many(events: list[Event]) -> None:
             timeout = 5 * (1 + len(messages) // PUBLISH_CHUNK)
             asyncio.run_coroutine_threadsafe(send(), loop).result(timeout=timeout)
         except TimeoutError:
-            logger.warning("publishing %s timed out", events[0].type)
+            logger.warning("publishing %s timed out", messages[0][0])
 
 
 _server_loop: asyncio.AbstractEventLoop | None = None

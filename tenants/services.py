@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from config.db import RowReader
 from config.errors import ApiError
+from jobs.events import access_end, access_group
 from tenants.models import ApiKey, Membership, Plan, Role, Tenant, UsageCounter
 
 API_KEY_PREFIX_BYTES = 6
@@ -92,10 +93,13 @@ def api_key_create(
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
-    """Revoke at once: authentication reads the row on every request, so nothing stale survives."""
+    """Revoke at once: authentication reads the row on every request, so nothing stale survives,
+    and the websockets open with the key are closed once the revocation commits."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
+        group = access_group(api_key_id=api_key.pk)
+        transaction.on_commit(lambda: access_end(group=group))
     return api_key
 
 

@@ -362,6 +362,23 @@ def test_a_revoked_key_loses_the_socket_at_its_next_subscription(member):
     run(scenario)
 
 
+def test_revoking_the_key_closes_its_open_sockets_at_once(member, admin):
+    async def scenario():
+        revoked = await connected(key_headers(member))
+        other = await connected(key_headers(admin))
+        await database_sync_to_async(api_key_revoke)(api_key=member.api_key)
+        # Without a word from the client: the revocation reaches the socket itself.
+        answer = await revoked.receive_json_from(timeout=5)
+        assert (answer["type"], answer["data"]["code"]) == ("error", "not_authenticated")
+        assert await revoked.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+        # Another key's socket stays open and answers.
+        answer = await send(other, {"action": "unsubscribe", "topic": f"tenant:{admin.tenant.id}"})
+        assert answer["data"]["code"] == "not_subscribed"
+        await other.disconnect()
+
+    run(scenario)
+
+
 def session_headers(user, *extra) -> list[tuple[bytes, bytes]]:
     client = Client()
     client.force_login(user)
