@@ -18,7 +18,12 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from jobs.events import access_group, group_for
+from jobs.events import (
+    group_for,
+    key_access_group,
+    member_access_group,
+    tenant_access_group,
+)
 from jobs.progress import job_event_data
 from jobs.selectors import job_events_replay, parse_topic, topic_visible
 from tenants.context import TenantContext
@@ -51,6 +56,20 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.context: TenantContext | None = self.scope.get("tenant_context")
         self.subscriptions: dict[str, int | None] = {}
+        self.access_groups: list[str] = []
+        if self.context is not None:
+            # Revoking the key, ending the membership or suspending the tenant closes the socket
+            # at once (tenants.services.api_key_revoke, tenants.signals). Joined before the
+            # handshake completes, so an ending that follows it cannot be missed.
+            tenant_id = self.context.tenant.pk
+            self.access_groups = [
+                tenant_access_group(tenant_id=tenant_id),
+                key_access_group(api_key_id=self.context.api_key.pk)
+                if self.context.api_key is not None
+                else member_access_group(tenant_id=tenant_id, user_id=self.context.user.pk),
+            ]
+            for group in self.access_groups:
+                await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         if self.context is None:
             problem = self.scope.get("auth_error") or {
@@ -59,20 +78,15 @@ class EventsConsumer(AsyncWebsocketConsumer):
             }
             await self.send_error(**problem)
             await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
-            return
-        if self.context.api_key is not None:
-            # Revoking the key closes this socket at once (tenants.services.api_key_revoke).
-            self.access_group = access_group(api_key_id=self.context.api_key.pk)
-            await self.channel_layer.group_add(self.access_group, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         for topic in list(getattr(self, "subscriptions", {})):
             await self.channel_layer.group_discard(group_for(topic), self.channel_name)
-        if getattr(self, "access_group", None):
-            await self.channel_layer.group_discard(self.access_group, self.channel_name)
+        for group in getattr(self, "access_groups", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def kalkula_access_ended(self, message: dict[str, Any]) -> None:
-        """The socket's API key was revoked."""
+        """The socket's API key was revoked, its membership ended or its tenant suspended."""
         await self.send_error(code="not_authenticated", message="Your access has ended.")
         await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
 

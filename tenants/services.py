@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.db import RowReader
 from config.errors import ApiError
-from jobs.events import access_end, access_group
+from jobs.events import access_end, key_access_group
 from tenants.models import ApiKey, Membership, Plan, Role, Tenant, UsageCounter
 
 API_KEY_PREFIX_BYTES = 6
@@ -98,7 +98,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
-        group = access_group(api_key_id=api_key.pk)
+        group = key_access_group(api_key_id=api_key.pk)
         transaction.on_commit(lambda: access_end(group=group))
     return api_key
 

@@ -18,7 +18,7 @@ from jobs.progress import Progress
 from jobs.routing import websocket_urlpatterns
 from jobs.services import job_create, job_execute
 from jobs.websocket_auth import websocket_stack
-from tenants.models import Role
+from tenants.models import Membership, Role, Tenant
 from tenants.services import api_key_revoke
 from tests.factories import MembershipFactory, ProjectFactory
 
@@ -53,6 +53,12 @@ async def send(socket: WebsocketCommunicator, message) -> dict:
         message = json.dumps(message)
     await socket.send_to(text_data=message)
     return await socket.receive_json_from(timeout=5)
+
+
+async def assert_closed_by_the_server(socket) -> None:
+    answer = await socket.receive_json_from(timeout=5)
+    assert (answer["type"], answer["data"]["code"]) == ("error", "not_authenticated")
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
 
 
 async def subscribe(socket, topic: str, since: int | None = None) -> list[dict]:
@@ -368,9 +374,7 @@ def test_revoking_the_key_closes_its_open_sockets_at_once(member, admin):
         other = await connected(key_headers(admin))
         await database_sync_to_async(api_key_revoke)(api_key=member.api_key)
         # Without a word from the client: the revocation reaches the socket itself.
-        answer = await revoked.receive_json_from(timeout=5)
-        assert (answer["type"], answer["data"]["code"]) == ("error", "not_authenticated")
-        assert await revoked.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+        await assert_closed_by_the_server(revoked)
         # Another key's socket stays open and answers.
         answer = await send(other, {"action": "unsubscribe", "topic": f"tenant:{admin.tenant.id}"})
         assert answer["data"]["code"] == "not_subscribed"
@@ -394,6 +398,32 @@ def test_a_browser_session_subscribes_from_our_origin(session_member, tenant):
         socket = await connected(headers)
         assert (await subscribe(socket, f"tenant:{tenant.id}"))[-1]["type"] == "subscribed"
         await socket.disconnect()
+
+    run(scenario)
+
+
+def test_ending_the_membership_closes_the_users_sockets(session_member, tenant):
+    user, _ = session_member
+    headers = session_headers(user, ORIGIN)
+
+    async def scenario():
+        socket = await connected(headers)
+        await database_sync_to_async(Membership.objects.filter(user=user).delete)()
+        await assert_closed_by_the_server(socket)
+
+    run(scenario)
+
+
+def test_suspending_the_tenant_closes_its_sockets_only(member, outsider, tenant):
+    async def scenario():
+        ours = await connected(key_headers(member))
+        theirs = await connected(key_headers(outsider))
+        tenant.status = Tenant.Status.SUSPENDED
+        await database_sync_to_async(tenant.save)()
+        await assert_closed_by_the_server(ours)
+        topic = f"tenant:{outsider.tenant.id}"
+        assert (await subscribe(theirs, topic))[-1]["type"] == "subscribed"
+        await theirs.disconnect()
 
     run(scenario)
 
