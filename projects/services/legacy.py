@@ -33,7 +33,7 @@ from projects.importers import ImportFailed, ImportReport, rows_from_positions
 from projects.legacy import LegacyFile, LegacyProject, Rejection, Unreadable
 from projects.models import BudgetVersion, Finding, Position, Project
 from projects.selectors import exact_total
-from projects.services.versions import version_commit, version_open
+from projects.services.versions import version_create_first
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -391,15 +391,14 @@ def _write(
         project = Project.objects.create(
             tenant=tenant, name=source.name[:_NAME_LIMIT], legacy_id=source.legacy_id
         )
-        if source.created_at is not None:
-            Project.objects.filter(pk=project.pk).update(created_at=source.created_at)
-        version = version_open(
+        version = version_create_first(
             project=project,
+            totals=prepared.totals,
+            created_at=source.created_at,
             trigger=BudgetVersion.Trigger.LEGACY,
-            created_by=None,
             actor=ACTOR,
-            source_name=source.source,
-            summary=_summary(source),
+            source_name=source.source[:255],
+            summary=_summary(source)[:500],
             job=job,
         )
         positions_write(project=project, valid_from=version.number, rows=prepared.rows)
@@ -410,7 +409,6 @@ def _write(
                 entry["evidence"] += 1
             else:
                 rejected.append(problem)
-        version_commit(project=project, version=version, totals=prepared.totals)
         entry["project"] = str(project.id)
     # Only once the project is committed: a rolled back project is reported as that alone.
     report.rejected.extend(rejected)

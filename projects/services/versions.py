@@ -81,15 +81,11 @@ def version_open(
     )
 
 
-def version_commit(
-    *, project: Project, version: BudgetVersion, totals: dict[str, Any] | None = None
-) -> BudgetVersion:
+def version_commit(*, project: Project, version: BudgetVersion) -> BudgetVersion:
     """Count the changes, cache the aggregates, make `version` current, publish after commit.
-    The version's rows are the project's current rows by now. `totals` (count, total_cost, green,
-    amber, red) spares the query for a caller that wrote every row of a first version itself."""
+    The version's rows are the project's current rows by now."""
     parent = version.parent
-    if totals is None or parent is not None:
-        totals = exact_total(Position.objects.filter(project=project, valid_to__isnull=True))
+    totals = exact_total(Position.objects.filter(project=project, valid_to__isnull=True))
     if parent is None:
         version.added_count = totals["count"]
         version.delta_cost = totals["total_cost"]
@@ -104,6 +100,38 @@ def version_commit(
     version.position_count = totals["count"]
     version.total_cost = totals["total_cost"]
     version.save()
+    _make_current(project=project, version=version, totals=totals)
+    return version
+
+
+def version_create_first(
+    *, project: Project, totals: dict[str, Any], created_at: Any = None, **version_fields: Any
+) -> BudgetVersion:
+    """Version 1 of a new project whose rows the caller writes in this transaction, with their
+    `totals` known beforehand (count, total_cost, green, amber, red): one INSERT and one UPDATE
+    instead of `version_open` + `version_commit`. `created_at` backdates the project."""
+    version = BudgetVersion.objects.create(
+        tenant_id=project.tenant_id,
+        project=project,
+        number=1,
+        added_count=totals["count"],
+        delta_cost=totals["total_cost"],
+        position_count=totals["count"],
+        total_cost=totals["total_cost"],
+        **version_fields,
+    )
+    _make_current(project=project, version=version, totals=totals, created_at=created_at)
+    return version
+
+
+def _make_current(
+    *,
+    project: Project,
+    version: BudgetVersion,
+    totals: dict[str, Any],
+    created_at: Any = None,
+) -> None:
+    """Make `version` the project's current one with its aggregates; announce it after commit."""
     project.current_version = version
     project.position_count = totals["count"]
     project.total_cost = totals["total_cost"]
@@ -111,18 +139,20 @@ def version_commit(
     project.amber_count = totals["amber"]
     project.red_count = totals["red"]
     project.status = Project.Status.READY
-    project.save(
-        update_fields=[
-            "current_version",
-            "position_count",
-            "total_cost",
-            "green_count",
-            "amber_count",
-            "red_count",
-            "status",
-            "updated_at",
-        ]
-    )
+    fields = [
+        "current_version",
+        "position_count",
+        "total_cost",
+        "green_count",
+        "amber_count",
+        "red_count",
+        "status",
+        "updated_at",
+    ]
+    if created_at is not None:
+        project.created_at = created_at
+        fields.append("created_at")
+    project.save(update_fields=fields)
     event = Event(
         type="version.created",
         tenant_id=project.tenant_id,
@@ -142,7 +172,6 @@ def version_commit(
         topics=[topic_for("project", project.id), topic_for("tenant", project.tenant_id)],
     )
     transaction.on_commit(lambda: publish(event))
-    return version
 
 
 def position_edit(
