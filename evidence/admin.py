@@ -5,20 +5,7 @@ from django.template.defaultfilters import filesizeformat
 
 from evidence.models import Attachment, Evidence, EvidenceDownload
 from evidence.services import evidence_verify
-from tenants.admin import TenantScopedAdmin
-
-
-class ReadOnlyAdmin(TenantScopedAdmin):
-    """Rows written only by services: staff look, they do not edit."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+from tenants.admin import ReadOnlyAdmin
 
 
 class AttachmentInline(admin.TabularInline):

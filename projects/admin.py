@@ -19,7 +19,7 @@ from projects.selectors import valid_in
 from projects.services import position_edit, project_archive, project_create, project_update
 from projects.services.versions import EDITABLE_FIELDS
 from projects.sources import import_source_save
-from tenants.admin import TenantScopedAdmin, admin_tenant_ids
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_tenant_ids
 
 CODE_GROUP_LENGTH = 3  # ÚRS/KROS codes start with their work class: 131… excavation, 274… footings
 FILTER_CHOICES_LIMIT = 200
@@ -202,7 +202,7 @@ class ProjectAdmin(TenantScopedAdmin):
 
 
 @admin.register(BudgetVersion)
-class BudgetVersionAdmin(TenantScopedAdmin):
+class BudgetVersionAdmin(ReadOnlyAdmin):
     """Versions are immutable: every field is read-only."""
 
     list_display = [
@@ -221,15 +221,6 @@ class BudgetVersionAdmin(TenantScopedAdmin):
     list_filter = ["trigger"]
     search_fields = ["project__name", "source_name", "summary"]
     list_select_related = ["project"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="Positions")
     def positions(self, version: BudgetVersion) -> str:

@@ -10,20 +10,7 @@ from django.utils.html import format_html
 from projects.admin import ProjectFilter
 from projects.models import AuditPolicy, AuditReport, Finding, Waiver
 from projects.services.reports import report_chain_verify
-from tenants.admin import TenantScopedAdmin
-
-
-class ReadOnlyAdmin(TenantScopedAdmin):
-    """Results are written by audits and waivers only."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
 
 
 @admin.register(AuditPolicy)

@@ -15,7 +15,7 @@ from jobs.services import job_create
 from projects.models import Alert, CatalogItem, PriceCatalog
 from projects.services.catalogs import alert_acknowledge
 from projects.sources import import_source_save
-from tenants.admin import TenantScopedAdmin
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
 
 
 class CatalogImportForm(forms.Form):
@@ -87,22 +87,13 @@ class PriceCatalogAdmin(TenantScopedAdmin):
 
 
 @admin.register(CatalogItem)
-class CatalogItemAdmin(TenantScopedAdmin):
+class CatalogItemAdmin(ReadOnlyAdmin):
     """Read-only: an item changes with the catalog's next edition."""
 
     list_display = ["code", "catalog", "description", "unit", "unit_price", "changed_in_version"]
     list_filter = [("catalog", admin.RelatedOnlyFieldListFilter), "changed_in_version"]
     search_fields = ["code", "description"]
     list_select_related = ["catalog"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class AcknowledgedFilter(admin.SimpleListFilter):

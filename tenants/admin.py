@@ -30,6 +30,19 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class ReadOnlyAdmin(TenantScopedAdmin):
+    """Rows written only by services: staff look, they do not edit."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
@@ -128,7 +141,7 @@ class UsageCounterAdmin(TenantScopedAdmin):
 
 
 @admin.register(RequestLog)
-class RequestLogAdmin(TenantScopedAdmin):
+class RequestLogAdmin(ReadOnlyAdmin):
     """Read-only: the log records what happened."""
 
     list_display = [
@@ -148,12 +161,3 @@ class RequestLogAdmin(TenantScopedAdmin):
     list_select_related = ["tenant", "api_key", "user"]
     # A changelist COUNT over millions of rows is slow; the pager shows "more" instead.
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
