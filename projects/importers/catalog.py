@@ -6,8 +6,6 @@ mapped by the same synonyms as budgets (Code/Kód, Unit/MJ, Unit price/Jedn. cen
 all or nothing: any bad row fails the file naming the row and column, after reading it all.
 """
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -25,7 +23,7 @@ from projects.importers.base import (
     cell_to_decimal,
     cell_to_text,
 )
-from projects.importers.csvfile import SAMPLE_BYTES, _lines, detect_encoding, sniff_delimiter
+from projects.importers.csvfile import csv_rows
 from projects.importers.headers import HeaderMap, map_header
 from projects.importers.tabular import (
     CONVENTION_SAMPLE_ROWS,
@@ -63,7 +61,8 @@ def read_catalog(
     stream.seek(0)
     file_format = sniff_format(head, filename)
     if file_format == "csv":
-        rows, where = _csv_rows(stream, report, on_progress), "row {}"
+        rows, _, _ = csv_rows(stream, report=report, on_progress=on_progress)
+        where = "row {}"
     elif file_format == "xlsx":
         rows, where = _xlsx_rows(stream, report)
     else:
@@ -85,35 +84,11 @@ def read_catalog(
     return items
 
 
-def _csv_rows(
-    stream: BinaryIO, report: ImportReport, on_progress: ProgressCallback
-) -> Iterator[Row]:
-    size = stream.seek(0, io.SEEK_END)
-    stream.seek(0)
-    head = stream.read(SAMPLE_BYTES)
-    if not head.strip():
-        raise ImportFailed("empty_file", "The file is empty.")
-    encoding = detect_encoding(head)
-    delimiter = sniff_delimiter(head.decode(encoding, errors="ignore"))
-    report.notes.update(format="csv", encoding=encoding, delimiter=delimiter)
-    stream.seek(0)
-    reader = csv.reader(_lines(stream, encoding), delimiter=delimiter)
-    number = 0
-    try:
-        for number, cells in enumerate(reader, start=1):
-            if number % 2000 == 0:
-                on_progress(stream.tell(), size)
-            yield number, cells
-    except csv.Error as exc:
-        raise ImportFailed("invalid_csv", f"row {number + 1}: {exc}") from None
-    on_progress(size, size)
-
-
 def _xlsx_rows(stream: BinaryIO, report: ImportReport) -> tuple[Iterator[Row], str]:
     """The rows of the first visible sheet with a header row."""
     from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
-    from projects.importers.xlsx import _sheet_rows
+    from projects.importers.xlsx import sheet_rows
 
     try:
         workbook = CalamineWorkbook.from_filelike(stream)
@@ -122,7 +97,7 @@ def _xlsx_rows(stream: BinaryIO, report: ImportReport) -> tuple[Iterator[Row], s
             if meta.visible != SheetVisibleEnum.Visible:
                 continue
             sheet = workbook.get_sheet_by_name(meta.name)
-            rows = list(_sheet_rows(sheet))
+            rows = list(sheet_rows(sheet))
             if any(_header(cells) is not None for _, cells in rows[:HEADER_SCAN_ROWS]):
                 report.notes["sheet"] = meta.name
                 return iter(rows), f'sheet "{meta.name}", row {{}}'

@@ -68,9 +68,11 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
-def read(
+def csv_rows(
     stream: BinaryIO, *, report: ImportReport, on_progress: ProgressCallback
-) -> Iterator[ParsedPosition]:
+) -> tuple[Iterator[Row], str, str]:
+    """The file's rows (line number, cells), streamed, with the encoding and delimiter sniffed
+    from its head (noted in `report`). Budgets and price catalogs read CSV through this."""
     size = stream.seek(0, io.SEEK_END)
     stream.seek(0)
     head = stream.read(SAMPLE_BYTES)
@@ -91,7 +93,15 @@ def read(
                 yield number, cells
         except csv.Error as exc:
             raise ImportFailed("invalid_csv", f"row {number + 1}: {exc}") from None
+        on_progress(size, size)
 
+    return rows(), encoding, delimiter
+
+
+def read(
+    stream: BinaryIO, *, report: ImportReport, on_progress: ProgressCallback
+) -> Iterator[ParsedPosition]:
+    rows, encoding, delimiter = csv_rows(stream, report=report, on_progress=on_progress)
     # Unquoted decimal commas can't live in a comma-separated file: there a lone comma groups
     # thousands.
     table = TableReader(
@@ -100,7 +110,7 @@ def read(
         default_decimal_comma=False if delimiter == "," else None,
     )
     try:
-        yield from table.read(rows())
+        yield from table.read(rows)
     except NoHeader:
         raise ImportFailed(
             "no_header",
@@ -108,7 +118,6 @@ def read(
             f"separated by {delimiter!r}): expected columns such as Description, Unit, Quantity "
             "(Popis, MJ, Množství; Beschreibung, Einheit, Menge).",
         ) from None
-    on_progress(size, size)
 
 
 def _lines(stream: BinaryIO, encoding: str) -> Iterator[str]:

@@ -17,7 +17,7 @@ from projects.importers.tabular import NoHeader, Row, TableReader, find_header
 RECAPITULATION_PREFIXES = ("rekapitulace", "recapitulation", "summary", "zusammenfassung")
 
 
-def _sheet_rows(sheet) -> Iterator[Row]:
+def sheet_rows(sheet) -> Iterator[Row]:
     first_row = sheet.start[0] if sheet.start else 0
     first_col = sheet.start[1] if sheet.start else 0
     for offset, cells in enumerate(sheet.iter_rows()):
@@ -49,7 +49,7 @@ def read(
                 continue
             sheet = workbook.get_sheet_by_name(name)
             try:
-                find_header(_sheet_rows(sheet))
+                find_header(sheet_rows(sheet))
             except NoHeader:
                 report.notes.setdefault("skipped_sheets", []).append(name)
                 continue
@@ -69,7 +69,7 @@ def read(
                 location=lambda line, name=sheet.name: f'sheet "{name}", row {line}',
                 object_code=sheet.name if len(sheets) > 1 else "",
             )
-            for position in table.read(_sheet_rows(sheet)):
+            for position in table.read(sheet_rows(sheet)):
                 yield position
                 if position.source_line % 2000 == 0:
                     on_progress(done + position.source_line, total_rows)
