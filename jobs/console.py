@@ -11,6 +11,8 @@ from projects.models import Project
 from tenants.models import Tenant
 
 BAR_WIDTH = 30
+# Problems of a failed job a command lists (the job keeps them all).
+SHOWN_PROBLEMS = 20
 
 
 class _Bar:
@@ -118,3 +120,13 @@ def job_run_inline(
         break
     job.refresh_from_db()
     return job
+
+
+def job_failure_message(job: Job, *, what: str) -> str:
+    """A failed job's error for a command to raise: "<what> failed (code): message", then the
+    first problems its details list (a file's rows, say)."""
+    error = job.error or {}
+    lines = [f"{what} failed ({error.get('code')}): {error.get('message')}"]
+    problems = (error.get("details") or {}).get("errors") or []
+    lines += [f"  {problem['message']}" for problem in problems[:SHOWN_PROBLEMS]]
+    return "\n".join(lines)

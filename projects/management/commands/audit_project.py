@@ -2,7 +2,7 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.console import job_run_inline
+from jobs.console import job_failure_message, job_run_inline
 from jobs.models import Job
 from projects.models import Project
 
@@ -44,8 +44,7 @@ class Command(BaseCommand):
             log_stream=self.stdout,
         )
         if job.status != Job.Status.SUCCEEDED:
-            error = job.error or {}
-            raise CommandError(f"Audit failed ({error.get('code')}): {error.get('message')}")
+            raise CommandError(job_failure_message(job, what="Audit"))
         result = job.result
         counts = result["counts"]
         catalog_text = (

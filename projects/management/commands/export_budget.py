@@ -5,7 +5,7 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
 from evidence.models import Evidence
-from jobs.console import job_run_inline
+from jobs.console import job_failure_message, job_run_inline
 from jobs.models import Job
 from projects.models import Project
 from projects.services.exports import FORMATS
@@ -48,8 +48,7 @@ class Command(BaseCommand):
             log_stream=self.stdout,
         )
         if job.status != Job.Status.SUCCEEDED:
-            error = job.error or {}
-            raise CommandError(f"Export failed ({error.get('code')}): {error.get('message')}")
+            raise CommandError(job_failure_message(job, what="Export"))
         result = job.result
         evidence = Evidence.objects.for_tenant(project_obj.tenant).get(pk=result["evidence"])
         if output is not None:

@@ -3,14 +3,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.console import job_run_inline
+from jobs.console import SHOWN_PROBLEMS, job_failure_message, job_run_inline
 from jobs.models import Job
 from projects.models import Project
 from projects.services import project_create
 from projects.sources import import_source_save
 from tenants.models import Tenant
-
-SHOWN_PROBLEMS = 20
 
 
 class Command(BaseCommand):
@@ -45,7 +43,7 @@ class Command(BaseCommand):
             log_stream=self.stdout,
         )
         if job.status != Job.Status.SUCCEEDED:
-            raise CommandError(self._failure(job))
+            raise CommandError(job_failure_message(job, what="Import"))
         result = job.result
         changes = result["changes"]
         self.stdout.write(
@@ -76,10 +74,3 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No project {reference!r} in {tenant.slug} (--create makes one).")
         return found
-
-    def _failure(self, job: Job) -> str:
-        error = job.error or {}
-        lines = [f"Import failed ({error.get('code')}): {error.get('message')}"]
-        problems = (error.get("details") or {}).get("errors") or []
-        lines += [f"  {problem['message']}" for problem in problems[:SHOWN_PROBLEMS]]
-        return "\n".join(lines)

@@ -3,13 +3,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.console import job_run_inline
+from jobs.console import SHOWN_PROBLEMS, job_failure_message, job_run_inline
 from jobs.models import Job
 from projects.models import PriceCatalog
 from projects.sources import import_source_save
 from tenants.models import Tenant
-
-SHOWN_PROBLEMS = 20
 
 
 class Command(BaseCommand):
@@ -56,11 +54,7 @@ class Command(BaseCommand):
             log_stream=self.stdout,
         )
         if job.status != Job.Status.SUCCEEDED:
-            error = job.error or {}
-            lines = [f"Import failed ({error.get('code')}): {error.get('message')}"]
-            problems = (error.get("details") or {}).get("errors") or []
-            lines += [f"  {problem['message']}" for problem in problems[:SHOWN_PROBLEMS]]
-            raise CommandError("\n".join(lines))
+            raise CommandError(job_failure_message(job, what="Import"))
         result = job.result
         changes = result["changes"]
         self.stdout.write(
