@@ -193,12 +193,15 @@ class ProjectAdmin(TenantScopedAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": f"Import a budget into {project}",
-            "project": project,
+            "explanation": f"The file becomes the next version of {project} when the import job "
+            "finishes. A file with errors makes no version; the job lists the problems.",
+            "target": project,
+            "action": "import_budget_file",
             "form": form,
             "opts": self.model._meta,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "admin/projects/project/import_budget.html", context)
+        return TemplateResponse(request, "admin/projects/import_file.html", context)
 
 
 @admin.register(BudgetVersion)

@@ -78,12 +78,16 @@ class PriceCatalogAdmin(TenantScopedAdmin):
         context = {
             **self.admin_site.each_context(request),
             "title": f"Import a new edition of {catalog.name}",
-            "catalog": catalog,
+            "explanation": f"The file becomes the next edition of {catalog.name} when the import "
+            "job finishes. A file with errors changes nothing; the job lists the problems. "
+            "Positions whose reference price or unit changes get alerts.",
+            "target": catalog,
+            "action": "import_catalog_file",
             "form": form,
             "opts": self.model._meta,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "admin/projects/pricecatalog/import_catalog.html", context)
+        return TemplateResponse(request, "admin/projects/import_file.html", context)
 
 
 @admin.register(CatalogItem)
