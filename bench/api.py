@@ -27,27 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import free_port  # noqa: E402 - needs ROOT on the path
+from tests.servers import create_tenant_and_key, free_port, manage  # noqa: E402 - needs ROOT
 
 CLIENTS = 20
 WORKERS = 2
 ROUND_SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WARMUP_SECONDS = 1.0
 TARGET_RATIO = 0.6
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        sys.exit(f"manage.py {args[0]} failed:\n{result.stderr}")
-    return result.stdout
 
 
 def client(port: int, request: bytes, until: float) -> tuple[list[int], int]:
@@ -100,14 +86,7 @@ def main() -> None:
         env["DATABASE_URL"] = f"sqlite:///{workdir.name}/bench.sqlite3"
     manage(env, "migrate", "--noinput", "-v", "0")
     slug = f"bench-{uuid.uuid4().hex[:8]}"
-    secret = manage(
-        env,
-        "shell",
-        "-c",
-        "from tenants.services import api_key_create, tenant_create; "
-        f"t = tenant_create(slug={slug!r}, name='Bench', plan='enterprise'); "
-        "print(api_key_create(tenant=t, name='bench', role='viewer').secret)",
-    ).split()[-1]
+    secret = create_tenant_and_key(env, slug=slug, plan="enterprise")
 
     port = free_port()
     server = subprocess.Popen(

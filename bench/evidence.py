@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.s3server import start_s3_server  # noqa: E402 - needs ROOT on the path
-from tests.servers import free_port, wait_for_port  # noqa: E402
+from tests.servers import free_port, manage, wait_for_port  # noqa: E402
 
 PYTHON = sys.executable
 MB = 1024 * 1024
@@ -83,15 +83,6 @@ class MultipartBody:
             self.parts.pop(0)
             return part
         return b""
-
-
-def manage(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        sys.exit(f"manage.py {' '.join(args)} failed:\n{result.stderr}")
-    return result.stdout
 
 
 def worker_pids(master_pid: int) -> list[int]:
