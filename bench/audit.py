@@ -36,7 +36,7 @@ UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod", "soubor"]
 CENT = Decimal("0.01")
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database  # noqa: E402
+from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -276,11 +276,6 @@ class StepClock:
                 parts.append(f"{names[done]} {at - last:.2f}")
                 last = at
         return ", ".join(parts)
-
-
-def report(label: str, value: str, target: str = "", ok: bool | None = None) -> None:
-    verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
-    print(f"  {label:<52} {value:>16}  {target}{verdict}")
 
 
 def main() -> None:

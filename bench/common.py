@@ -1,4 +1,5 @@
-"""What the PostgreSQL benchmarks share: their database, and words to build budget text from."""
+"""What the PostgreSQL benchmarks share: their database, words to build budget text from, and
+how they print their results."""
 
 import os
 
@@ -20,3 +21,9 @@ def ensure_database() -> None:
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def report(label: str, value: str, target: str = "", ok: bool | None = None) -> None:
+    """One line of a benchmark's results: the figure, and against its target when it has one."""
+    verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
+    print(f"  {label:<52} {value:>16}  {target}{verdict}")

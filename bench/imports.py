@@ -40,7 +40,7 @@ TENANT_SLUG = "bench-imports"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod", "soubor"]
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database  # noqa: E402
+from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -362,11 +362,6 @@ def purge_bench_tenant() -> None:
         )
         cursor.execute("DELETE FROM projects_budgetversion WHERE tenant_id = %s", [tenant.id])
     tenant.delete()
-
-
-def report(label: str, value: str, target: str = "", ok: bool | None = None) -> None:
-    verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
-    print(f"  {label:<52} {value:>16}  {target}{verdict}")
 
 
 def main() -> None:

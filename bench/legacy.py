@@ -32,7 +32,7 @@ TENANT_SLUG = "bench-legacy"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod"]
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database  # noqa: E402
+from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -173,11 +173,6 @@ def copy_baseline(tenant_id: str, store: Path) -> tuple[float, float, int]:
         conn.execute("DROP TABLE bench_legacy_copy")
         conn.commit()
     return seconds, per_project, len(rows)
-
-
-def report(label: str, value: str, target: str = "", ok: bool | None = None) -> None:
-    verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
-    print(f"  {label:<52} {value:>16}  {target}{verdict}")
 
 
 def main() -> None:
