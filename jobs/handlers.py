@@ -7,7 +7,7 @@ from rest_framework import serializers
 from jobs.errors import JobInputError
 from jobs.models import Job
 from jobs.progress import Progress
-from jobs.registry import job_kind
+from jobs.registry import job_input, job_kind
 
 
 class SelftestInput(serializers.Serializer):
@@ -19,10 +19,8 @@ class SelftestInput(serializers.Serializer):
 @job_kind("selftest", queue="high", direct=True, input_serializer=SelftestInput)
 def selftest(job: Job, progress: Progress) -> dict:
     """A diagnostic: `steps` steps of `delay` seconds each, failing at step `fail_at` if given."""
-    options = SelftestInput(data=job.input)
-    if not options.is_valid():
-        raise JobInputError("invalid_input", "The selftest input is invalid.", options.errors)
-    steps, delay, fail_at = (options.validated_data[k] for k in ("steps", "delay", "fail_at"))
+    options = job_input(job, SelftestInput, what="selftest")
+    steps, delay, fail_at = (options[k] for k in ("steps", "delay", "fail_at"))
     for step in range(1, steps + 1):
         progress.check_cancelled(interval=0)
         if step == fail_at:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rest_framework import serializers
 
 from config.errors import ApiError
+from jobs.errors import JobInputError
 
 if TYPE_CHECKING:
     from jobs.models import Job
@@ -78,3 +79,12 @@ def get_job_kind(name: str) -> JobKind:
 
 def job_kinds() -> list[JobKind]:
     return sorted(_KINDS.values(), key=lambda kind: kind.name)
+
+
+def job_input(job: "Job", serializer_class: type[serializers.Serializer], *, what: str) -> dict:
+    """The job's input as `serializer_class` cleans it; otherwise a JobInputError naming the bad
+    fields (the job fails at once: a retry would not make the input right)."""
+    payload = serializer_class(data=job.input)
+    if not payload.is_valid():
+        raise JobInputError("invalid_input", f"The {what}'s input is invalid.", payload.errors)
+    return payload.validated_data

@@ -9,7 +9,7 @@ from evidence.selectors import evidence_get
 from jobs.errors import JobInputError
 from jobs.models import Job
 from jobs.progress import Progress
-from jobs.registry import job_kind
+from jobs.registry import job_input, job_kind
 from projects import legacy, selectors
 from projects.importers import ImportFailed
 from projects.models import AuditReport, BudgetVersion, PriceCatalog, Project
@@ -20,6 +20,19 @@ from projects.services.exports import FORMATS as EXPORT_FORMATS
 from projects.services.exports import budget_export
 from projects.services.legacy import legacy_migrate, legacy_verify
 from projects.sources import import_source_open
+
+
+def _job_project(job: Job) -> Project:
+    """The project the job works on, of the job's tenant."""
+    project = (
+        Project.objects.for_tenant(job.tenant)
+        .select_related("current_version", "tenant")
+        .filter(pk=job.project_id)
+        .first()
+    )
+    if project is None:
+        raise JobInputError("project_not_found", "The job names no project of this tenant.")
+    return project
 
 
 class ImportBudgetInput(serializers.Serializer):
@@ -34,23 +47,19 @@ class ImportBudgetInput(serializers.Serializer):
 @job_kind("import_budget", exclusive=True)
 def import_budget(job: Job, progress: Progress) -> dict:
     """Import the file named by the job's input as the next version of the job's project."""
-    payload = ImportBudgetInput(data=job.input)
-    if not payload.is_valid():
-        raise JobInputError("invalid_input", "The import job's input is invalid.", payload.errors)
-    project = Project.objects.for_tenant(job.tenant).filter(pk=job.project_id).first()
-    if project is None:
-        raise JobInputError("project_not_found", "The job names no project of this tenant.")
+    data = job_input(job, ImportBudgetInput, what="import job")
+    project = _job_project(job)
     done = BudgetVersion.objects.for_tenant(job.tenant).filter(job=job).first()
     if done is not None:  # a redelivered job whose version was committed already
         return {"version": done.number, "positions": done.position_count, "redelivered": True}
     try:
-        with import_source_open(tenant=job.tenant, source=payload.validated_data) as stream:
+        with import_source_open(tenant=job.tenant, source=data) as stream:
             outcome = budget_import(
                 project=project,
                 stream=stream,
-                filename=payload.validated_data["filename"],
+                filename=data["filename"],
                 created_by=job.created_by,
-                actor=payload.validated_data["actor"],
+                actor=data["actor"],
                 progress=progress,
                 job=job,
             )
@@ -74,12 +83,7 @@ class ImportLegacyInput(serializers.Serializer):
 def import_legacy(job: Job, progress: Progress) -> dict:
     """Migrate (or dry-run, or verify) a legacy installation into the job's tenant. Resumable:
     each project is its own transaction and projects migrated already are skipped."""
-    payload = ImportLegacyInput(data=job.input)
-    if not payload.is_valid():
-        raise JobInputError(
-            "invalid_input", "The legacy import's input is invalid.", payload.errors
-        )
-    data = payload.validated_data
+    data = job_input(job, ImportLegacyInput, what="legacy import")
     path = Path(data["path"])
     if not path.is_dir():
         raise JobInputError("source_not_found", f"No folder {path} on the server.")
@@ -116,10 +120,7 @@ class ImportCatalogInput(serializers.Serializer):
 def import_catalog(job: Job, progress: Progress) -> dict:
     """Import the price catalog file named by the job's input; an update raises alerts. A
     redelivered job whose import committed finds the same edition stored and changes nothing."""
-    payload = ImportCatalogInput(data=job.input)
-    if not payload.is_valid():
-        raise JobInputError("invalid_input", "The catalog job's input is invalid.", payload.errors)
-    data = payload.validated_data
+    data = job_input(job, ImportCatalogInput, what="catalog job")
     source = None
     if data.get("evidence"):
         source = evidence_get(tenant=job.tenant, evidence_id=data["evidence"])
@@ -148,22 +149,13 @@ class ExportBudgetInput(serializers.Serializer):
 def export_budget(job: Job, progress: Progress) -> dict:
     """Write a version of the job's project as XLSX or CSV evidence; the result names it. Running
     it again writes the file again (the same bytes are stored once)."""
-    payload = ExportBudgetInput(data=job.input)
-    if not payload.is_valid():
-        raise JobInputError("invalid_input", "The export job's input is invalid.", payload.errors)
-    project = (
-        Project.objects.for_tenant(job.tenant)
-        .select_related("current_version", "tenant")
-        .filter(pk=job.project_id)
-        .first()
-    )
-    if project is None:
-        raise JobInputError("project_not_found", "The job names no project of this tenant.")
+    data = job_input(job, ExportBudgetInput, what="export job")
+    project = _job_project(job)
     try:
         outcome = budget_export(
             project=project,
-            format=payload.validated_data["format"],
-            version=payload.validated_data.get("version"),
+            format=data["format"],
+            version=data.get("version"),
             created_by=job.created_by,
             progress=progress,
         )
@@ -187,13 +179,8 @@ class AuditProjectInput(serializers.Serializer):
 @job_kind("audit_project", exclusive=True)
 def audit_project(job: Job, progress: Progress) -> dict:
     """Audit a version of the job's project against a catalog; the result names the report."""
-    payload = AuditProjectInput(data=job.input)
-    if not payload.is_valid():
-        raise JobInputError("invalid_input", "The audit job's input is invalid.", payload.errors)
-    options = payload.validated_data
-    project = Project.objects.for_tenant(job.tenant).filter(pk=job.project_id).first()
-    if project is None:
-        raise JobInputError("project_not_found", "The job names no project of this tenant.")
+    data = job_input(job, AuditProjectInput, what="audit job")
+    project = _job_project(job)
     done = (
         AuditReport.objects.for_tenant(job.tenant).filter(job=job).select_related("version").first()
     )
@@ -201,11 +188,11 @@ def audit_project(job: Job, progress: Progress) -> dict:
         outcome = AuditOutcome(report=done, positions=done.version.position_count, waived=0)
         return {**outcome.as_result(), "redelivered": True}
     version = None
-    if "version" in options:
-        version = BudgetVersion.objects.filter(project=project, number=options["version"]).first()
+    if "version" in data:
+        version = BudgetVersion.objects.filter(project=project, number=data["version"]).first()
         if version is None:
-            raise JobInputError("version_not_found", f"Version {options['version']} not found.")
-    catalog = _audit_catalog(job, options)
+            raise JobInputError("version_not_found", f"Version {data['version']} not found.")
+    catalog = _audit_catalog(job, data)
     try:
         outcome = audit_run(
             project=project,
@@ -215,7 +202,7 @@ def audit_project(job: Job, progress: Progress) -> dict:
             job=job,
             progress=progress,
             created_by=job.created_by,
-            actor=options["actor"],
+            actor=data["actor"],
         )
     except AuditFailed as exc:
         raise JobInputError(exc.code, exc.message, exc.details) from None
@@ -224,12 +211,12 @@ def audit_project(job: Job, progress: Progress) -> dict:
     return outcome.as_result()
 
 
-def _audit_catalog(job: Job, options: dict) -> PriceCatalog | None:
-    if "catalog" not in options:
+def _audit_catalog(job: Job, data: dict) -> PriceCatalog | None:
+    if "catalog" not in data:
         return selectors.catalog_default(tenant=job.tenant)
-    if options["catalog"] is None:  # asked for an audit without a catalog
+    if data["catalog"] is None:  # asked for an audit without a catalog
         return None
-    catalog = PriceCatalog.objects.for_tenant(job.tenant).filter(pk=options["catalog"]).first()
+    catalog = PriceCatalog.objects.for_tenant(job.tenant).filter(pk=data["catalog"]).first()
     if catalog is None:
         raise JobInputError("catalog_not_found", "The job names no catalog of this tenant.")
     return catalog
