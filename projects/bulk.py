@@ -7,12 +7,15 @@ The only place that knows the database vendor; services call it the same way on 
 import json
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from projects.models import Finding, Position, Project
+from projects.models import BudgetVersion, Finding, Position, Project
 from projects.rows import ROW_FIELDS
 
 CREATE_BATCH = 2000
@@ -112,6 +115,49 @@ FINDING_COLUMNS = (
     "created_at",
 )
 _EVIDENCE = FINDING_COLUMNS.index("evidence")
+
+
+def finding_row(
+    *,
+    version: BudgetVersion,
+    position_id: Any,
+    line_key: str,
+    rule: str,
+    role: str,
+    recommendation: str,
+    confidence: Decimal,
+    reasoning: str,
+    source_line: int | None,
+    created_at: datetime,
+    suggested_fix: str = "",
+    evidence: dict | None = None,
+    catalog_id: Any = None,
+    catalog_item_id: Any = None,
+    catalog_version: int | None = None,
+    report_id: Any = None,
+) -> tuple:
+    """One finding of `version` as `findings_write` takes it (FINDING_COLUMNS order)."""
+    return (
+        uuid.uuid4(),
+        version.tenant_id,
+        version.project_id,
+        version.id,
+        position_id,
+        line_key,
+        rule,
+        role,
+        recommendation,
+        confidence,
+        reasoning,
+        suggested_fix,
+        evidence or {},
+        catalog_id,
+        catalog_item_id,
+        catalog_version,
+        source_line,
+        report_id,
+        created_at,
+    )
 
 
 def findings_write(*, rows: Iterable[tuple]) -> int:

@@ -31,7 +31,7 @@ from jobs.progress import NoProgress
 from projects.audit.chain import canonical_bytes, digest
 from projects.audit.engine import audit_positions
 from projects.audit.types import AuditPosition, CatalogEntry, Policy, Recommendation
-from projects.bulk import findings_write, positions_set_status, rows_fetch
+from projects.bulk import finding_row, findings_write, positions_set_status, rows_fetch
 from projects.models import (
     AuditReport,
     BudgetVersion,
@@ -256,26 +256,23 @@ def _write(
                 }
             )
             finding_rows.append(
-                (
-                    uuid.uuid4(),
-                    project.tenant_id,
-                    project.id,
-                    version.id,
-                    position_id,
-                    line_key,
-                    finding.rule,
-                    finding.role,
-                    finding.recommendation.value,
-                    Decimal(confidence),
-                    finding.reasoning,
-                    finding.suggested_fix,
-                    finding.evidence,
-                    catalog_id,
-                    finding.evidence.get("catalog_item"),
-                    catalog_version,
-                    source_line,
-                    report_id,
-                    now,
+                finding_row(
+                    version=version,
+                    position_id=position_id,
+                    line_key=line_key,
+                    rule=finding.rule,
+                    role=finding.role,
+                    recommendation=finding.recommendation.value,
+                    confidence=Decimal(confidence),
+                    reasoning=finding.reasoning,
+                    source_line=source_line,
+                    created_at=now,
+                    suggested_fix=finding.suggested_fix,
+                    evidence=finding.evidence,
+                    catalog_id=catalog_id,
+                    catalog_item_id=finding.evidence.get("catalog_item"),
+                    catalog_version=catalog_version,
+                    report_id=report_id,
                 )
             )
         counts[worst.value] += 1

@@ -28,7 +28,7 @@ from evidence.uploads import spool_fileobj
 from jobs.models import Job
 from jobs.progress import NoProgress
 from projects import legacy
-from projects.bulk import findings_write, positions_analyze, positions_write
+from projects.bulk import finding_row, findings_write, positions_analyze, positions_write
 from projects.importers import ImportFailed, ImportReport, rows_from_positions
 from projects.legacy import LegacyFile, LegacyProject, Rejection, Unreadable
 from projects.models import BudgetVersion, Finding, Position, Project
@@ -416,28 +416,21 @@ def _write(
 
 
 def _finding_rows(findings: list[tuple], *, version: BudgetVersion) -> Iterator[tuple]:
-    """Prepared findings as full rows for the bulk writer (projects.bulk.FINDING_COLUMNS)."""
+    """Prepared findings as rows for the bulk writer; the legacy results carry no fix, evidence
+    or catalog."""
     now = timezone.now()
-    head = (version.tenant_id, version.project_id, version.id)
     for position_id, line_key, rule, role, recommendation, confidence, reasoning, line in findings:
-        yield (
-            uuid.uuid4(),
-            *head,
-            position_id,
-            line_key,
-            rule,
-            role,
-            recommendation,
-            confidence,
-            reasoning,
-            "",  # suggested_fix: the legacy results carry none
-            {},  # evidence
-            None,  # catalog
-            None,  # catalog item
-            None,  # catalog version
-            line,
-            None,  # report
-            now,
+        yield finding_row(
+            version=version,
+            position_id=position_id,
+            line_key=line_key,
+            rule=rule,
+            role=role,
+            recommendation=recommendation,
+            confidence=confidence,
+            reasoning=reasoning,
+            source_line=line,
+            created_at=now,
         )
 
 
