@@ -5,6 +5,7 @@ The only place that knows the database vendor; services call it the same way on 
 """
 
 import json
+import os
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -25,6 +26,21 @@ CREATE_BATCH = 2000
 ANALYZE_AFTER_ROWS = 10_000
 CLOSE_BATCH = 500  # well under SQLite's limit of bound parameters
 _COLUMNS = ("id", "tenant_id", "project_id", "valid_from", "valid_to", *ROW_FIELDS[1:])
+
+
+def new_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUIDs as text, from one read of the system's random source:
+    a third of what as many uuid.uuid4() calls cost, for the writers that make ids by the
+    hundred thousand."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes(byte & 0x0F | 0x40 for byte in raw[6::16])  # version 4
+    raw[8::16] = bytes(byte & 0x3F | 0x80 for byte in raw[8::16])  # RFC 4122 variant
+    digits = raw.hex()
+    return [
+        f"{digits[at : at + 8]}-{digits[at + 8 : at + 12]}-{digits[at + 12 : at + 16]}-"
+        f"{digits[at + 16 : at + 20]}-{digits[at + 20 : at + 32]}"
+        for at in range(0, 32 * count, 32)
+    ]
 
 
 def positions_write(*, project: Project, valid_from: int, rows: Iterable[tuple]) -> int:
@@ -135,10 +151,12 @@ def finding_row(
     catalog_item_id: Any = None,
     catalog_version: int | None = None,
     report_id: Any = None,
+    id: Any = None,
 ) -> tuple:
-    """One finding of `version` as `findings_write` takes it (FINDING_COLUMNS order)."""
+    """One finding of `version` as `findings_write` takes it (FINDING_COLUMNS order); a new id
+    unless one is given."""
     return (
-        uuid.uuid4(),
+        id or uuid.uuid4(),
         version.tenant_id,
         version.project_id,
         version.id,

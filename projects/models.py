@@ -341,7 +341,10 @@ class Finding(TenantOwnedModel):
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="findings", db_index=False
     )
-    version = models.ForeignKey(BudgetVersion, on_delete=models.CASCADE, related_name="findings")
+    # Indexed by finding_line, which leads with it.
+    version = models.ForeignKey(
+        BudgetVersion, on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
     position = models.ForeignKey(Position, on_delete=models.CASCADE, related_name="findings")
     line_key = models.CharField(max_length=512)
     rule = models.CharField(max_length=64, help_text="e.g. cost.deviation, legacy.cost")
@@ -351,16 +354,33 @@ class Finding(TenantOwnedModel):
     reasoning = models.TextField()
     suggested_fix = models.TextField(blank=True)
     evidence = models.JSONField(default=dict, blank=True)
+    # The nullable references are indexed where set only (Meta.indexes): most findings name no
+    # catalog or report, and a NULL entry in an index only costs every bulk write.
     catalog = models.ForeignKey(
-        PriceCatalog, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        PriceCatalog,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     catalog_item = models.ForeignKey(
-        CatalogItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        CatalogItem,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     catalog_version = models.PositiveIntegerField(null=True, blank=True)
     source_line = models.PositiveIntegerField(null=True, blank=True)
     report = models.ForeignKey(
-        AuditReport, null=True, blank=True, on_delete=models.SET_NULL, related_name="findings"
+        AuditReport,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="findings",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -369,6 +389,17 @@ class Finding(TenantOwnedModel):
         indexes = [
             models.Index(fields=["project", "version"], name="finding_version"),
             models.Index(fields=["version", "line_key"], name="finding_line"),
+            models.Index(
+                fields=["catalog"], condition=Q(catalog__isnull=False), name="finding_catalog"
+            ),
+            models.Index(
+                fields=["catalog_item"],
+                condition=Q(catalog_item__isnull=False),
+                name="finding_catalog_item",
+            ),
+            models.Index(
+                fields=["report"], condition=Q(report__isnull=False), name="finding_report"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,10 +8,11 @@ whose legacy id the tenant has already is skipped, so a stopped run resumes wher
 rerun adds nothing.
 """
 
-import uuid
+import queue
+import threading
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,7 +29,13 @@ from evidence.uploads import spool_fileobj
 from jobs.models import Job
 from jobs.progress import NoProgress
 from projects import legacy
-from projects.bulk import finding_row, findings_write, positions_analyze, positions_write
+from projects.bulk import (
+    finding_row,
+    findings_write,
+    new_ids,
+    positions_analyze,
+    positions_write,
+)
 from projects.importers import ImportFailed, ImportReport, rows_from_positions
 from projects.legacy import LegacyFile, LegacyProject, Rejection, Unreadable
 from projects.models import BudgetVersion, Finding, Position, Project
@@ -38,8 +45,8 @@ from tenants.models import Tenant
 from tenants.services import tenant_create
 
 ACTOR = "legacy migration"
-# Projects read and prepared ahead of the one being written.
-READ_AHEAD = 2
+# Threads migrating projects at once on PostgreSQL, each on its own connection.
+WRITERS = 3
 _STATUS_RANK = {
     Position.AuditStatus.UNAUDITED: 0,
     Position.AuditStatus.GREEN: 1,
@@ -63,6 +70,7 @@ class LegacyReport:
     migrated: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    writers: int = 1  # connections that wrote projects at once
 
     @property
     def ok(self) -> bool:
@@ -74,6 +82,7 @@ class LegacyReport:
             "source": self.source,
             "tenant": self.tenant,
             "dry_run": self.dry_run,
+            "writers": self.writers,
             "migrated": self.migrated,
             "skipped": self.skipped,
             "rejected": [rejection.as_dict() for rejection in self.rejected],
@@ -177,7 +186,7 @@ def _prepare(project: LegacyProject, *, tenant: Tenant | None, legacy_tenant: st
     statuses = [Position.AuditStatus.UNAUDITED] * len(rows)
     findings: list[tuple] = []
     rejected: list[Rejection] = []
-    ids = [str(uuid.uuid4()) for _ in rows]
+    ids = new_ids(len(rows))
     for audit in project.audits:
         index = by_number.get(audit.position_number)
         why = ""
@@ -255,19 +264,9 @@ def legacy_migrate(
     )
     items, early = _sources(mode=mode, path=path, legacy_tenant=legacy_tenant)
     report.rejected.extend(early)
-    done_ids = set()
-    if tenant is not None:
-        done_ids = set(
-            Project.objects.for_tenant(tenant)
-            .exclude(legacy_id="")
-            .values_list("legacy_id", flat=True)
-        )
     progress.update(0, len(items), step="migrating projects")
-    loaded = _loaded(items, tenant=tenant, legacy_tenant=legacy_tenant, done_ids=done_ids)
     with _asynchronous_commit():
-        written = _migrate_all(
-            loaded, len(items), tenant, legacy_tenant, report, dry_run, progress, job
-        )
+        written = _migrate_all(items, tenant, legacy_tenant, report, dry_run, progress, job)
     positions_analyze(rows_written=written)
     verb = "would migrate" if dry_run else "migrated"
     progress.log(
@@ -295,8 +294,7 @@ def _asynchronous_commit() -> Iterator[None]:
 
 
 def _migrate_all(
-    loaded: Iterator[tuple[Any, Future]],
-    total: int,
+    items: list[Any],
     tenant: Tenant | None,
     legacy_tenant: str,
     report: LegacyReport,
@@ -304,27 +302,138 @@ def _migrate_all(
     progress: Any,
     job: Job | None,
 ) -> int:
-    """Write each loaded project in its own transaction; returns how many rows were written."""
-    written = 0
-    for done, (item, future) in enumerate(loaded, start=1):
-        progress.check_cancelled()
+    """Migrate each item in its own transaction, reporting in the items' order; returns how many
+    rows were written."""
+
+    def migrate(item: Any) -> "_Outcome":
+        prepared = _load(item, tenant=tenant, legacy_tenant=legacy_tenant, done_ids=done_ids)
+        if isinstance(prepared, str):
+            return _Outcome(skipped=prepared)
         try:
-            prepared = future.result()
-            if isinstance(prepared, str):
-                report.skipped.append({"id": prepared, "why": "migrated already"})
-                continue
-            entry = _write(prepared, tenant=tenant, report=report, dry_run=dry_run, job=job)
-        except Unreadable as exc:
-            report.rejected.append(_unreadable(item, str(exc), legacy_tenant))
-            continue
+            return _write(
+                prepared, tenant=tenant, tenant_label=report.tenant, dry_run=dry_run, job=job
+            )
         except IntegrityError:  # a concurrent run committed this project first
-            report.skipped.append({"id": prepared.project.legacy_id, "why": "migrated already"})
-            continue
-        finally:
-            progress.update(done, total, step="migrating projects")
-        written += entry["positions"]
-        report.migrated.append(entry)
+            return _Outcome(skipped=prepared.project.legacy_id)
+
+    done_ids: set[str] = set()
+    if tenant is not None:
+        done_ids = set(
+            Project.objects.for_tenant(tenant)
+            .exclude(legacy_id="")
+            .values_list("legacy_id", flat=True)
+        )
+    written = 0
+    with _runner() as (run, writers):
+        report.writers = writers
+        outcomes = run(migrate, items)
+        for done in range(1, len(items) + 1):
+            progress.check_cancelled()  # before the next item starts, when they run here
+            item, future = next(outcomes)
+            try:
+                outcome = future.result()
+            except Unreadable as exc:
+                report.rejected.append(_unreadable(item, str(exc), legacy_tenant))
+                continue
+            finally:
+                progress.update(done, len(items), step="migrating projects")
+            if outcome.skipped:
+                report.skipped.append({"id": outcome.skipped, "why": "migrated already"})
+                continue
+            written += outcome.entry["positions"]
+            report.migrated.append(outcome.entry)
+            report.rejected.extend(outcome.rejected)
     return written
+
+
+@dataclass
+class _Outcome:
+    """One item migrated (its report entry and what of it was rejected) or skipped (its id)."""
+
+    entry: dict[str, Any] = field(default_factory=dict)
+    rejected: list[Rejection] = field(default_factory=list)
+    skipped: str = ""
+
+
+@contextmanager
+def _runner() -> Iterator[Any]:
+    """`run(work, items)`, which gives each item with the future of `work(item)` in the items'
+    order, and how many threads run the work.
+
+    On PostgreSQL, outside a caller's transaction, WRITERS threads run the work, each on its own
+    connection: one project's parsing (Python) overlaps the others' writing (PostgreSQL), and
+    every project is still its own transaction. Elsewhere (SQLite has one writer at a time; a
+    caller's transaction is one connection's) the work runs here, one item after the other."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+
+        def run_here(work: Any, items: Iterable[Any]) -> Iterator[tuple[Any, Future]]:
+            for item in items:
+                future: Future = Future()
+                try:
+                    future.set_result(work(item))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller, as a pool would
+                    future.set_exception(exc)
+                yield item, future
+
+        yield run_here, 1
+        return
+    writers = _Writers(WRITERS)
+    try:
+        yield writers.run, WRITERS
+    finally:
+        writers.stop()
+
+
+class _Writers:
+    """Threads that each run work items on a connection of their own (asynchronous commits),
+    closed when they stop."""
+
+    def __init__(self, count: int) -> None:
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.pending: deque[tuple[Any, Future]] = deque()
+        self.threads = [
+            threading.Thread(target=self._serve, name=f"legacy-writer-{number}", daemon=True)
+            for number in range(count)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def run(self, work: Any, items: Iterable[Any]) -> Iterator[tuple[Any, Future]]:
+        for item in items:
+            self.pending.append((item, self._submit(work, item)))
+            if len(self.pending) >= 2 * len(self.threads):  # a bounded window, in order
+                yield self.pending.popleft()
+        while self.pending:
+            yield self.pending.popleft()
+
+    def stop(self) -> None:
+        """Start nothing more (the run may have stopped early: cancelled, failed), let the work
+        under way finish, and close the threads' connections."""
+        for _, future in self.pending:
+            future.cancel()
+        for _ in self.threads:
+            self.tasks.put(None)
+        for thread in self.threads:
+            thread.join()
+
+    def _submit(self, work: Any, item: Any) -> Future:
+        future: Future = Future()
+        self.tasks.put((work, item, future))
+        return future
+
+    def _serve(self) -> None:
+        try:
+            with _asynchronous_commit():
+                while (task := self.tasks.get()) is not None:
+                    work, item, future = task
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        future.set_result(work(item))
+                    except BaseException as exc:  # noqa: BLE001 - the caller's to handle
+                        future.set_exception(exc)
+        finally:
+            connection.close()
 
 
 def _load(
@@ -337,36 +446,9 @@ def _load(
     return _prepare(project, tenant=tenant, legacy_tenant=legacy_tenant)
 
 
-def _loaded(
-    items: list[Any], *, tenant: Tenant | None, legacy_tenant: str, done_ids: set[str]
-) -> Iterator[tuple[Any, Future]]:
-    """Each item with the future of its `_load`, read ahead in a thread: parsing the next
-    projects (CPU) overlaps the database writing this one (waiting on PostgreSQL)."""
-    pending: deque[tuple[Any, Future]] = deque()
-    remaining = iter(items)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="legacy-read") as pool:
-
-        def submit() -> None:
-            for item in remaining:
-                options = {"tenant": tenant, "legacy_tenant": legacy_tenant, "done_ids": done_ids}
-                pending.append((item, pool.submit(_load, item, **options)))
-                return
-
-        for _ in range(READ_AHEAD):
-            submit()
-        try:
-            while pending:
-                item, future = pending.popleft()
-                submit()
-                yield item, future
-        finally:
-            for _, future in pending:
-                future.cancel()
-
-
 def _write(
-    prepared: _Prepared, *, tenant: Tenant | None, report: LegacyReport, dry_run: bool, job: Any
-) -> dict[str, Any] | None:
+    prepared: _Prepared, *, tenant: Tenant | None, tenant_label: str, dry_run: bool, job: Any
+) -> _Outcome:
     source = prepared.project
     entry = {
         "id": source.legacy_id,
@@ -379,14 +461,13 @@ def _write(
     rejected = list(prepared.rejected)
     if dry_run:
         for file in source.files:
-            upload, problem = _open_checked(file, source, report.tenant)
+            upload, problem = _open_checked(file, source, tenant_label)
             if upload is not None:
                 upload.close()
                 entry["evidence"] += 1
             else:
                 rejected.append(problem)
-        report.rejected.extend(rejected)
-        return entry
+        return _Outcome(entry=entry, rejected=rejected)
     with transaction.atomic():
         project = Project.objects.create(
             tenant=tenant, name=source.name[:_NAME_LIMIT], legacy_id=source.legacy_id
@@ -411,16 +492,17 @@ def _write(
                 rejected.append(problem)
         entry["project"] = str(project.id)
     # Only once the project is committed: a rolled back project is reported as that alone.
-    report.rejected.extend(rejected)
-    return entry
+    return _Outcome(entry=entry, rejected=rejected)
 
 
 def _finding_rows(findings: list[tuple], *, version: BudgetVersion) -> Iterator[tuple]:
     """Prepared findings as rows for the bulk writer; the legacy results carry no fix, evidence
     or catalog."""
     now = timezone.now()
-    for position_id, line_key, rule, role, recommendation, confidence, reasoning, line in findings:
+    for finding, finding_id in zip(findings, new_ids(len(findings)), strict=True):
+        position_id, line_key, rule, role, recommendation, confidence, reasoning, line = finding
         yield finding_row(
+            id=finding_id,
             version=version,
             position_id=position_id,
             line_key=line_key,

@@ -381,3 +381,61 @@ def test_a_killed_run_completes_when_rerun(tmp_path):
     assert set(migrated.values_list("position_count", "total_cost", "red_count")) == {
         (2000, Decimal("50500.00"), 1)
     }
+
+
+@pytest.mark.django_db(transaction=True)
+class TestParallelWriters:
+    """Outside a caller's transaction, PostgreSQL projects are written by WRITERS threads on
+    connections of their own; everything above holds for them too (the embedded default writes
+    one project after the other, as does a migration inside a caller's transaction)."""
+
+    def expected_writers(self) -> int:
+        from django.db import connection
+
+        from projects.services.legacy import WRITERS
+
+        return WRITERS if connection.vendor == "postgresql" else 1
+
+    def test_the_sample_store_migrates_as_expected_in_the_sources_order(self, tenant):
+        report = legacy_migrate(tenant=tenant, mode="store", path=STORE)
+
+        assert report.writers == self.expected_writers()
+        assert_store_migrated(tenant)
+        migrated = [entry["id"] for entry in report.migrated]
+        assert migrated == sorted(EXPECTED["projects"])  # the folders' order, not the writers'
+        rejected = [(item.id, item.why) for item in report.rejected]
+        assert rejected == [(item["id"], item["why"]) for item in EXPECTED["rejected"]]
+
+    def test_a_cancelled_run_starts_nothing_more_and_completes_when_rerun(
+        self, tenant, tmp_path
+    ):
+        store = write_store(tmp_path / "projects", projects=30, positions=200)
+
+        class CancelAtFourthCheck:
+            checks = 0
+
+            def update(self, *args, **kwargs):
+                pass
+
+            def log(self, *args, **kwargs):
+                pass
+
+            def check_cancelled(self, **kwargs):
+                self.checks += 1
+                if self.checks == 4:
+                    raise JobCancelled()
+
+        with pytest.raises(JobCancelled):
+            legacy_migrate(tenant=tenant, mode="store", path=store, progress=CancelAtFourthCheck())
+        migrated = Project.objects.for_tenant(tenant)
+        done = migrated.count()
+        # Three were reported; at most the writers' window of two per thread had started.
+        assert 3 <= done <= 3 + 2 * self.expected_writers()
+        # Every project there is whole: one transaction each, none half-written.
+        assert set(migrated.values_list("position_count", flat=True)) == {200}
+        assert Position.objects.for_tenant(tenant).count() == 200 * done
+
+        report = legacy_migrate(tenant=tenant, mode="store", path=store)
+        assert (len(report.skipped), len(report.migrated)) == (done, 30 - done)
+        assert Position.objects.for_tenant(tenant).count() == 30 * 200
+        assert legacy_verify(tenant=tenant, mode="store", path=store)["ok"]
