@@ -96,7 +96,7 @@ def database_from_url(name: str, url: str) -> dict:
         raise ImproperlyConfigured(f"{name}: the port is not a number in {url!r}.") from None
     options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "config.postgresql",  # Django's, with a health check without a round trip
         "NAME": unquote(parts.path.strip("/")),
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),

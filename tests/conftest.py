@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -35,7 +36,7 @@ S3_FOR_EVERYTHING = REQUIRE_SERVICES or os.environ.get("KALKULA_TEST_S3", "").lo
 def _required_services(django_db_setup, django_db_blocker):
     if not REQUIRE_SERVICES:
         return
-    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql", (
+    assert connection.vendor == "postgresql", (
         "KALKULA_REQUIRE_SERVICES is set but DATABASE_URL does not point at PostgreSQL"
     )
     assert settings.REDIS_URL, "KALKULA_REQUIRE_SERVICES is set but REDIS_URL is not"
