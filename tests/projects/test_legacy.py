@@ -69,6 +69,23 @@ def assert_store_migrated(tenant: Tenant) -> None:
         assert stored == set(expected["raw"].values()), legacy_id
 
 
+class CancelAtFourthCheck:
+    """Progress that stops the run at its fourth check (after three projects)."""
+
+    checks = 0
+
+    def update(self, *args, **kwargs):
+        pass
+
+    def log(self, *args, **kwargs):
+        pass
+
+    def check_cancelled(self, **kwargs):
+        self.checks += 1
+        if self.checks == 4:
+            raise JobCancelled()
+
+
 class TestFileStore:
     def test_migrates_to_the_expected_and_reports_the_broken(self, tenant, tmp_path):
         report_path = tmp_path / "report.json"
@@ -122,24 +139,8 @@ class TestFileStore:
         assert "7 skipped as migrated already" in str(error)
 
     def test_a_run_stopped_half_way_completes_when_rerun(self, tenant):
-        class StopAfter:
-            """Progress that stops the run at its fourth check (after three projects)."""
-
-            checks = 0
-
-            def update(self, *args, **kwargs):
-                pass
-
-            def log(self, *args, **kwargs):
-                pass
-
-            def check_cancelled(self, **kwargs):
-                self.checks += 1
-                if self.checks == 4:
-                    raise JobCancelled()
-
         with pytest.raises(JobCancelled):
-            legacy_migrate(tenant=tenant, mode="store", path=STORE, progress=StopAfter())
+            legacy_migrate(tenant=tenant, mode="store", path=STORE, progress=CancelAtFourthCheck())
         assert Project.objects.for_tenant(tenant).count() == 3
 
         report = legacy_migrate(tenant=tenant, mode="store", path=STORE)
@@ -406,24 +407,8 @@ class TestParallelWriters:
         rejected = [(item.id, item.why) for item in report.rejected]
         assert rejected == [(item["id"], item["why"]) for item in EXPECTED["rejected"]]
 
-    def test_a_cancelled_run_starts_nothing_more_and_completes_when_rerun(
-        self, tenant, tmp_path
-    ):
+    def test_a_cancelled_run_starts_nothing_more_and_completes_when_rerun(self, tenant, tmp_path):
         store = write_store(tmp_path / "projects", projects=30, positions=200)
-
-        class CancelAtFourthCheck:
-            checks = 0
-
-            def update(self, *args, **kwargs):
-                pass
-
-            def log(self, *args, **kwargs):
-                pass
-
-            def check_cancelled(self, **kwargs):
-                self.checks += 1
-                if self.checks == 4:
-                    raise JobCancelled()
 
         with pytest.raises(JobCancelled):
             legacy_migrate(tenant=tenant, mode="store", path=store, progress=CancelAtFourthCheck())
