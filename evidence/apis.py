@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from config.errors import ApiError
 from config.pagination import CursorPage
 from evidence.models import Attachment, Evidence
-from evidence.selectors import attachment_list, evidence_list
+from evidence.selectors import attachment_list, attachment_target, evidence_list
 from evidence.services import (
     evidence_attach,
     evidence_detach,
@@ -18,7 +18,7 @@ from evidence.services import (
 )
 from evidence.uploads import EvidenceUploadHandler
 from projects.apis.common import actor_label
-from projects.models import Finding, Project
+from projects.models import Project
 from tenants.scoping import TenantScopedGenericAPIView
 
 
@@ -236,25 +236,9 @@ class AttachmentListCreateApi(TenantScopedGenericAPIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        finding = None
-        if "finding" in data:
-            finding = (
-                Finding.objects.for_tenant(self.tenant)
-                .select_related("project")
-                .filter(pk=data["finding"])
-                .first()
-            )
-            if finding is None:
-                raise ApiError(code="invalid", message="finding: unknown finding.")
-            project = finding.project
-        else:
-            project = (
-                Project.objects.for_tenant(self.tenant)
-                .filter(pk=data["project"], deleted_at__isnull=True)
-                .first()
-            )
-            if project is None:
-                raise ApiError(code="invalid", message="project: unknown project.")
+        project, finding = attachment_target(
+            tenant=self.tenant, project_id=data.get("project"), finding_id=data.get("finding")
+        )
         attachment, created = evidence_attach(
             evidence=evidence,
             project=project,
