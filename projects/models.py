@@ -5,7 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from tenants.models import TenantOwnedModel
+from tenants.models import Tenant, TenantOwnedModel
 
 # Scales of the stored numbers; importers round to these (with a warning) and refuse larger values.
 QUANTITY_DIGITS, QUANTITY_PLACES = 20, 6
@@ -132,7 +132,9 @@ class Position(TenantOwnedModel):
         AMBER = "amber", "Amber"
         RED = "red", "Red"
 
-    # The composite indexes below all start with the project, so the FK needs no index of its own.
+    # The composite indexes below start with the project or the tenant, so neither foreign key
+    # needs an index of its own.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="positions", db_index=False
     )
@@ -176,6 +178,8 @@ class Position(TenantOwnedModel):
             # A diff reads only the rows opened or closed between its two versions.
             models.Index(fields=["project", "valid_from"], name="position_opened"),
             models.Index(fields=["project", "valid_to"], name="position_closed"),
+            # A catalog update finds the tenant's positions by the codes whose price changed.
+            models.Index(fields=["tenant", "code"], name="position_tenant_code"),
         ]
         constraints = [
             models.CheckConstraint(
