@@ -23,8 +23,9 @@ migrate: install
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
+	@# X-Forwarded-For is Kalkula's to trust (TRUSTED_PROXY_COUNT), not uvicorn's.
 	@echo "Kalkula on http://$(HOST):$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
-	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan on
+	$(BIN)/uvicorn config.asgi:application --host $(HOST) --port $(PORT) --lifespan on --no-proxy-headers
 
 test: install
 	$(BIN)/pytest

@@ -179,6 +179,7 @@ class AsgiServer(Process):
             str(self.port),
             "--lifespan",
             "on",
+            "--no-proxy-headers",
             "--log-level",
             "warning",
         ]
