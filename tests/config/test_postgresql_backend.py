@@ -25,10 +25,10 @@ def wrapper(private_postgres, django_db_blocker):
 
 
 def last_query_of(private_postgres, pid: int) -> str:
+    query = "SELECT query FROM pg_stat_activity WHERE pid = %s"
     with psycopg.connect(private_postgres.cluster.url("kalkula"), autocommit=True) as admin:
-        return admin.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[
-            0
-        ]
+        (last,) = admin.execute(query, [pid]).fetchone()
+    return last
 
 
 def test_a_sound_idle_connection_is_usable_without_a_query(wrapper, private_postgres):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from evidence.models import Evidence
 from jobs.errors import JobCancelled
@@ -22,7 +23,7 @@ from jobs.models import Job
 from jobs.services import job_create, job_execute
 from projects.models import BudgetVersion, Finding, Position, Project
 from projects.services import budget_import
-from projects.services.legacy import legacy_migrate, legacy_verify
+from projects.services.legacy import WRITERS, legacy_migrate, legacy_verify
 from tenants.models import Plan, Tenant
 from tests.conftest import SHARED_DATA
 
@@ -391,10 +392,6 @@ class TestParallelWriters:
     one project after the other, as does a migration inside a caller's transaction)."""
 
     def expected_writers(self) -> int:
-        from django.db import connection
-
-        from projects.services.legacy import WRITERS
-
         return WRITERS if connection.vendor == "postgresql" else 1
 
     def test_the_sample_store_migrates_as_expected_in_the_sources_order(self, tenant):
