@@ -45,12 +45,12 @@ class Role(models.TextChoices):
     OWNER = "owner", "Owner"
 
     @classmethod
-    def rank(cls, role: str) -> int:
-        return list(cls.values).index(role)
-
-    @classmethod
     def at_least(cls, role: str, minimum: str) -> bool:
-        return cls.rank(role) >= cls.rank(minimum)
+        # Every API request asks this: a dict lookup, not a list of the choices built each time.
+        return _ROLE_RANKS[role] >= _ROLE_RANKS[minimum]
+
+
+_ROLE_RANKS = {role: rank for rank, role in enumerate(Role.values)}
 
 
 class Tenant(models.Model):
