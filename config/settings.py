@@ -322,6 +322,11 @@ AUTH_PASSWORD_VALIDATORS = [
 API_KEY_LAST_USED_RESOLUTION = timedelta(
     seconds=env_int("API_KEY_LAST_USED_RESOLUTION_SECONDS", 60)
 )
+# Each server process keeps an API key's row (with its tenant) and a tenant's usage at most this
+# long instead of reading them on every request; a change made through the app reaches every
+# process before its next request (tenants.caches), one made around it when the entry expires.
+# 0 reads them on every request.
+API_CACHE_SECONDS = env_int("API_CACHE_SECONDS", 2)
 
 # REST --------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

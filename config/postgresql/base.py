@@ -3,8 +3,9 @@
 CONN_HEALTH_CHECKS makes Django check a kept connection before each request uses it; the stock
 check sends `SELECT 1`, a round trip on every request. An idle connection has nothing to read, so
 a socket that polls readable means the server has closed it or sent an error (a restart's
-"terminating connection due to administrator command"): only then is `SELECT 1` asked, and
-answered with an error. A connection that polls quiet is used as it is.
+"terminating connection due to administrator command"), or notifications wait for a connection
+that LISTENs (tenants.caches): only then is `SELECT 1` asked, and answered with an error or with
+the notifications. A connection that polls quiet is used as it is.
 """
 
 import select

@@ -1,11 +1,16 @@
+import time
+import uuid
 from datetime import timedelta
 
 import pytest
+import requests
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tenants.models import ApiKey, Role
+from tenants.models import ApiKey, Role, Tenant
 from tenants.services import api_key_authenticate, api_key_create, api_key_revoke, hash_key
+from tests import servers
+from tests.processes import process_env
 
 
 def client_with(secret: str) -> APIClient:
@@ -35,20 +40,81 @@ class TestApiKeyService:
         assert api_key_authenticate(raw_key=forged) is None
         assert api_key_authenticate(raw_key=issued.secret) == issued.api_key
 
-    def test_last_used_is_written_at_most_once_per_window(self, tenant, django_assert_num_queries):
+    def test_last_used_is_written_at_most_once_per_window(self, tenant, settings):
         issued = api_key_create(tenant=tenant, name="ci")
         api_key_authenticate(raw_key=issued.secret)
         first = ApiKey.objects.get(pk=issued.api_key.pk).last_used_at
         assert first is not None
-        with django_assert_num_queries(1):  # the lookup only: no write
-            api_key_authenticate(raw_key=issued.secret)
+        api_key_authenticate(raw_key=issued.secret)
         assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at == first
 
-        ApiKey.objects.filter(pk=issued.api_key.pk).update(
-            last_used_at=timezone.now() - timedelta(minutes=5)
-        )
+        settings.API_KEY_LAST_USED_RESOLUTION = timedelta(0)  # as if the window had passed
         api_key_authenticate(raw_key=issued.secret)
         assert ApiKey.objects.get(pk=issued.api_key.pk).last_used_at > first
+
+
+# Committing tests: on PostgreSQL a connection starts listening for changes outside a transaction.
+@pytest.mark.django_db(transaction=True)
+class TestApiKeyCache:
+    """A server process keeps an active key until it changes (or API_CACHE_SECONDS pass)."""
+
+    def test_a_used_key_is_not_read_again(self, tenant, django_assert_num_queries):
+        issued = api_key_create(tenant=tenant, name="ci")
+        api_key_authenticate(raw_key=issued.secret)
+        with django_assert_num_queries(0):
+            assert api_key_authenticate(raw_key=issued.secret) == issued.api_key
+
+    def test_the_secret_is_checked_on_every_request(self, tenant):
+        issued = api_key_create(tenant=tenant, name="ci")
+        api_key_authenticate(raw_key=issued.secret)
+        assert api_key_authenticate(raw_key=issued.secret[:-4] + "AAAA") is None
+
+    def test_zero_seconds_reads_the_key_every_time(
+        self, tenant, settings, django_assert_num_queries
+    ):
+        settings.API_CACHE_SECONDS = 0
+        issued = api_key_create(tenant=tenant, name="ci")
+        api_key_authenticate(raw_key=issued.secret)
+        with django_assert_num_queries(1):
+            api_key_authenticate(raw_key=issued.secret)
+
+    def test_a_write_that_bypasses_the_signals_is_seen_when_the_entry_expires(
+        self, tenant, settings
+    ):
+        settings.API_CACHE_SECONDS = 1
+        issued = api_key_create(tenant=tenant, name="ci")
+        api_key_authenticate(raw_key=issued.secret)
+        ApiKey.objects.filter(pk=issued.api_key.pk).update(revoked_at=timezone.now())
+        assert api_key_authenticate(raw_key=issued.secret) is not None
+        time.sleep(1.05)
+        assert api_key_authenticate(raw_key=issued.secret) is None
+
+    def test_what_a_request_changes_on_its_key_stays_in_the_request(self, tenant):
+        issued = api_key_create(tenant=tenant, name="ci")
+        mine = api_key_authenticate(raw_key=issued.secret)
+        mine.role = Role.OWNER
+        mine.tenant.name = "changed"
+        again = api_key_authenticate(raw_key=issued.secret)
+        assert (again.role, again.tenant.name) == (issued.api_key.role, tenant.name)
+
+    def test_a_saved_role_is_used_on_the_next_request(self, member):
+        assert member.client.get("/api/v1/me").json()["role"] == "member"
+        member.api_key.role = Role.VIEWER
+        member.api_key.save(update_fields=["role"])
+        assert member.client.get("/api/v1/me").json()["role"] == "viewer"
+
+    def test_a_suspended_tenant_is_refused_on_the_next_request(self, member):
+        assert member.client.get("/api/v1/me").status_code == 200
+        member.tenant.status = Tenant.Status.SUSPENDED
+        member.tenant.save(update_fields=["status"])
+        response = member.client.get("/api/v1/me")
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "tenant_suspended"
+
+    def test_a_deleted_key_is_refused_on_the_next_request(self, member):
+        assert member.client.get("/api/v1/me").status_code == 200
+        ApiKey.objects.get(pk=member.api_key.pk).delete()
+        assert member.client.get("/api/v1/me").status_code == 401
 
 
 @pytest.mark.django_db
@@ -128,3 +194,26 @@ class TestApiKeyEndpoints:
         assert error["code"] == "invalid"
         assert set(error["details"]) == {"name", "role"}
         assert "name: This field is required." in error["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revocation_by_another_process_is_refused_on_the_very_next_request(tenant):
+    issued = api_key_create(tenant=tenant, name="ci")
+    assert api_key_authenticate(raw_key=issued.secret) is not None
+    assert api_key_authenticate(raw_key=issued.secret) is not None  # now from the cache
+    servers.manage(process_env(), "revokeapikey", issued.api_key.prefix)
+    assert api_key_authenticate(raw_key=issued.secret) is None
+
+
+def test_server_processes_refuse_a_revoked_key_on_the_very_next_request(private_postgres):
+    """Two gunicorn processes that have each cached the key; an operator revokes it."""
+    env = private_postgres.env
+    secret = servers.create_tenant_and_key(env, slug=f"revoked-{uuid.uuid4().hex[:8]}")
+    headers = {"Authorization": f"Api-Key {secret}"}
+    with servers.gunicorn(env) as first, servers.gunicorn(env) as second:
+        for server in (first, second, first, second):
+            assert requests.get(f"{server.url}/api/v1/me", headers=headers, timeout=10).ok
+        servers.manage(env, "revokeapikey", secret.split("_")[1])
+        for server in (first, second):
+            answer = requests.get(f"{server.url}/api/v1/me", headers=headers, timeout=10)
+            assert answer.status_code == 401

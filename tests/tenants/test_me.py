@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import pytest
@@ -78,6 +79,49 @@ class TestMe:
         for _ in range(5):
             usage_increment(tenant=tenant, metric=UsageCounter.Metric.EVIDENCE_BYTES, amount=10)
         assert UsageCounter.objects.get(tenant=tenant).value == 50
+
+
+# Committing tests: on PostgreSQL a connection starts listening for changes outside a transaction.
+@pytest.mark.django_db(transaction=True)
+class TestUsageCache:
+    def test_a_repeated_call_makes_no_query(self, member, django_assert_num_queries):
+        member.client.get("/api/v1/me")
+        with django_assert_num_queries(0):  # the key and the usage come from the process cache
+            assert member.client.get("/api/v1/me").status_code == 200
+
+    def test_new_usage_shows_on_the_next_call(self, member):
+        assert member.client.get("/api/v1/me").json()["usage"]["jobs_started"]["used"] == 0
+        usage_increment(tenant=member.tenant, metric=UsageCounter.Metric.JOBS_STARTED)
+        usage_consume(tenant=member.tenant, metric=UsageCounter.Metric.JOBS_STARTED)
+        assert member.client.get("/api/v1/me").json()["usage"]["jobs_started"]["used"] == 2
+
+    def test_a_project_that_grows_or_goes_shows_on_the_next_call(self, member):
+        project = ProjectFactory(tenant=member.tenant, position_count=10)
+        assert (
+            member.client.get("/api/v1/me").json()["usage"]["positions_per_project"]["used"] == 10
+        )
+        project.position_count = 20
+        project.save(update_fields=["position_count"])
+        assert (
+            member.client.get("/api/v1/me").json()["usage"]["positions_per_project"]["used"] == 20
+        )
+        project.delete()
+        assert member.client.get("/api/v1/me").json()["usage"]["positions_per_project"]["used"] == 0
+
+    def test_a_write_that_bypasses_the_services_is_seen_when_the_entry_expires(
+        self, member, settings
+    ):
+        settings.API_CACHE_SECONDS = 1
+        assert member.client.get("/api/v1/me").json()["usage"]["jobs_started"]["used"] == 0
+        UsageCounter.objects.create(
+            tenant=member.tenant,
+            month=current_month(),
+            metric=UsageCounter.Metric.JOBS_STARTED,
+            value=4,
+        )
+        assert member.client.get("/api/v1/me").json()["usage"]["jobs_started"]["used"] == 0
+        time.sleep(1.05)
+        assert member.client.get("/api/v1/me").json()["usage"]["jobs_started"]["used"] == 4
 
 
 @pytest.mark.django_db(transaction=True)
