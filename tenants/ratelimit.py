@@ -1,10 +1,13 @@
 """Rate limits: a token bucket per API key (or user) and bucket, with rates set by the plan.
 
-With REDIS_URL the buckets live in Redis and one Lua script reads, refills and takes a token
-atomically on Redis's clock, so every server process shares them in one round trip. Without it (the
-embedded default, one process) the same arithmetic runs in process memory. If Redis fails, requests
-are let through and a warning is logged: an outage of the limiter must not become an outage of the
-API.
+With REDIS_URL the buckets live in Redis and one Lua script reads, refills and takes tokens
+atomically on Redis's clock, so every server process shares them. A process that keeps using a
+bucket takes its tokens a few at a time (a lease: 1, then twice as many each time it runs out
+within LEASE_SECONDS, at most a hundredth of the bucket) and gives back what it did not use when
+the lease lapses, so a busy key costs a round trip per lease, not per request, and no process can
+hold more than its lease of anyone's bucket. Without REDIS_URL (the embedded default, one process)
+the same arithmetic runs in process memory. If Redis fails, requests are let through and a warning
+is logged: an outage of the limiter must not become an outage of the API.
 """
 
 import logging
@@ -60,11 +63,14 @@ class RateLimited(ApiError):
         self.wait = decision.retry_after
 
 
-# KEYS[1]: the bucket. ARGV: capacity, window in ms (capacity tokens refill over it).
-# Returns {allowed, remaining tokens, ms until one token, ms until full}.
+# KEYS[1]: the bucket. ARGV: capacity, window in ms (capacity tokens refill over it), tokens
+# wanted, unused tokens given back. Grants as many of the wanted tokens as there are whole ones.
+# Returns {tokens granted, remaining tokens, ms until one token, ms until full}.
 _TAKE_SCRIPT = """
 local capacity = tonumber(ARGV[1])
 local window_ms = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local given_back = tonumber(ARGV[4])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -75,32 +81,80 @@ if tokens == nil or ts == nil then
   ts = now
 end
 local per_ms = capacity / window_ms
-tokens = math.min(capacity, tokens + math.max(0, now - ts) * per_ms)
-local allowed = 0
+tokens = math.min(capacity, tokens + math.max(0, now - ts) * per_ms + given_back)
+local granted = 0
 local wait_ms = 0
 if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+  granted = math.min(wanted, math.floor(tokens))
+  tokens = tokens - granted
 else
   wait_ms = math.ceil((1 - tokens) / per_ms)
 end
 local full_ms = math.ceil((capacity - tokens) / per_ms)
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', now)
 redis.call('PEXPIRE', KEYS[1], full_ms + 1000)
-return {allowed, math.floor(tokens), wait_ms, full_ms}
+return {granted, math.floor(tokens), wait_ms, full_ms}
 """
+
+# A lease lapses this long after it was taken; its unused tokens go back with the next one.
+LEASE_SECONDS = 1.0
+# A lease holds at most this share of the bucket (1 / LEASE_SHARE), and never more than LEASE_MAX.
+LEASE_SHARE = 100
+LEASE_MAX = 100
+# Beyond this many keys with a lease, the lapsed ones are forgotten.
+MAX_LEASES = 10_000
+
+
+@dataclass
+class _Lease:
+    tokens: int  # still unused
+    size: int  # tokens granted
+    remaining: int  # in Redis's bucket when granted
+    expires: float
 
 
 class _RedisBuckets:
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
         self.script = self.client.register_script(_TAKE_SCRIPT)
+        self.lock = threading.Lock()
+        self.leases: dict[str, _Lease] = {}
 
     def take(self, key: str, capacity: int, window: int) -> tuple[bool, int, int, int]:
-        allowed, remaining, wait_ms, full_ms = self.script(
-            keys=[f"kalkula:ratelimit:{key}"], args=[capacity, window * 1000]
+        now = time.monotonic()
+        with self.lock:
+            lease = self.leases.pop(key, None)
+            if lease is not None and lease.tokens and now < lease.expires:
+                lease.tokens -= 1
+                self.leases[key] = lease
+                remaining = lease.remaining + lease.tokens
+                return True, remaining, 0, _ms_until_full(capacity, window, remaining)
+        most = max(1, min(LEASE_MAX, capacity // LEASE_SHARE))
+        # Used up before it lapsed: this key is busy here, so lease twice as many.
+        wanted = min(most, lease.size * 2) if lease is not None and now < lease.expires else 1
+        given_back = lease.tokens if lease is not None else 0
+        granted, remaining, wait_ms, full_ms = self.script(
+            keys=[f"kalkula:ratelimit:{key}"],
+            args=[capacity, window * 1000, wanted, given_back],
         )
-        return bool(allowed), int(remaining), int(wait_ms), int(full_ms)
+        granted, remaining = int(granted), int(remaining)
+        if not granted:
+            return False, remaining, int(wait_ms), int(full_ms)
+        # Threads of one process racing here each take a lease; the last one stored wins and the
+        # others' few tokens are not given back (sync workers serve one request at a time).
+        with self.lock:
+            if len(self.leases) >= MAX_LEASES:  # forget lapsed leases (their few tokens too)
+                self.leases = {k: held for k, held in self.leases.items() if held.expires > now}
+            self.leases[key] = _Lease(
+                tokens=granted - 1, size=granted, remaining=remaining, expires=now + LEASE_SECONDS
+            )
+        # What the client has left counts the tokens this process holds for it.
+        held = granted - 1
+        return True, remaining + held, 0, int(full_ms) - held * window * 1000 // capacity
+
+
+def _ms_until_full(capacity: int, window: int, remaining: int) -> int:
+    return math.ceil((capacity - remaining) * window * 1000 / capacity)
 
 
 class _LocalBuckets:

@@ -1,12 +1,14 @@
 """Token buckets per key (or user) and bucket, at the plan's rates, shared across processes."""
 
 import copy
+import time
 import uuid
 
 import pytest
 import requests
 from django.conf import settings as django_settings
 
+from tenants import ratelimit
 from tenants.models import Plan, Tenant
 from tests import servers
 
@@ -104,3 +106,74 @@ def test_two_server_processes_share_one_bucket(private_postgres, server_redis_ur
     ]
     assert answers[10].json()["error"]["code"] == "rate_limited"
     assert int(answers[10].headers["Retry-After"]) > 0
+
+
+class TestLeases:
+    """A server process takes a busy key's tokens from Redis a lease at a time."""
+
+    # Refills 1 token in 10**4 s: no test here lasts long enough to see one.
+    WINDOW = 10**7
+
+    @pytest.fixture
+    def process(self, server_redis_url):
+        """One server process's view of the Redis buckets, counting its round trips."""
+
+        def make() -> ratelimit._RedisBuckets:
+            buckets = ratelimit._RedisBuckets(server_redis_url)
+            script = buckets.script
+            buckets.round_trips = 0
+
+            def counted(**kwargs):
+                buckets.round_trips += 1
+                return script(**kwargs)
+
+            buckets.script = counted
+            return buckets
+
+        return make
+
+    @pytest.fixture
+    def key(self) -> str:
+        return f"reads:key:{uuid.uuid4()}"
+
+    def redis_tokens(self, buckets, key: str) -> float:
+        return float(buckets.client.hget(f"kalkula:ratelimit:{key}", "tokens"))
+
+    def test_a_busy_key_costs_a_round_trip_per_lease_not_per_request(self, process, key):
+        buckets = process()
+        answers = [buckets.take(key, 10_000, self.WINDOW) for _ in range(300)]
+        assert all(allowed for allowed, *_ in answers)
+        # RateLimit-Remaining counts down by one a request, as if every request went to Redis.
+        assert [remaining for _, remaining, *_ in answers] == list(range(9_999, 9_699, -1))
+        # Leases of 1, 2, 4 ... 64, then at most a hundredth of the bucket: 100.
+        assert buckets.round_trips == 9
+        # Redis has lent 1 + 2 + ... + 64 + 100 + 100 tokens: the 300 used and 27 still held.
+        assert self.redis_tokens(buckets, key) == pytest.approx(10_000 - 327, abs=0.01)
+
+    def test_a_small_bucket_is_exact_request_by_request(self, process, key):
+        buckets = process()
+        answers = [buckets.take(key, 99, self.WINDOW)[:2] for _ in range(5)]
+        assert answers == [(True, 98), (True, 97), (True, 96), (True, 95), (True, 94)]
+        assert buckets.round_trips == 5  # under LEASE_SHARE tokens, a lease is one token
+        assert self.redis_tokens(buckets, key) == pytest.approx(94, abs=0.01)
+
+    def test_processes_together_never_get_more_than_the_bucket(self, process, key):
+        first, second = process(), process()
+        allowed = 0
+        for index in range(700):
+            allowed += (first, second)[index % 2].take(key, 500, self.WINDOW)[0]
+        assert allowed == 500
+        refused = first.take(key, 500, self.WINDOW)
+        assert refused[0] is False
+        assert refused[2] > 0  # ms until the next token: Retry-After
+
+    def test_a_lapsed_leases_unused_tokens_go_back_to_the_bucket(self, process, key, monkeypatch):
+        monkeypatch.setattr(ratelimit, "LEASE_SECONDS", 0.2)
+        buckets = process()
+        for _ in range(4):  # leases of 1, 2 and 4: 3 tokens still held
+            buckets.take(key, 10_000, self.WINDOW)
+        assert self.redis_tokens(buckets, key) == pytest.approx(10_000 - 7, abs=0.01)
+        time.sleep(0.25)
+        buckets.take(key, 10_000, self.WINDOW)
+        # The 3 held tokens came back; the new lease is one token, used by this request.
+        assert self.redis_tokens(buckets, key) == pytest.approx(10_000 - 5, abs=0.01)
