@@ -1,6 +1,5 @@
 """Writes for tenants, memberships, API keys and usage."""
 
-import copy
 import hashlib
 import hmac
 import secrets
@@ -14,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.db import RowReader
+from config.db import RowReader, shallow_copy
 from config.errors import ApiError
 from jobs.events import access_end, key_access_group
 from tenants.caches import active_api_keys, caches_usable, forget_tenant_usage
@@ -126,8 +125,8 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
         return None
     _api_key_touch(api_key=cached)
     # The request gets its own copies: nothing it changes on them reaches the cache.
-    api_key = copy.copy(cached)
-    api_key.tenant = copy.copy(cached.tenant)
+    api_key = shallow_copy(cached)
+    api_key.tenant = shallow_copy(cached.tenant)
     return api_key
 
 
