@@ -8,7 +8,8 @@ one endpoint at a time for a bounded time, in alternating rounds. Prints through
     .venv/bin/python bench/api.py            # the embedded default (a throwaway SQLite file)
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/api.py
 
-With DATABASE_URL/REDIS_URL set, the bench uses them (creating, then deleting, its own tenant).
+With DATABASE_URL/REDIS_URL set, the bench uses them (creating the PostgreSQL database when it is
+missing, and creating, then deleting, its own tenant).
 BENCH_SECONDS (default 5) is the length of each measured round; there are two rounds per endpoint.
 """
 
@@ -27,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import create_tenant_and_key, free_port, manage  # noqa: E402 - needs ROOT
+from bench.common import ensure_database  # noqa: E402 - needs ROOT
+from tests.servers import create_tenant_and_key, free_port, manage  # noqa: E402
 
 CLIENTS = 20
 WORKERS = 2
@@ -82,7 +84,9 @@ def main() -> None:
         # The limiter runs on every request, with a rate no client here can reach.
         "RATE_LIMIT_ENTERPRISE_READS": "1000000000/1",
     }
-    if not os.environ.get("DATABASE_URL"):
+    if os.environ.get("DATABASE_URL"):
+        ensure_database()
+    else:
         env["DATABASE_URL"] = f"sqlite:///{workdir.name}/bench.sqlite3"
     manage(env, "migrate", "--noinput", "-v", "0")
     slug = f"bench-{uuid.uuid4().hex[:8]}"

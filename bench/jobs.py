@@ -24,13 +24,13 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import free_port  # noqa: E402 - needs ROOT on the path
+from bench.common import ensure_database  # noqa: E402 - needs ROOT on the path
+from tests.servers import free_port  # noqa: E402
 
 DEFAULTS = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/kalkula_bench",
@@ -59,15 +59,8 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def ensure_database() -> None:
-    import psycopg
-
-    url = urlsplit(os.environ["DATABASE_URL"])
-    name = url.path.lstrip("/")
-    admin = url._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
+def prepare_database() -> None:
+    ensure_database()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True
     )
@@ -270,7 +263,7 @@ def bench_concurrent(http: str, tenants: list) -> dict:
 
 
 def main() -> None:
-    ensure_database()
+    prepare_database()
     import django
 
     django.setup()
