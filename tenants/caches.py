@@ -23,7 +23,7 @@ import threading
 import uuid
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from psycopg import pq
 
 from config.process_cache import ProcessCache
@@ -53,13 +53,14 @@ def forget_tenant_usage(*, tenant_id: uuid.UUID) -> None:
 def caches_usable() -> bool:
     """Whether this request may answer from the caches, having first dropped whatever the
     database says has changed."""
-    raw = connection.connection
+    wrapper = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy costs
+    raw = wrapper.connection
     if raw is None:
         return False
     try:
-        if connection.vendor == "postgresql":
+        if wrapper.vendor == "postgresql":
             return _postgres_caught_up(raw)
-        if connection.vendor == "sqlite":
+        if wrapper.vendor == "sqlite":
             return _sqlite_caught_up(raw)
     except (psycopg.Error, sqlite3.Error, OSError):
         _forget_everything()
@@ -72,7 +73,8 @@ def _notify(message: str) -> None:
             cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, message])
 
 
-# The connection each thread last vouched with (and on SQLite the data_version it saw).
+# The connection each thread last vouched with, and on PostgreSQL the poller of its socket, on
+# SQLite the data_version it saw.
 _seen = threading.local()
 
 
@@ -84,12 +86,12 @@ def _postgres_caught_up(raw: psycopg.Connection) -> bool:
         raw.add_notify_handler(_on_notify)
         raw.execute(f"LISTEN {CHANNEL}")
         _seen.connection = raw
+        _seen.poller = select.poll()
+        _seen.poller.register(raw.fileno(), select.POLLIN)
         # What was cached before this connection listened may have missed a notification.
         _forget_everything()
         return True
-    poller = select.poll()
-    poller.register(raw.fileno(), select.POLLIN)
-    if poller.poll(0):
+    if _seen.poller.poll(0):
         # Notifications (or the end of the connection) are waiting: a statement takes them in
         # and psycopg hands them to _on_notify; a broken connection raises.
         raw.execute("SELECT 1")
