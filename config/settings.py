@@ -411,7 +411,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"every_5_s": {"()": "config.log_filters.AtMostEvery", "seconds": 5}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # With Redis down django-redis logs every cache call it let through: one record per 5 s.
+    "loggers": {"django_redis.cache": {"filters": ["every_5_s"]}},
 }
 
 if DEBUG and HTTPS:
