@@ -21,9 +21,10 @@ import select
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from psycopg import pq
 
 from config.process_cache import ProcessCache
@@ -35,19 +36,27 @@ tenant_usage_counts = ProcessCache()
 
 
 def forget_api_key(*, prefix: str) -> None:
-    active_api_keys.pop(prefix)
+    _forget_here(lambda: active_api_keys.pop(prefix))
     _notify(f"key:{prefix}")
 
 
 def forget_api_keys() -> None:
     """Every key: each cached key carries its tenant, and tenants change rarely."""
-    active_api_keys.clear()
+    _forget_here(active_api_keys.clear)
     _notify("keys")
 
 
 def forget_tenant_usage(*, tenant_id: uuid.UUID) -> None:
-    tenant_usage_counts.pop(tenant_id)
+    _forget_here(lambda: tenant_usage_counts.pop(tenant_id))
     _notify(f"usage:{tenant_id}")
+
+
+def _forget_here(drop: Callable[[], None]) -> None:
+    """Drop in this process now, and again when the write commits: another thread may have cached
+    the old row in between, and on SQLite nothing else would drop it for this thread (its own
+    commit does not move its connection's data_version)."""
+    drop()
+    transaction.on_commit(drop)
 
 
 def caches_usable() -> bool:

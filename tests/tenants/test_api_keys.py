@@ -1,12 +1,15 @@
+import threading
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
 import requests
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tenants.caches import active_api_keys
 from tenants.models import ApiKey, Role, Tenant
 from tenants.services import api_key_authenticate, api_key_create, api_key_revoke, hash_key
 from tests import servers
@@ -96,6 +99,26 @@ class TestApiKeyCache:
         mine.tenant.name = "changed"
         again = api_key_authenticate(raw_key=issued.secret)
         assert (again.role, again.tenant.name) == (issued.api_key.role, tenant.name)
+
+    def test_a_key_cached_by_another_thread_before_its_revocation_commits_is_dropped(self, tenant):
+        issued = api_key_create(tenant=tenant, name="ci")
+        api_key_authenticate(raw_key=issued.secret)  # in use: last_used_at is fresh
+
+        def another_request() -> None:
+            connection.ensure_connection()  # a serving thread's connection is open
+            try:
+                # Reads the committed row, still active, and caches it.
+                assert api_key_authenticate(raw_key=issued.secret) is not None
+            finally:
+                connection.close()
+
+        with transaction.atomic():
+            api_key_revoke(api_key=issued.api_key)
+            thread = threading.Thread(target=another_request)
+            thread.start()
+            thread.join()
+            assert active_api_keys.get(issued.api_key.prefix) is not None
+        assert api_key_authenticate(raw_key=issued.secret) is None
 
     def test_a_saved_role_is_used_on_the_next_request(self, member):
         assert member.client.get("/api/v1/me").json()["role"] == "member"
