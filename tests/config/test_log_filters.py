@@ -11,9 +11,10 @@ DJANGO_REDIS_LOGGER = "django_redis.cache"
 
 
 def test_django_redis_is_logged_at_most_every_5_seconds():
-    (configured,) = logging.getLogger(DJANGO_REDIS_LOGGER).filters
-    assert isinstance(configured, AtMostEvery)
-    assert configured.seconds == 5
+    # Each django.setup() configures logging again and adds one (the WSGI app, Celery do it).
+    filters = logging.getLogger(DJANGO_REDIS_LOGGER).filters
+    assert filters
+    assert all(isinstance(f, AtMostEvery) and f.seconds == 5 for f in filters)
 
 
 def test_a_cache_with_redis_down_logs_its_first_failure_only(
