@@ -84,10 +84,11 @@ def main() -> None:
         # The limiter runs on every request, with a rate no client here can reach.
         "RATE_LIMIT_ENTERPRISE_READS": "1000000000/1",
     }
-    if os.environ.get("DATABASE_URL"):
-        ensure_database()
-    else:
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url:
         env["DATABASE_URL"] = f"sqlite:///{workdir.name}/bench.sqlite3"
+    elif database_url.startswith(("postgres://", "postgresql://")):
+        ensure_database()
     manage(env, "migrate", "--noinput", "-v", "0")
     slug = f"bench-{uuid.uuid4().hex[:8]}"
     secret = create_tenant_and_key(env, slug=slug, plan="enterprise")

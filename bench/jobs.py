@@ -59,13 +59,6 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def prepare_database() -> None:
-    ensure_database()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True
-    )
-
-
 class Processes:
     """The production processes, in their own process groups, stopped at the end."""
 
@@ -263,7 +256,10 @@ def bench_concurrent(http: str, tenants: list) -> dict:
 
 
 def main() -> None:
-    prepare_database()
+    ensure_database()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, check=True
+    )
     import django
 
     django.setup()
