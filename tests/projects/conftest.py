@@ -15,7 +15,7 @@ from jobs.models import Job
 from jobs.services import job_execute
 from projects.models import PriceCatalog, Project
 from projects.services.catalogs import catalog_import
-from tests.conftest import SHARED_DATA, Actor
+from tests.conftest import SAMPLE_DATA, Actor
 from tests.factories import ProjectFactory
 
 
@@ -25,7 +25,7 @@ def project(tenant) -> Project:
 
 
 def sample(name: str) -> bytes:
-    return (SHARED_DATA / name).read_bytes()
+    return (SAMPLE_DATA / name).read_bytes()
 
 
 ImportFile = Callable[..., Job]
@@ -89,7 +89,7 @@ def listen():
 @pytest.fixture
 def sample_catalog(tenant) -> PriceCatalog:
     """The sample catalog (catalog.csv) imported as the tenant's catalog, edition 1."""
-    with (SHARED_DATA / "catalog.csv").open("rb") as stream:
+    with (SAMPLE_DATA / "catalog.csv").open("rb") as stream:
         outcome = catalog_import(
             tenant=tenant, stream=stream, filename="catalog.csv", name="Sample catalog"
         )

@@ -10,7 +10,7 @@ import pytest
 from projects.audit.engine import audit_positions, status_of
 from projects.audit.types import AuditPosition, CatalogEntry, Policy, Recommendation
 from projects.audit.units import normalise_unit
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_DATA
 
 D = Decimal
 DEFAULT_POLICY = Policy()
@@ -135,8 +135,8 @@ class TestRules:
 
 
 def test_the_sample_budget_gets_exactly_the_expected_verdicts():
-    expected = json.loads((SHARED_DATA / "budget-expected.json").read_text())
-    with open(SHARED_DATA / "catalog.csv", encoding="utf-8") as f:
+    expected = json.loads((SAMPLE_DATA / "budget-expected.json").read_text())
+    with open(SAMPLE_DATA / "catalog.csv", encoding="utf-8") as f:
         catalog = {
             row["code"]: CatalogEntry(
                 id=row["code"],
@@ -149,7 +149,7 @@ def test_the_sample_budget_gets_exactly_the_expected_verdicts():
             )
             for row in csv.DictReader(f)
         }
-    with open(SHARED_DATA / "budget-v1-en.csv", encoding="utf-8-sig") as f:
+    with open(SAMPLE_DATA / "budget-v1-en.csv", encoding="utf-8-sig") as f:
         positions = [
             AuditPosition(
                 id=row["Item"],

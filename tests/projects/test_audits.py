@@ -23,11 +23,11 @@ from projects.models import (
 )
 from projects.selectors import audit_policy_for
 from projects.services.audits import audit_run
-from tests.conftest import SHARED_DATA, Actor
+from tests.conftest import SAMPLE_DATA, Actor
 from tests.factories import PriceCatalogFactory, ProjectFactory
 from tests.projects.conftest import sample
 
-EXPECTED = json.loads((SHARED_DATA / "budget-expected.json").read_text())
+EXPECTED = json.loads((SAMPLE_DATA / "budget-expected.json").read_text())
 pytestmark = pytest.mark.django_db
 
 

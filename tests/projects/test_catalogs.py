@@ -20,7 +20,7 @@ from jobs.models import Job
 from jobs.services import job_execute
 from projects.models import Alert, CatalogItem, Position, PriceCatalog, Project
 from tenants.models import Role
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_DATA
 from tests.factories import (
     AlertFactory,
     EvidenceFactory,
@@ -33,7 +33,7 @@ from tests.projects.conftest import sample
 
 pytestmark = pytest.mark.django_db
 
-CATALOG = SHARED_DATA / "catalog.csv"
+CATALOG = SAMPLE_DATA / "catalog.csv"
 # Codes of the sample catalog that the sample budget uses (4, 3 and 3 positions).
 PRICE_CODE, UNIT_CODE, BOTH_CODE = "131201118", "622211021", "162701201"
 DESCRIPTION_CODE, UNTOUCHED_CODE = "273351130", "411351259"

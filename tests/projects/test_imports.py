@@ -12,12 +12,12 @@ from projects.models import BudgetVersion, Position, Project
 from projects.rows import CONTENT_FIELDS
 from projects.sources import import_source_save
 from tenants.models import Tenant
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_DATA
 from tests.factories import ProjectFactory
 from tests.projects.conftest import sample
 from tests.projects.test_importers import kros_workbook
 
-EXPECTED = json.loads((SHARED_DATA / "budget-expected.json").read_text())
+EXPECTED = json.loads((SAMPLE_DATA / "budget-expected.json").read_text())
 pytestmark = pytest.mark.django_db
 
 

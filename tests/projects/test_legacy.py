@@ -25,12 +25,12 @@ from projects.models import BudgetVersion, Finding, Position, Project
 from projects.services import budget_import
 from projects.services.legacy import WRITERS, legacy_migrate, legacy_verify
 from tenants.models import Plan, Tenant
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_DATA
 
-STORE = SHARED_DATA / "legacy-store" / "data" / "projects"
-JSONL = SHARED_DATA / "legacy-jsonl"
-EXPECTED = json.loads((SHARED_DATA / "legacy-expected.json").read_text())
-EXPECTED_JSONL = json.loads((SHARED_DATA / "legacy-jsonl-expected.json").read_text())
+STORE = SAMPLE_DATA / "legacy-store" / "data" / "projects"
+JSONL = SAMPLE_DATA / "legacy-jsonl"
+EXPECTED = json.loads((SAMPLE_DATA / "legacy-expected.json").read_text())
+EXPECTED_JSONL = json.loads((SAMPLE_DATA / "legacy-jsonl-expected.json").read_text())
 pytestmark = pytest.mark.django_db
 
 

@@ -8,11 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from projects.models import BudgetVersion, Position
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_DATA
 from tests.factories import ProjectFactory
 from tests.projects.conftest import sample
 
-EXPECTED = json.loads((SHARED_DATA / "budget-expected.json").read_text())
+EXPECTED = json.loads((SAMPLE_DATA / "budget-expected.json").read_text())
 pytestmark = pytest.mark.django_db
 
 
