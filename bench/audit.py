@@ -48,8 +48,9 @@ def generate(*, positions: int, catalog_items: int):
     `positions` rows; both written with COPY."""
     from django.db import connection, transaction
 
+    from catalogs.models import CatalogItem, PriceCatalog
     from projects.bulk import positions_analyze, positions_write
-    from projects.models import BudgetVersion, CatalogItem, PriceCatalog, Project
+    from projects.models import BudgetVersion, Project
     from projects.rows import ORDINAL_GAP, fingerprint
     from projects.services.versions import project_lock, version_commit, version_open
     from tenants.models import Tenant
@@ -292,9 +293,9 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from projects.selectors import audit_policy_for
-    from projects.services.audits import audit_run
-    from projects.services.reports import report_chain_verify
+    from audits.reports import report_chain_verify
+    from audits.selectors import audit_policy_for
+    from audits.services import audit_run
 
     purge_bench_tenant()
     print(

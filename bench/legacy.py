@@ -121,7 +121,7 @@ def copy_baseline(tenant_id: str, store: Path) -> tuple[float, float, int]:
     migration's do)."""
     import psycopg
 
-    from projects import legacy
+    from legacy import sources as legacy
     from projects.importers import ImportReport, rows_from_positions
     from projects.models import Project
 
@@ -201,8 +201,9 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        from projects.models import Finding, Position, Project
-        from projects.services.legacy import legacy_migrate
+        from audits.models import Finding
+        from legacy.services import legacy_migrate
+        from projects.models import Position, Project
         from tenants.models import Plan
         from tenants.services import tenant_create
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import (
+from config.storages import s3_storage
+from core.env import (
     database_from_url,
     env_bool,
     env_int,
@@ -22,7 +23,6 @@ from config.env import (
     env_str,
     env_url,
 )
-from config.storages import s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KALKULA_VAR_DIR", str(BASE_DIR / "var")))
@@ -73,13 +73,18 @@ INSTALLED_APPS = [
     "channels",
     "tenants",
     "jobs",
-    "projects",
     "evidence",
+    "projects",
+    "catalogs",
+    "audits",
+    "legacy",
+    # Wiring: the retention command and its beat task, which call every app's purge.
+    "config",
 ]
 
 MIDDLEWARE = [
-    "config.middleware.ForwardedForMiddleware",
-    "config.middleware.RequestIdMiddleware",
+    "core.middleware.ForwardedForMiddleware",
+    "core.middleware.RequestIdMiddleware",
     # Outermost after the request id, so the logged duration covers everything below it.
     "tenants.middleware.RequestLogMiddleware",
     "tenants.middleware.RateLimitHeadersMiddleware",
@@ -342,7 +347,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["tenants.ratelimit.BucketRateThrottle"],
-    "EXCEPTION_HANDLER": "config.exception_handler.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exception_handler.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -356,7 +361,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `kind`: name each set of choices after its model.
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "evidence.models.Evidence.Kind",
-        "AlertKindEnum": "projects.models.Alert.Kind",
+        "AlertKindEnum": "catalogs.models.Alert.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -411,7 +416,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "filters": {"every_5_s": {"()": "config.log_filters.AtMostEvery", "seconds": 5}},
+    "filters": {"every_5_s": {"()": "core.log_filters.AtMostEvery", "seconds": 5}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # With Redis down django-redis logs every cache call it let through: one record per 5 s.
     "loggers": {"django_redis.cache": {"filters": ["every_5_s"]}},

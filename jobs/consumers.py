@@ -18,14 +18,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from jobs.events import (
-    group_for,
-    key_access_group,
-    member_access_group,
-    tenant_access_group,
-)
+from jobs.events import group_for
 from jobs.progress import job_event_data
 from jobs.selectors import job_events_replay, parse_topic, topic_visible
+from tenants.access import key_access_group, member_access_group, tenant_access_group
 from tenants.context import TenantContext
 from tenants.models import ApiKey, Membership, Tenant
 

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.services import job_create
 from projects.models import BudgetVersion, Comment, Position, Project
 from projects.selectors import valid_in
@@ -422,7 +422,3 @@ class CommentAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-
-# The catalog and audit admins live in their own modules; importing them registers them.
-from projects import admin_audits, admin_catalogs  # noqa: E402, F401

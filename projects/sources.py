@@ -16,7 +16,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils.text import get_valid_filename
 
-from config.errors import ApiError
+from core.errors import ApiError
 from evidence.selectors import evidence_get
 from projects.importers import ImportFailed
 from tenants.models import Tenant

@@ -13,9 +13,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.db import RowReader, shallow_copy
-from config.errors import ApiError
-from jobs.events import access_end, key_access_group
+from core.db import RowReader, shallow_copy
+from core.errors import ApiError
+from tenants.access import access_end, key_access_group
 from tenants.caches import active_api_keys, caches_usable, forget_tenant_usage
 from tenants.models import ApiKey, Membership, Plan, Role, Tenant, UsageCounter
 

@@ -5,7 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.apis import JobOutputSerializer
 from jobs.services import job_create
 from projects import selectors

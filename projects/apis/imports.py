@@ -7,9 +7,10 @@ from rest_framework.response import Response
 
 from jobs.apis import JobOutputSerializer
 from jobs.services import job_create
-from projects.apis.common import ProjectScopedApi, actor_label
+from projects.apis.common import ProjectScopedApi
 from projects.services.projects import project_archived_error
 from projects.sources import import_source_from_evidence, import_source_save
+from tenants.context import actor_label
 from tenants.ratelimit import JOBS
 
 

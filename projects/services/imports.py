@@ -20,7 +20,7 @@ from typing import IO, Any, BinaryIO
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.models import Job
 from jobs.progress import NoProgress
 from projects.bulk import positions_analyze, positions_close, positions_write

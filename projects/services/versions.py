@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.events import Event, publish, topic_for
 from projects.bulk import positions_analyze, positions_close, positions_write
 from projects.importers.base import round_money

@@ -10,11 +10,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from catalogs.models import PriceCatalog
+from catalogs.services import catalog_import
 from jobs.events import group_for, topic_for
 from jobs.models import Job
 from jobs.services import job_execute
-from projects.models import PriceCatalog, Project
-from projects.services.catalogs import catalog_import
+from projects.models import Project
 from tests.conftest import SAMPLE_DATA, Actor
 from tests.factories import ProjectFactory
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework import serializers
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.console import job_run_inline
 from jobs.models import Job
 from jobs.registry import JobKind, get_job_kind, job_kinds

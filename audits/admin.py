@@ -1,0 +1,123 @@
+"""Admin for audits: the tenant policies (editable), findings, waivers and reports (read-only;
+reports have a chain check). Imported by projects/admin.py, which keeps the budget side."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from audits.models import AuditPolicy, AuditReport, Finding, Waiver
+from audits.reports import report_chain_verify
+from projects.admin import ProjectFilter
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
+
+
+@admin.register(AuditPolicy)
+class AuditPolicyAdmin(TenantScopedAdmin):
+    list_display = [
+        "tenant",
+        "arithmetic_abs_tolerance",
+        "arithmetic_rel_tolerance",
+        "cost_red_above",
+        "cost_amber_above",
+        "cost_amber_below",
+        "updated_at",
+    ]
+    list_select_related = ["tenant"]
+    search_fields = ["tenant__slug"]
+
+
+@admin.register(Finding)
+class FindingAdmin(ReadOnlyAdmin):
+    list_display = [
+        "line_key",
+        "project",
+        "version_number",
+        "rule",
+        "recommendation",
+        "short_reasoning",
+        "catalog_version",
+        "source_line",
+        "created_at",
+    ]
+    list_filter = [ProjectFilter, "recommendation", "role", "rule"]
+    search_fields = ["line_key", "reasoning"]
+    list_select_related = ["project", "version"]
+    ordering = ["project", "version", "line_key", "rule"]
+    show_full_result_count = False
+
+    @admin.display(description="Version", ordering="version__number")
+    def version_number(self, finding: Finding) -> int:
+        return finding.version.number
+
+    @admin.display(description="Reasoning")
+    def short_reasoning(self, finding: Finding) -> str:
+        text = finding.reasoning
+        return text if len(text) <= 80 else text[:79] + "…"
+
+
+@admin.register(Waiver)
+class WaiverAdmin(ReadOnlyAdmin):
+    list_display = [
+        "line_key",
+        "rule",
+        "project",
+        "reason",
+        "actor",
+        "created_at",
+        "withdrawn_at",
+        "withdrawn_by",
+    ]
+    list_filter = [ProjectFilter, ("withdrawn_at", admin.EmptyFieldListFilter)]
+    search_fields = ["line_key", "reason", "actor"]
+    list_select_related = ["project"]
+
+
+@admin.register(AuditReport)
+class AuditReportAdmin(ReadOnlyAdmin):
+    list_display = [
+        "number",
+        "project",
+        "version_number",
+        "green_count",
+        "amber_count",
+        "red_count",
+        "finding_count",
+        "short_sha256",
+        "actor",
+        "created_at",
+    ]
+    list_filter = [ProjectFilter]
+    list_select_related = ["project", "version"]
+    readonly_fields = ["document_link"]
+    actions = ["verify_chain"]
+
+    @admin.display(description="Version", ordering="version__number")
+    def version_number(self, report: AuditReport) -> int:
+        return report.version.number
+
+    @admin.display(description="SHA-256")
+    def short_sha256(self, report: AuditReport) -> str:
+        return report.sha256[:12] + "…"
+
+    @admin.display(description="Document")
+    def document_link(self, report: AuditReport) -> str:
+        url = reverse("admin:evidence_evidence_change", args=[report.document_id])
+        return format_html('<a href="{}">{}</a>', url, report.document_id)
+
+    @admin.action(description="Verify the chains of the selected reports' projects")
+    def verify_chain(self, request: HttpRequest, queryset: QuerySet) -> None:
+        projects = {report.project_id: report.project for report in queryset}
+        for project in projects.values():
+            outcome = report_chain_verify(project=project)
+            if outcome.ok:
+                self.message_user(
+                    request,
+                    f"{project}: chain intact ({outcome.reports} reports).",
+                    messages.SUCCESS,
+                )
+                continue
+            shown = "; ".join(outcome.problems[:5])
+            more = f" (and {len(outcome.problems) - 5} more)" if len(outcome.problems) > 5 else ""
+            self.message_user(request, f"{project}: tampered — {shown}{more}", messages.ERROR)

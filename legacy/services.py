@@ -1,0 +1,666 @@
+"""Migrating a legacy installation (projects/legacy.py reads it) into a tenant, and proving it.
+
+Each project is one transaction: the project (keeping its legacy id), version 1 with trigger
+`legacy` (rows built the way an import builds them and written by the importer's bulk path), the
+legacy audit results as findings, and its documents as evidence, each checked against its SHA-256.
+A project that cannot be read or written is reported and skipped; the others proceed. A project
+whose legacy id the tenant has already is skipped, so a stopped run resumes where it stopped and a
+rerun adds nothing.
+"""
+
+import queue
+import threading
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from audits.bulk import finding_row, findings_write
+from audits.models import Finding
+from core.errors import ApiError
+from evidence.models import Evidence
+from evidence.services import evidence_store, evidence_verify
+from evidence.uploads import spool_fileobj
+from jobs.models import Job
+from jobs.progress import NoProgress
+from legacy import sources as legacy
+from legacy.sources import LegacyFile, LegacyProject, Rejection, Unreadable
+from projects.bulk import (
+    new_ids,
+    positions_analyze,
+    positions_write,
+)
+from projects.importers import ImportFailed, ImportReport, rows_from_positions
+from projects.models import BudgetVersion, Position, Project
+from projects.selectors import exact_total
+from projects.services.versions import version_create_first
+from tenants.models import Tenant
+from tenants.services import tenant_create
+
+ACTOR = "legacy migration"
+# Threads migrating projects at once on PostgreSQL, each on its own connection.
+WRITERS = 3
+_STATUS_RANK = {
+    Position.AuditStatus.UNAUDITED: 0,
+    Position.AuditStatus.GREEN: 1,
+    Position.AuditStatus.AMBER: 2,
+    Position.AuditStatus.RED: 3,
+}
+_ID, _LINE_KEY, _POSITION_NUMBER, _TOTAL, _AUDIT_STATUS = 0, 3, 5, -3, -2
+_NAME_LIMIT = Project._meta.get_field("name").max_length
+_ROLE_LIMIT = Finding._meta.get_field("role").max_length
+CONFIDENCE_PLACES = Decimal("0.001")
+
+
+@dataclass
+class LegacyReport:
+    """What a migration (or a dry run of one) did, and everything it could not bring in."""
+
+    mode: str
+    source: str
+    tenant: str
+    dry_run: bool = False
+    migrated: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    writers: int = 1  # connections that wrote projects at once
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "source": self.source,
+            "tenant": self.tenant,
+            "dry_run": self.dry_run,
+            "writers": self.writers,
+            "migrated": self.migrated,
+            "skipped": self.skipped,
+            "rejected": [rejection.as_dict() for rejection in self.rejected],
+            "counts": {
+                "migrated": len(self.migrated),
+                "skipped": len(self.skipped),
+                "rejected": len(self.rejected),
+                "positions": sum(item["positions"] for item in self.migrated),
+                "findings": sum(item["findings"] for item in self.migrated),
+                "evidence": sum(item["evidence"] for item in self.migrated),
+            },
+        }
+
+
+# Tenants ------------------------------------------------------------------------------------------
+def legacy_tenants_sync(*, path: Path, dry_run: bool = False) -> tuple[list[dict], list[Rejection]]:
+    """Create the export's tenants that are missing (found again by the slug their legacy id
+    gives), with their plans mapped. Returns the tenants (each with `tenant`: ours, None in a dry
+    run when it does not exist yet, and `created`) and the lines that could not be read."""
+    tenants, rejections = legacy.jsonl_tenants(path)
+    for entry in tenants:
+        tenant = Tenant.objects.filter(slug=entry["slug"]).first()
+        entry["created"] = tenant is None
+        if tenant is None and not dry_run:
+            try:
+                tenant = tenant_create(slug=entry["slug"], name=entry["name"], plan=entry["plan"])
+            except ApiError:  # created meanwhile by a concurrent run
+                tenant = Tenant.objects.get(slug=entry["slug"])
+                entry["created"] = False
+        entry["tenant"] = tenant
+        if entry["legacy_plan"] not in legacy.PLANS:
+            rejections.append(
+                Rejection(
+                    "plan",
+                    entry["legacy_id"],
+                    f"unknown plan {entry['legacy_plan']!r}: the tenant got the {entry['plan']} "
+                    "plan",
+                    tenant=entry["legacy_id"],
+                    file="tenants.jsonl",
+                    line=entry["line"],
+                )
+            )
+    return tenants, rejections
+
+
+# Reading ------------------------------------------------------------------------------------------
+def _sources(*, mode: str, path: Path, legacy_tenant: str) -> tuple[list[Any], list[Rejection]]:
+    """The items to migrate in order (project folders, or read projects) and the early
+    rejections."""
+    if mode == legacy.STORE:
+        return legacy.store_project_dirs(path), []
+    return legacy.jsonl_projects(path, legacy_tenant=legacy_tenant)
+
+
+def _read(item: Any) -> LegacyProject:
+    return legacy.store_project_read(item) if isinstance(item, Path) else item
+
+
+def _unreadable(item: Any, why: str, legacy_tenant: str) -> Rejection:
+    legacy_id = item.name if isinstance(item, Path) else item.legacy_id
+    return Rejection("project", legacy_id, why, tenant=legacy_tenant)
+
+
+@dataclass
+class _Prepared:
+    """A legacy project turned into stored rows and findings, ready to write."""
+
+    project: LegacyProject
+    rows: list[tuple]
+    findings: list[tuple]
+    total_cost: Decimal
+    rejected: list[Rejection]
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        """What `exact_total` would say of the rows once written."""
+        statuses = Counter(row[_AUDIT_STATUS] for row in self.rows)
+        return {
+            "count": len(self.rows),
+            "total_cost": self.total_cost,
+            "green": statuses[Position.AuditStatus.GREEN],
+            "amber": statuses[Position.AuditStatus.AMBER],
+            "red": statuses[Position.AuditStatus.RED],
+        }
+
+
+def _prepare(project: LegacyProject, *, tenant: Tenant | None, legacy_tenant: str) -> _Prepared:
+    """Rows as an import builds them (line keys, stored scales, fingerprints) with new ids and
+    the audit status of their worst finding; findings keyed to them. Raises Unreadable."""
+    report = ImportReport()
+    try:
+        rows = list(rows_from_positions(project.positions, report=report))
+    except ImportFailed as exc:
+        raise Unreadable(exc.message) from None
+    limit = tenant.quotas.max_positions_per_project if tenant is not None else None
+    if limit is not None and len(rows) > limit:
+        raise Unreadable(f"{len(rows)} positions: over the plan's {limit} per project")
+    by_number: dict[str, int] = {}
+    for index, row in enumerate(rows):
+        by_number.setdefault(row[_POSITION_NUMBER], index)
+    statuses = [Position.AuditStatus.UNAUDITED] * len(rows)
+    findings: list[tuple] = []
+    rejected: list[Rejection] = []
+    ids = new_ids(len(rows))
+    for audit in project.audits:
+        index = by_number.get(audit.position_number)
+        why = ""
+        if index is None:
+            why = f"no position {audit.position_number!r} in the project"
+        elif audit.recommendation not in legacy.RECOMMENDATIONS:
+            why = f"recommendation {audit.recommendation!r} is not GREEN, AMBER or RED"
+        if why:
+            rejected.append(
+                Rejection(
+                    "audit_result",
+                    project.legacy_id,
+                    why,
+                    tenant=legacy_tenant,
+                    file="audit_results.json",
+                    line=audit.line,
+                )
+            )
+            continue
+        recommendation = audit.recommendation.lower()
+        if _STATUS_RANK[recommendation] > _STATUS_RANK[statuses[index]]:
+            statuses[index] = recommendation
+        findings.append(
+            (
+                ids[index],
+                rows[index][_LINE_KEY],
+                f"legacy.{audit.role}"[:64],
+                audit.role[:_ROLE_LIMIT],
+                recommendation,
+                _confidence(audit.confidence),
+                audit.reasoning,
+                audit.line,
+            )
+        )
+    total = Decimal(0)
+    placed = []
+    for index, row in enumerate(rows):
+        if row[_TOTAL] is not None:
+            total += Decimal(row[_TOTAL])
+        placed.append((ids[index], *row[1:_AUDIT_STATUS], statuses[index], row[-1]))
+    return _Prepared(project, placed, findings, total.quantize(Decimal("0.01")), rejected)
+
+
+def _confidence(value: Decimal) -> Decimal:
+    """Legacy confidences are percents (0–100); ours are fractions (0–1)."""
+    if value > 1:
+        value = value / 100
+    return min(max(value, Decimal(0)), Decimal(1)).quantize(CONFIDENCE_PLACES)
+
+
+# Migrating ----------------------------------------------------------------------------------------
+def legacy_migrate(
+    *,
+    tenant: Tenant | None,
+    mode: str,
+    path: Path,
+    legacy_tenant: str = "",
+    dry_run: bool = False,
+    progress: Any = None,
+    job: Job | None = None,
+) -> LegacyReport:
+    """Migrate the file store at `path` (mode "store") or legacy tenant `legacy_tenant` of the
+    JSONL export at `path` (mode "jsonl") into `tenant`. A dry run writes nothing (and accepts no
+    tenant: one that does not exist yet) but reads, checks and reports everything."""
+    if mode not in legacy.MODES:
+        raise ValueError(f"mode is one of {legacy.MODES}, not {mode!r}")
+    if tenant is None and not dry_run:
+        raise ValueError("only a dry run may go without a tenant")
+    progress = progress or NoProgress()
+    report = LegacyReport(
+        mode=mode,
+        source=str(path),
+        tenant=tenant.slug if tenant is not None else legacy.tenant_slug(legacy_tenant),
+        dry_run=dry_run,
+    )
+    items, early = _sources(mode=mode, path=path, legacy_tenant=legacy_tenant)
+    report.rejected.extend(early)
+    progress.update(0, len(items), step="migrating projects")
+    with _asynchronous_commit():
+        written = _migrate_all(items, tenant, legacy_tenant, report, dry_run, progress, job)
+    positions_analyze(rows_written=written)
+    verb = "would migrate" if dry_run else "migrated"
+    progress.log(
+        f"{len(report.migrated)} project(s) {verb}, {len(report.skipped)} skipped (migrated "
+        f"already), {len(report.rejected)} thing(s) rejected."
+    )
+    return report
+
+
+@contextmanager
+def _asynchronous_commit() -> Iterator[None]:
+    """Commits that do not wait for their WAL flush (≈ 15 ms each on these machines): a crash
+    can lose the last few projects' commits, never half a project, and a rerun migrates those
+    again. PostgreSQL only; the session's setting is restored after."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+def _migrate_all(
+    items: list[Any],
+    tenant: Tenant | None,
+    legacy_tenant: str,
+    report: LegacyReport,
+    dry_run: bool,
+    progress: Any,
+    job: Job | None,
+) -> int:
+    """Migrate each item in its own transaction, reporting in the items' order; returns how many
+    rows were written."""
+
+    def migrate(item: Any) -> "_Outcome":
+        prepared = _load(item, tenant=tenant, legacy_tenant=legacy_tenant, done_ids=done_ids)
+        if isinstance(prepared, str):
+            return _Outcome(skipped=prepared)
+        try:
+            return _write(
+                prepared, tenant=tenant, tenant_label=report.tenant, dry_run=dry_run, job=job
+            )
+        except IntegrityError:  # a concurrent run committed this project first
+            return _Outcome(skipped=prepared.project.legacy_id)
+
+    done_ids: set[str] = set()
+    if tenant is not None:
+        done_ids = set(
+            Project.objects.for_tenant(tenant)
+            .exclude(legacy_id="")
+            .values_list("legacy_id", flat=True)
+        )
+    written = 0
+    with _runner() as (run, writers):
+        report.writers = writers
+        outcomes = run(migrate, items)
+        for done in range(1, len(items) + 1):
+            progress.check_cancelled()  # before the next item starts, when they run here
+            item, future = next(outcomes)
+            try:
+                outcome = future.result()
+            except Unreadable as exc:
+                report.rejected.append(_unreadable(item, str(exc), legacy_tenant))
+                continue
+            finally:
+                progress.update(done, len(items), step="migrating projects")
+            if outcome.skipped:
+                report.skipped.append({"id": outcome.skipped, "why": "migrated already"})
+                continue
+            written += outcome.entry["positions"]
+            report.migrated.append(outcome.entry)
+            report.rejected.extend(outcome.rejected)
+    return written
+
+
+@dataclass
+class _Outcome:
+    """One item migrated (its report entry and what of it was rejected) or skipped (its id)."""
+
+    entry: dict[str, Any] = field(default_factory=dict)
+    rejected: list[Rejection] = field(default_factory=list)
+    skipped: str = ""
+
+
+@contextmanager
+def _runner() -> Iterator[Any]:
+    """`run(work, items)`, which gives each item with the future of `work(item)` in the items'
+    order, and how many threads run the work.
+
+    On PostgreSQL, outside a caller's transaction, WRITERS threads run the work, each on its own
+    connection: one project's parsing (Python) overlaps the others' writing (PostgreSQL), and
+    every project is still its own transaction. Elsewhere (SQLite has one writer at a time; a
+    caller's transaction is one connection's) the work runs here, one item after the other."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+
+        def run_here(work: Any, items: Iterable[Any]) -> Iterator[tuple[Any, Future]]:
+            for item in items:
+                future: Future = Future()
+                try:
+                    future.set_result(work(item))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller, as a pool would
+                    future.set_exception(exc)
+                yield item, future
+
+        yield run_here, 1
+        return
+    writers = _Writers(WRITERS)
+    try:
+        yield writers.run, WRITERS
+    finally:
+        writers.stop()
+
+
+class _Writers:
+    """Threads that each run work items on a connection of their own (asynchronous commits),
+    closed when they stop."""
+
+    def __init__(self, count: int) -> None:
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.pending: deque[tuple[Any, Future]] = deque()
+        self.threads = [
+            threading.Thread(target=self._serve, name=f"legacy-writer-{number}", daemon=True)
+            for number in range(count)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def run(self, work: Any, items: Iterable[Any]) -> Iterator[tuple[Any, Future]]:
+        for item in items:
+            self.pending.append((item, self._submit(work, item)))
+            if len(self.pending) >= 2 * len(self.threads):  # a bounded window, in order
+                yield self.pending.popleft()
+        while self.pending:
+            yield self.pending.popleft()
+
+    def stop(self) -> None:
+        """Start nothing more (the run may have stopped early: cancelled, failed), let the work
+        under way finish, and close the threads' connections."""
+        for _, future in self.pending:
+            future.cancel()
+        for _ in self.threads:
+            self.tasks.put(None)
+        for thread in self.threads:
+            thread.join()
+
+    def _submit(self, work: Any, item: Any) -> Future:
+        future: Future = Future()
+        self.tasks.put((work, item, future))
+        return future
+
+    def _serve(self) -> None:
+        try:
+            with _asynchronous_commit():
+                while (task := self.tasks.get()) is not None:
+                    work, item, future = task
+                    if not future.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        future.set_result(work(item))
+                    except BaseException as exc:  # noqa: BLE001 - the caller's to handle
+                        future.set_exception(exc)
+        finally:
+            connection.close()
+
+
+def _load(
+    item: Any, *, tenant: Tenant | None, legacy_tenant: str, done_ids: set[str]
+) -> "_Prepared | str":
+    """The project read and prepared, or its legacy id when it was migrated already."""
+    project = _read(item)
+    if project.legacy_id in done_ids:
+        return project.legacy_id
+    return _prepare(project, tenant=tenant, legacy_tenant=legacy_tenant)
+
+
+def _write(
+    prepared: _Prepared, *, tenant: Tenant | None, tenant_label: str, dry_run: bool, job: Any
+) -> _Outcome:
+    source = prepared.project
+    entry = {
+        "id": source.legacy_id,
+        "name": source.name[:_NAME_LIMIT],
+        "positions": len(prepared.rows),
+        "total_cost": str(prepared.total_cost),
+        "findings": len(prepared.findings),
+        "evidence": 0,
+    }
+    rejected = list(prepared.rejected)
+    if dry_run:
+        for file in source.files:
+            upload, problem = _open_checked(file, source, tenant_label)
+            if upload is not None:
+                upload.close()
+                entry["evidence"] += 1
+            else:
+                rejected.append(problem)
+        return _Outcome(entry=entry, rejected=rejected)
+    with transaction.atomic():
+        project = Project.objects.create(
+            tenant=tenant, name=source.name[:_NAME_LIMIT], legacy_id=source.legacy_id
+        )
+        version = version_create_first(
+            project=project,
+            totals=prepared.totals,
+            created_at=source.created_at,
+            trigger=BudgetVersion.Trigger.LEGACY,
+            actor=ACTOR,
+            source_name=source.source[:255],
+            summary=_summary(source)[:500],
+            job=job,
+        )
+        positions_write(project=project, valid_from=version.number, rows=prepared.rows)
+        findings_write(rows=_finding_rows(prepared.findings, version=version))
+        for file in source.files:
+            stored, problem = _store(file, source, tenant=tenant, project=project)
+            if stored:
+                entry["evidence"] += 1
+            else:
+                rejected.append(problem)
+        entry["project"] = str(project.id)
+    # Only once the project is committed: a rolled back project is reported as that alone.
+    return _Outcome(entry=entry, rejected=rejected)
+
+
+def _finding_rows(findings: list[tuple], *, version: BudgetVersion) -> Iterator[tuple]:
+    """Prepared findings as rows for the bulk writer; the legacy results carry no fix, evidence
+    or catalog."""
+    now = timezone.now()
+    for finding, finding_id in zip(findings, new_ids(len(findings)), strict=True):
+        position_id, line_key, rule, role, recommendation, confidence, reasoning, line = finding
+        yield finding_row(
+            id=finding_id,
+            version=version,
+            position_id=position_id,
+            line_key=line_key,
+            rule=rule,
+            role=role,
+            recommendation=recommendation,
+            confidence=confidence,
+            reasoning=reasoning,
+            source_line=line,
+            created_at=now,
+        )
+
+
+def _summary(source: LegacyProject) -> str:
+    details = ", ".join(
+        f"{label} {value}"
+        for label, value in (("status", source.status), ("workflow", source.workflow))
+        if value
+    )
+    return f"Migrated from legacy project {source.legacy_id}" + (f" ({details})" if details else "")
+
+
+def _open_checked(file: LegacyFile, source: LegacyProject, tenant_label: str) -> tuple[Any, Any]:
+    """The file spooled and hashed, or None and the Rejection: missing, or its bytes differ from
+    the SHA-256 (or size) the source states."""
+
+    def rejection(why: str) -> Rejection:
+        return Rejection(
+            "evidence",
+            file.sha256 or file.name,
+            why,
+            tenant=tenant_label,
+            file=f"{source.legacy_id}/{file.name}",
+        )
+
+    if not file.path.is_file():
+        return None, rejection("missing: the file is not in the source")
+    try:
+        with file.path.open("rb") as stream:
+            upload = spool_fileobj(stream, name=file.name)
+    except ApiError as exc:  # over the upload size limit
+        return None, rejection(str(exc.detail))
+    if file.sha256 and upload.sha256 != file.sha256:
+        upload.close()
+        return None, rejection(f"corrupt: its bytes have SHA-256 {upload.sha256}")
+    if file.size is not None and upload.size != file.size:
+        upload.close()
+        return None, rejection(f"corrupt: {upload.size} bytes, not {file.size}")
+    return upload, None
+
+
+def _store(
+    file: LegacyFile, source: LegacyProject, *, tenant: Tenant, project: Project
+) -> tuple[bool, Rejection | None]:
+    upload, problem = _open_checked(file, source, tenant.slug)
+    if upload is None:
+        return False, problem
+    try:
+        # Types are not checked: the old installation accepted these documents already.
+        evidence_store(
+            tenant=tenant, upload=upload, kind=file.kind, project=project, check_type=False
+        )
+    except ApiError as exc:  # a quota: reported, the project proceeds
+        return False, Rejection(
+            "evidence",
+            upload.sha256,
+            str(exc.detail),
+            tenant=tenant.slug,
+            file=f"{source.legacy_id}/{file.name}",
+        )
+    finally:
+        upload.close()
+    return True, None
+
+
+# Verifying ----------------------------------------------------------------------------------------
+def legacy_verify(
+    *, tenant: Tenant, mode: str, path: Path, legacy_tenant: str = "", progress: Any = None
+) -> dict[str, Any]:
+    """Compare the source with what the tenant holds, project by project: positions, total cost,
+    findings, and every document by SHA-256 (re-hashing the source and the stored object).
+    What the source cannot give (an unreadable project, a corrupt or missing document) is listed
+    as rejected, not as a difference."""
+    progress = progress or NoProgress()
+    items, early = _sources(mode=mode, path=path, legacy_tenant=legacy_tenant)
+    projects = {
+        project.legacy_id: project
+        for project in Project.objects.for_tenant(tenant).exclude(legacy_id="")
+    }
+    rows: list[dict[str, Any]] = []
+    rejected = [rejection.as_dict() for rejection in early]
+    for done, item in enumerate(items, start=1):
+        progress.check_cancelled()
+        progress.update(done - 1, len(items), step="verifying projects")
+        try:
+            prepared = _prepare(_read(item), tenant=None, legacy_tenant=legacy_tenant)
+        except Unreadable as exc:
+            rejected.append(_unreadable(item, str(exc), legacy_tenant).as_dict())
+            continue
+        project = projects.get(prepared.project.legacy_id)
+        rows.append(_compare(prepared, project, rejected, legacy_tenant=legacy_tenant))
+    progress.update(len(items), len(items), step="verifying projects")
+    differences = sum(len(row["differences"]) for row in rows)
+    return {
+        "mode": mode,
+        "source": str(path),
+        "tenant": tenant.slug,
+        "ok": differences == 0,
+        "projects": rows,
+        "differences": differences,
+        "rejected": rejected,
+    }
+
+
+def _compare(
+    prepared: _Prepared, project: Project | None, rejected: list[dict], *, legacy_tenant: str
+) -> dict[str, Any]:
+    source = prepared.project
+    expected_files: dict[str, str] = {}
+    for file in source.files:
+        upload, problem = _open_checked(file, source, legacy_tenant)
+        if upload is None:
+            rejected.append(problem.as_dict())
+            continue
+        expected_files[file.name] = upload.sha256
+        upload.close()
+    row: dict[str, Any] = {
+        "id": source.legacy_id,
+        "positions": [len(prepared.rows), None],
+        "total_cost": [str(prepared.total_cost), None],
+        "findings": [len(prepared.findings), None],
+        "files": [len(expected_files), None],
+        "differences": [],
+    }
+    if project is None:
+        row["differences"].append("not migrated")
+        return row
+    current = Position.objects.filter(project=project, valid_to__isnull=True)
+    totals = exact_total(current)
+    row["positions"][1] = totals["count"]
+    row["total_cost"][1] = str(totals["total_cost"])
+    first = BudgetVersion.objects.filter(project=project, trigger=BudgetVersion.Trigger.LEGACY)
+    row["findings"][1] = Finding.objects.filter(version__in=first).count()
+    stored = _stored_files(project.tenant, set(expected_files.values()))
+    row["files"][1] = sum(1 for sha256 in expected_files.values() if stored.get(sha256) == "ok")
+    for name in ("positions", "total_cost", "findings"):
+        if row[name][0] != row[name][1]:
+            row["differences"].append(f"{name}: {row[name][0]} in the source, {row[name][1]} here")
+    for name, sha256 in expected_files.items():
+        if stored.get(sha256) != "ok":
+            row["differences"].append(f"{name} ({sha256}): {stored.get(sha256, 'not stored')}")
+    return row
+
+
+def _stored_files(tenant: Tenant, hashes: Iterable[str]) -> dict[str, str]:
+    """SHA-256 → "ok", or what is wrong with the stored object (missing, corrupt)."""
+    result = {}
+    for evidence in Evidence.objects.for_tenant(tenant).filter(sha256__in=list(hashes)):
+        check = evidence_verify(evidence=evidence)
+        result[evidence.sha256] = "ok" if check.ok else f"stored object {check.status}"
+    return result
