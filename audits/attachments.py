@@ -4,7 +4,7 @@ evidence; what it points at (positions, findings) is known here."""
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -31,7 +31,7 @@ def attachment_create(
     project: Project,
     position: str | None = None,
     finding: Finding | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
 ) -> tuple[Attachment, bool]:
     """Attach the document to a position of `project` (named by id or line key) or to one of its

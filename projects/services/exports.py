@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.text import slugify
 
 from core.errors import ApiError
@@ -92,7 +92,7 @@ def budget_export(
     project: Project,
     format: str,
     version: int | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     progress: Any = None,
 ) -> ExportOutcome:
     """Write version `version` (the current one by default) of the project's budget as `format`

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.errors import ApiError
@@ -71,7 +71,7 @@ def budget_import(
     stream: BinaryIO,
     filename: str,
     trigger: str = BudgetVersion.Trigger.IMPORT,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
     progress: Any = None,
     job: Job | None = None,
