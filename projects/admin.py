@@ -2,9 +2,12 @@
 position edit makes a version, an import starts the same job the API starts; versions and the rows
 of old versions are read-only."""
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.db.models.functions import Substr
 from django.http import HttpRequest
@@ -232,8 +235,19 @@ class BudgetVersionAdmin(ReadOnlyAdmin):
         )
 
 
-def _selected_project(request: HttpRequest) -> str | None:
-    return request.GET.get("project") or None
+def _selected_project(request: HttpRequest) -> uuid.UUID | None:
+    return _project_id(request.GET.get("project"))
+
+
+def _project_id(value: str | None) -> uuid.UUID | None:
+    """The project a list is filtered by, if any. A malformed id is a bad lookup, which the admin
+    answers as it does for its own filters (back to the list, `?e=1`), not a server error."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise IncorrectLookupParameters(f"project: {value!r} is not an id") from None
 
 
 class ProjectFilter(admin.SimpleListFilter):
@@ -251,7 +265,8 @@ class ProjectFilter(admin.SimpleListFilter):
         return [(str(p.pk), str(p)) for p in [*chosen, *recent]]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(project=self.value()) if self.value() else queryset
+        project = _project_id(self.value())
+        return queryset.filter(project=project) if project else queryset
 
 
 class VersionFilter(admin.SimpleListFilter):
@@ -282,11 +297,16 @@ class VersionFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
+        value = self.value()
+        if value is None:
             return queryset.filter(valid_to__isnull=True)
-        if self.value() == "all":
+        if value == "all":
             return queryset
-        return queryset.filter(valid_in(int(self.value())))
+        try:
+            number = int(value)
+        except ValueError:
+            raise IncorrectLookupParameters(f"version: {value!r} is not a number") from None
+        return queryset.filter(valid_in(number))
 
 
 class SectionFilter(admin.SimpleListFilter):
