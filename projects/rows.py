@@ -7,6 +7,7 @@ computed from the database for the same content.
 import hashlib
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import overload
 
 from projects.models import (
     MONEY_DIGITS,
@@ -46,7 +47,7 @@ SCALES = {
     "total_price": (MONEY_DIGITS, MONEY_PLACES),
 }
 MAX_LENGTHS = {
-    name: Position._meta.get_field(name).max_length
+    name: Position._meta.get_field(name).max_length  # type: ignore[union-attr]  # CharFields
     for name in ("section", "position_number", "code", "category", "unit", "line_key")
 }
 _NONE = "\x00"
@@ -86,11 +87,16 @@ def money_text(value: Decimal | None) -> str | None:
     return None if value is None else str(value.quantize(Decimal("0.01")))
 
 
+@overload
+def plain_text(value: Decimal, *, min_places: int = 0) -> str: ...
+@overload
+def plain_text(value: None, *, min_places: int = 0) -> None: ...
 def plain_text(value: Decimal | None, *, min_places: int = 0) -> str | None:
     """A stored number for people: no exponent, no trailing zeros beyond `min_places`."""
     if value is None:
         return None
     normalised = value.normalize()
-    if normalised.as_tuple().exponent > -min_places:
+    # A stored number is finite: its exponent is an int, not NaN's or infinity's letter.
+    if normalised.as_tuple().exponent > -min_places:  # type: ignore[operator]
         normalised = normalised.quantize(Decimal(1).scaleb(-min_places))
     return format(normalised, "f")
