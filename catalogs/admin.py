@@ -15,7 +15,7 @@ from catalogs.models import Alert, CatalogItem, PriceCatalog
 from catalogs.services import alert_acknowledge
 from jobs.services import job_create
 from projects.sources import import_source_save
-from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_user
 
 
 class CatalogImportForm(forms.Form):
@@ -35,7 +35,7 @@ class PriceCatalogAdmin(TenantScopedAdmin):
     actions = ["import_catalog_file"]
     readonly_fields = ["version", "item_count", "source", "items", "created_at", "updated_at"]
 
-    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:  # type: ignore[override]  # names are field groups
         if obj is None:
             return ["tenant", "name", "currency"]
         return ["tenant", "name", "currency", *self.readonly_fields]
@@ -66,7 +66,7 @@ class PriceCatalogAdmin(TenantScopedAdmin):
                     tenant=catalog.tenant,
                     kind="import_catalog",
                     input={**source, "catalog": str(catalog.pk)},
-                    created_by=request.user,
+                    created_by=admin_user(request),
                 )
                 self.message_user(
                     request,
