@@ -47,7 +47,7 @@ from tenants.services import tenant_create
 ACTOR = "legacy migration"
 # Threads migrating projects at once on PostgreSQL, each on its own connection.
 WRITERS = 3
-_STATUS_RANK = {
+_STATUS_RANK: dict[str, int] = {
     Position.AuditStatus.UNAUDITED: 0,
     Position.AuditStatus.GREEN: 1,
     Position.AuditStatus.AMBER: 2,
@@ -181,9 +181,9 @@ def _prepare(project: LegacyProject, *, tenant: Tenant | None, legacy_tenant: st
     if limit is not None and len(rows) > limit:
         raise Unreadable(f"{len(rows)} positions: over the plan's {limit} per project")
     by_number: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        by_number.setdefault(row[_POSITION_NUMBER], index)
-    statuses = [Position.AuditStatus.UNAUDITED] * len(rows)
+    for at, row in enumerate(rows):
+        by_number.setdefault(row[_POSITION_NUMBER], at)
+    statuses: list[str] = [Position.AuditStatus.UNAUDITED] * len(rows)
     findings: list[tuple] = []
     rejected: list[Rejection] = []
     ids = new_ids(len(rows))
@@ -194,7 +194,7 @@ def _prepare(project: LegacyProject, *, tenant: Tenant | None, legacy_tenant: st
             why = f"no position {audit.position_number!r} in the project"
         elif audit.recommendation not in legacy.RECOMMENDATIONS:
             why = f"recommendation {audit.recommendation!r} is not GREEN, AMBER or RED"
-        if why:
+        if why or index is None:  # no index: there is a why
             rejected.append(
                 Rejection(
                     "audit_result",
@@ -450,7 +450,7 @@ def _write(
     prepared: _Prepared, *, tenant: Tenant | None, tenant_label: str, dry_run: bool, job: Any
 ) -> _Outcome:
     source = prepared.project
-    entry = {
+    entry: dict[str, Any] = {
         "id": source.legacy_id,
         "name": source.name[:_NAME_LIMIT],
         "positions": len(prepared.rows),
@@ -468,6 +468,7 @@ def _write(
             else:
                 rejected.append(problem)
         return _Outcome(entry=entry, rejected=rejected)
+    assert tenant is not None  # only a dry run may be for a tenant that does not exist yet
     with transaction.atomic():
         project = Project.objects.create(
             tenant=tenant, name=source.name[:_NAME_LIMIT], legacy_id=source.legacy_id
@@ -485,8 +486,8 @@ def _write(
         positions_write(project=project, valid_from=version.number, rows=prepared.rows)
         findings_write(rows=_finding_rows(prepared.findings, version=version))
         for file in source.files:
-            stored, problem = _store(file, source, tenant=tenant, project=project)
-            if stored:
+            problem = _store(file, source, tenant=tenant, project=project)
+            if problem is None:
                 entry["evidence"] += 1
             else:
                 rejected.append(problem)
@@ -556,17 +557,18 @@ def _open_checked(file: LegacyFile, source: LegacyProject, tenant_label: str) ->
 
 def _store(
     file: LegacyFile, source: LegacyProject, *, tenant: Tenant, project: Project
-) -> tuple[bool, Rejection | None]:
+) -> Rejection | None:
+    """Store the file as the project's evidence: None, or the problem that kept it out."""
     upload, problem = _open_checked(file, source, tenant.slug)
     if upload is None:
-        return False, problem
+        return problem
     try:
         # Types are not checked: the old installation accepted these documents already.
         evidence_store(
             tenant=tenant, upload=upload, kind=file.kind, project=project, check_type=False
         )
     except ApiError as exc:  # a quota: reported, the project proceeds
-        return False, Rejection(
+        return Rejection(
             "evidence",
             upload.sha256,
             str(exc.detail),
@@ -575,7 +577,7 @@ def _store(
         )
     finally:
         upload.close()
-    return True, None
+    return None
 
 
 # Verifying ----------------------------------------------------------------------------------------
