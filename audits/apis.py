@@ -1,5 +1,7 @@
 """Audits: starting one (a job), its findings and their waivers, the reports and their chain."""
 
+from typing import Any
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -60,7 +62,7 @@ class AuditCreateApi(ProjectScopedApi):
                 message="The project has no budget yet: import one first.",
                 status_code=409,
             )
-        job_input = {"actor": actor_label(self.tenant_context)}
+        job_input: dict[str, Any] = {"actor": actor_label(self.tenant_context)}
         if "version" in options:
             job_input["version"] = options["version"]
         if options.get("catalog") is not None:

@@ -43,6 +43,7 @@ def attachment_create(
     if finding is not None:
         line_key, rule = finding.line_key, finding.rule
     else:
+        assert position is not None  # one of the two, checked above
         (line_key,) = position_line_keys(project=project, references=[position])
         rule = ""
     attachment, created = Attachment.objects.get_or_create(
@@ -85,6 +86,8 @@ def attachment_target(
         return finding.project, finding
     project = (
         Project.objects.for_tenant(tenant).filter(pk=project_id, deleted_at__isnull=True).first()
+        if project_id is not None
+        else None
     )
     if project is None:
         raise ApiError(code="invalid", message="project: unknown project.")

@@ -42,7 +42,7 @@ from projects.services.versions import project_lock
 
 REPORT_FORMAT = "kalkula.audit-report/1"
 POSITION_FIELDS = ("id", "line_key", "source_line", "status")
-_RANK = {status: Recommendation(status).rank for status in Recommendation}
+_RANK: dict[str, int] = {status: Recommendation(status).rank for status in Recommendation}
 _READ_FIELDS = (
     "id",
     "line_key",
