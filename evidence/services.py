@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -292,7 +292,11 @@ def evidence_verify(*, evidence: Evidence) -> IntegrityResult:
     """Re-hash the stored object (streamed) and compare it with the recorded hash and size."""
     hasher = hashlib.sha256()
     size = 0
-    result = {"evidence_id": evidence.id, "tenant_id": evidence.tenant_id, "key": evidence.key}
+    result: dict[str, Any] = {
+        "evidence_id": evidence.id,
+        "tenant_id": evidence.tenant_id,
+        "key": evidence.key,
+    }
     try:
         for chunk in storage.iter_object(evidence.key):
             hasher.update(chunk)

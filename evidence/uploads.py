@@ -36,6 +36,11 @@ class SpooledUpload(UploadedFile):
     """A received file in a spool file, with its size, SHA-256 and first bytes (for sniffing its
     type); the spool file is removed when closed."""
 
+    # Always given, unlike an UploadedFile's.
+    file: IO[bytes]
+    name: str
+    size: int
+
     def __init__(self, *, file: IO[bytes], name: str, size: int, sha256: str, head: bytes) -> None:
         super().__init__(file=file, name=name, content_type=None, size=size)
         self.sha256 = sha256
@@ -140,7 +145,7 @@ class EvidenceUploadHandler(FileUploadHandler):
         return None
 
     def file_complete(self, file_size: int) -> SpooledUpload:
-        assert self.file is not None
+        assert self.file is not None and self.file_name is not None
         receiver, self.file = self.file, None
         self.upload = receiver.finish(name=self.file_name)
         return self.upload
