@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -181,7 +181,7 @@ def evidence_store(
 def evidence_store_file(
     *,
     tenant: Tenant,
-    fileobj: BinaryIO,
+    fileobj: IO[bytes],
     name: str,
     kind: str = Evidence.Kind.OTHER,
     project: Project | None = None,

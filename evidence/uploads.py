@@ -5,7 +5,7 @@ tenant has it already or the upload is refused."""
 
 import hashlib
 import tempfile
-from typing import IO, BinaryIO
+from typing import IO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -97,7 +97,7 @@ class Spool:
         self.file.close()
 
 
-def spool_fileobj(fileobj: BinaryIO, *, name: str, max_size: int | None = None) -> SpooledUpload:
+def spool_fileobj(fileobj: IO[bytes], *, name: str, max_size: int | None = None) -> SpooledUpload:
     """Spool a file-like object the way an HTTP upload is spooled (for commands, jobs, imports)."""
     spool = Spool(max_size=settings.EVIDENCE_MAX_UPLOAD_BYTES if max_size is None else max_size)
     try:

@@ -81,7 +81,8 @@ def export_rows(
     total = version.position_count or 1
     for done, row in enumerate(positions.iterator(chunk_size=ROW_CHUNK), start=1):
         line_key, *values, status = row
-        yield ExportRow(*values, status=status, findings=findings.get(line_key, ""))
+        # mypy types the starred middle of the row as a list of any of its cells' types.
+        yield ExportRow(*values, status=status, findings=findings.get(line_key, ""))  # type: ignore[arg-type, misc]
         if done % ROW_CHUNK == 0:
             progress.update(90 * done // total, 100, step="writing the file")
             progress.check_cancelled()

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
+from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -230,7 +231,7 @@ def _write(
         # A first version keeps the file's ordinals; later ones place their rows among the kept.
         placement = _Placement([kept[2] for kept in current.values()]) if current else None
         version = version_open(project=project, **version_fields)
-        to_close = []
+        to_close: list[UUID] = []
         done = 0
         for batch in _spooled_batches(spool):
             fresh = batch if placement is None else _placed(batch, current, placement, to_close)
