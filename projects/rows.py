@@ -46,8 +46,8 @@ SCALES = {
     "unit_price": (UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES),
     "total_price": (MONEY_DIGITS, MONEY_PLACES),
 }
-MAX_LENGTHS = {
-    name: Position._meta.get_field(name).max_length  # type: ignore[union-attr]  # CharFields
+MAX_LENGTHS: dict[str, int] = {
+    name: Position._meta.get_field(name).max_length  # type: ignore[misc, union-attr]  # CharFields
     for name in ("section", "position_number", "code", "category", "unit", "line_key")
 }
 _NONE = "\x00"

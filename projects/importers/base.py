@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 # At most this many errors are collected before giving up on a file, and this many of them (and of
 # the warnings) are listed in the job's error or result.
@@ -43,7 +44,8 @@ class ParsedPosition:
 
     @property
     def where(self) -> str:
-        return self.locate(self.source_line) if self.locate is not None else self.where_text
+        # A row with `locate` has its line.
+        return self.locate(self.source_line) if self.locate is not None else self.where_text  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class ImportReport:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     warning_count: int = 0
-    notes: dict[str, int | str | list[str]] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)  # counts, names, lists of names
 
     def error(self, where: str, message: str, column: str = "") -> None:
         self.errors.append(Problem(where, message, column))

@@ -7,6 +7,7 @@ which is part of each position's identity and section path. Recapitulation sheet
 """
 
 from collections.abc import Iterator
+from functools import partial
 from typing import BinaryIO
 
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
@@ -22,6 +23,10 @@ def sheet_rows(sheet) -> Iterator[Row]:
     first_col = sheet.start[1] if sheet.start else 0
     for offset, cells in enumerate(sheet.iter_rows()):
         yield first_row + offset + 1, [""] * first_col + list(cells)
+
+
+def sheet_row(sheet_name: str, line: int) -> str:
+    return f'sheet "{sheet_name}", row {line}'
 
 
 def read(
@@ -66,13 +71,14 @@ def read(
         for sheet in sheets:
             table = TableReader(
                 report=report,
-                location=lambda line, name=sheet.name: f'sheet "{name}", row {line}',
+                location=partial(sheet_row, sheet.name),
                 object_code=sheet.name if len(sheets) > 1 else "",
             )
             for position in table.read(sheet_rows(sheet)):
                 yield position
-                if position.source_line % 2000 == 0:
-                    on_progress(done + position.source_line, total_rows)
+                line = position.source_line
+                if line is not None and line % 2000 == 0:  # a sheet's rows all have one
+                    on_progress(done + line, total_rows)
             done += sheet.height
         on_progress(total_rows, total_rows)
     except CalamineError as exc:
