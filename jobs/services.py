@@ -122,7 +122,7 @@ def _publish_task(*, job: Job, task_id: str) -> bool:
 
     try:
         run_job.apply_async(
-            args=[str(job.id)],
+            args=(str(job.id),),
             task_id=task_id,
             queue=job.queue,
             retry=True,
