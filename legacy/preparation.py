@@ -16,6 +16,7 @@ from projects.bulk import new_ids
 from projects.importers import ImportFailed, ImportReport, rows_from_positions
 from projects.models import Position
 from tenants.models import Tenant
+from tenants.services import positions_quota_check
 
 _STATUS_RANK = {
     Position.AuditStatus.UNAUDITED: 0,
@@ -80,9 +81,11 @@ def project_prepare(
         rows = list(rows_from_positions(project.positions, report=report))
     except ImportFailed as exc:
         raise Unreadable(exc.message) from None
-    limit = tenant.quotas.max_positions_per_project if tenant is not None else None
-    if limit is not None and len(rows) > limit:
-        raise Unreadable(f"{len(rows)} positions: over the plan's {limit} per project")
+    if tenant is not None:
+        try:
+            positions_quota_check(tenant=tenant, count=len(rows))
+        except ApiError as exc:
+            raise Unreadable(str(exc.detail)) from None
     by_number: dict[str, int] = {}
     for index, row in enumerate(rows):
         by_number.setdefault(row[_POSITION_NUMBER], index)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -26,6 +27,7 @@ from core.errors import ApiError
 from evidence.services import evidence_store
 from jobs.models import Job
 from jobs.progress import NoProgress
+from jobs.services import job_create
 from legacy import sources as legacy
 from legacy.preparation import (
     PreparedProject,
@@ -88,6 +90,34 @@ class LegacyReport:
                 "evidence": sum(item["evidence"] for item in self.migrated),
             },
         }
+
+
+def legacy_import_start(
+    *,
+    tenant: Tenant,
+    path: Path,
+    mode: str,
+    legacy_tenant: str = "",
+    dry_run: bool = False,
+    verify: bool = False,
+    created_by: AbstractBaseUser | None = None,
+    dispatch: bool = True,
+) -> Job:
+    """Start the import_legacy job that migrates (or dry-runs, or verifies) the legacy
+    installation at `path` into `tenant`: the one way the command and the admin start it."""
+    return job_create(
+        tenant=tenant,
+        kind="import_legacy",
+        input={
+            "path": str(path),
+            "mode": mode,
+            "legacy_tenant": legacy_tenant,
+            "dry_run": dry_run,
+            "verify": verify,
+        },
+        created_by=created_by,
+        dispatch=dispatch,
+    )
 
 
 # Tenants ------------------------------------------------------------------------------------------
