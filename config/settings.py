@@ -158,12 +158,30 @@ if REDIS_URL:
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    from channels_redis.core import RedisChannelLayer
+
+    # A socket waits for its next message in a BZPOPMIN that Redis answers empty after the layer's
+    # brpop_timeout (5 s); redis-py's read timeout (5 s by default) must be longer, or a socket
+    # with nothing to receive is closed after 5 s. It still bounds every read when Redis hangs.
+    CHANNEL_LAYER_SOCKET_TIMEOUT = env_int(
+        "CHANNEL_LAYER_SOCKET_TIMEOUT", 15, minimum=RedisChannelLayer.brpop_timeout + 1
+    )
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py raises rather than waits when its pool is exhausted: keep the pool large.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py raises rather than waits when its pool is exhausted: keep the
+                        # pool large.
+                        "max_connections": 1000,
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                        # TCP keepalive (on by default in redis-py 8; said so it stays on)
+                        # notices a dead Redis on an idle connection.
+                        "socket_keepalive": True,
+                    }
+                ],
                 "capacity": 1000,
             },
         }
