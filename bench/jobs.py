@@ -6,7 +6,7 @@ the API, uvicorn for websockets, a `celery worker`.
 Reads DATABASE_URL, REDIS_URL, CELERY_BROKER_URL (defaults below; the database is created and
 migrated if needed). Each figure is measured against its baseline in the same run, the two
 interleaved, in `--rounds` rounds (at least 3): the ratio printed is the median of the rounds'.
-- dispatch latency, job created through the API → its handler starts, against a bare Celery task
+- dispatch latency, job created through the API → its handler's first event, against a bare task
   `apply_async` → its start on the same broker and worker, one of each in turn (targets: p95
   ≤ 50 ms, and ≤ 2× the raw task's);
 - event latency, `progress.update` in the worker → a websocket client receives it, against a raw
@@ -14,7 +14,8 @@ interleaved, in `--rounds` rounds (at least 3): the ratio printed is the median 
   (target: p95 ratio ≤ 1.5);
 - 100 concurrent selftest jobs from 10 tenants: all succeed, jobs/s, longest queue wait.
 At the end it deletes its tenants (with their jobs, events, keys and request log) and empties the
-broker's queues and its own Redis keys, and it prints the load average: the machine is shared.
+broker's queues (the jobs' outbox entries in the cache expire on their own, JOBS_TIME_LIMIT_SECONDS
++ 1 h), and it prints the load average: the machine is shared.
 """
 
 import argparse
@@ -119,13 +120,13 @@ def setup_tenants(created: list) -> list[tuple[object, str]]:
 
 
 def bench_dispatch(http: str, key: str, jobs: int) -> dict[str, list[float]]:
-    """Latencies in ms, one job then one raw task, in turn: POST → handler start (`total`) and its
-    parts, POST → answer (`answer`) and row committed → handler start (`queue`); and a bare task's
-    apply_async → its start (`raw`), on the job's queue."""
+    """Latencies in ms, one job then one raw task, in turn: POST → the handler's first event
+    (`total`), and the parts POST → answer (`answer`) and row committed → claim (`claim`); and a
+    bare task's apply_async → its start (`raw`), on the job's queue."""
     import requests
 
     from bench.kinds import raw_task
-    from jobs.models import Job
+    from jobs.models import Job, JobEvent
     from jobs.registry import get_job_kind
 
     queue = get_job_kind("selftest").queue
@@ -161,10 +162,16 @@ def bench_dispatch(http: str, key: str, jobs: int) -> dict[str, list[float]]:
             "pk", "created_at", "started_at"
         )
     }
+    # The handler's first event is stamped in the handler, after its first step's cancellation
+    # check; started_at is taken before the claim's query, so it leaves out the claim (and any
+    # connecting to the database): the first event is the honest "handler started".
+    first_events = dict(
+        JobEvent.objects.filter(job_id__in=sent, seq=1).values_list("job_id", "created_at")
+    )
     return {
-        "total": [(rows[pk][1].timestamp() - t0) * 1000 for pk, t0 in sent.items()],
+        "total": [(first_events[uuid.UUID(pk)].timestamp() - t0) * 1000 for pk, t0 in sent.items()],
         "answer": answered,
-        "queue": [(started - created).total_seconds() * 1000 for created, started in rows.values()],
+        "claim": [(started - created).total_seconds() * 1000 for created, started in rows.values()],
         "raw": raw,
     }
 
@@ -394,7 +401,7 @@ def main(rounds: int) -> None:
             dispatch_rounds.append(dispatch)
             ratios.append(percentile(dispatch["total"], 0.95) / percentile(dispatch["raw"], 0.95))
             print(
-                f"  dispatch round: API → handler p50 {percentile(dispatch['total'], 0.5):.1f}, "
+                f"  dispatch round: API → event p50 {percentile(dispatch['total'], 0.5):.1f}, "
                 f"p95 {percentile(dispatch['total'], 0.95):.1f} ms; raw apply_async → task "
                 f"p50 {percentile(dispatch['raw'], 0.5):.1f}, "
                 f"p95 {percentile(dispatch['raw'], 0.95):.1f} ms; p95 ratio {ratios[-1]:.2f}"
@@ -403,7 +410,7 @@ def main(rounds: int) -> None:
         raw_total = [value for r in dispatch_rounds for value in r["raw"]]
         ratio = statistics.median(ratios)
         print(
-            f"dispatch latency API → handler start over {len(total)} jobs: "
+            f"dispatch latency API → handler's first event over {len(total)} jobs: "
             f"p50 {percentile(total, 0.5):.1f} ms, p95 {percentile(total, 0.95):.1f} ms "
             f"(target p95 ≤ 50 ms: {'met' if percentile(total, 0.95) <= 50 else 'MISSED'}); "
             f"raw apply_async → task start over {len(raw_total)} tasks, interleaved: "
@@ -412,11 +419,10 @@ def main(rounds: int) -> None:
             f"(target ≤ 2: {'met' if ratio <= 2 else 'MISSED'})"
         )
         answer = [value for r in dispatch_rounds for value in r["answer"]]
-        queue = [value for r in dispatch_rounds for value in r["queue"]]
+        claim = [value for r in dispatch_rounds for value in r["claim"]]
         print(
-            f"  of which the API's answer p50 {percentile(answer, 0.5):.1f} ms, "
-            f"row created → handler start p50 {percentile(queue, 0.5):.1f} ms, "
-            f"p95 {percentile(queue, 0.95):.1f} ms"
+            f"  the API's answer p50 {percentile(answer, 0.5):.1f} ms; row created → claim "
+            f"p50 {percentile(claim, 0.5):.1f} ms, p95 {percentile(claim, 0.95):.1f} ms"
         )
 
         bench_events(ws_url, tenant, key, raw_first=True)  # warm-up
