@@ -58,8 +58,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py check
-# import-linter contracts (lint-imports) and mypy with its baseline go here.
-	test ! -f mkdocs.yml || $(BIN)/mkdocs build --strict --site-dir var/site
+	$(BIN)/lint-imports --no-cache
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir var/site
 
 format: install
 	$(BIN)/ruff format .

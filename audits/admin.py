@@ -1,5 +1,5 @@
 """Admin for audits: the tenant policies (editable), findings, waivers and reports (read-only;
-reports have a chain check). Imported by projects/admin.py, which keeps the budget side."""
+reports have a chain check), and the audit action on projects."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -9,8 +9,35 @@ from django.utils.html import format_html
 
 from audits.models import AuditPolicy, AuditReport, Finding, Waiver
 from audits.reports import report_chain_verify
-from projects.admin import ProjectFilter
-from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
+from audits.start import audit_start
+from core.errors import ApiError
+from projects.admin import ProjectAdmin, ProjectFilter
+from projects.models import Project
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_user
+
+# The project admin with the audit action: audits is the app above projects that knows how.
+admin.site.unregister(Project)
+
+
+@admin.register(Project)
+class AuditedProjectAdmin(ProjectAdmin):
+    actions = [*ProjectAdmin.actions, "audit"]
+
+    @admin.action(description="Audit the current version of the selected projects")
+    def audit(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for project in queryset.select_related("tenant"):
+            try:
+                job = audit_start(
+                    project=project,
+                    actor=request.user.get_username(),
+                    created_by=admin_user(request),
+                )
+            except ApiError as exc:  # archived, no budget, another import or audit running, …
+                self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)
+                continue
+            self.message_user(
+                request, f"Audit job {job.id} started for {project}.", messages.SUCCESS
+            )
 
 
 @admin.register(AuditPolicy)

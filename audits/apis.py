@@ -1,7 +1,5 @@
 """Audits: starting one (a job), its findings and their waivers, the reports and their chain."""
 
-from typing import Any
-
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -12,14 +10,11 @@ from audits import selectors
 from audits.models import AuditReport, Finding, Recommendation, Waiver
 from audits.reports import report_chain_verify
 from audits.services import finding_waive, waiver_withdraw
-from catalogs.selectors import catalog_get
-from core.errors import ApiError
+from audits.start import DEFAULT_CATALOG, audit_start
 from core.pagination import CursorPage
 from jobs.apis import JobOutputSerializer
-from jobs.services import job_create
 from projects.apis.common import ProjectScopedApi
 from projects.selectors import version_get
-from projects.services.projects import project_archived_error
 from tenants.context import actor_label
 from tenants.ratelimit import JOBS
 from tenants.scoping import TenantAPIView
@@ -49,38 +44,14 @@ class AuditCreateApi(ProjectScopedApi):
     )
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project(project_id)
-        if project.is_archived:
-            raise project_archived_error()
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         options = payload.validated_data
-        if "version" in options:
-            version_get(tenant=self.tenant, project=project, number=options["version"])
-        elif project.current_version is None:
-            raise ApiError(
-                code="no_version",
-                message="The project has no budget yet: import one first.",
-                status_code=409,
-            )
-        job_input: dict[str, Any] = {"actor": actor_label(self.tenant_context)}
-        if "version" in options:
-            job_input["version"] = options["version"]
-        if options.get("catalog") is not None:
-            catalog = catalog_get(tenant=self.tenant, catalog_id=options["catalog"])
-            if catalog.version < 1:
-                raise ApiError(
-                    code="catalog_empty",
-                    message=f"Catalog {catalog.name!r} has no imported edition yet.",
-                    status_code=409,
-                )
-            job_input["catalog"] = str(catalog.id)
-        elif "catalog" in options:
-            job_input["catalog"] = None
-        job = job_create(
-            tenant=self.tenant,
-            kind="audit_project",
-            input=job_input,
+        job = audit_start(
             project=project,
+            actor=actor_label(self.tenant_context),
+            version=options.get("version"),
+            catalog=options.get("catalog", DEFAULT_CATALOG),
             created_by=self.tenant_context.user,
             created_by_key=self.tenant_context.api_key,
         )

@@ -16,7 +16,7 @@ from typing import Any
 from audits.models import AuditReport, Finding, Waiver
 from audits.rules.chain import ChainLink, verify_chain
 from audits.rules.types import Recommendation
-from audits.services import POSITION_FIELDS, number_text
+from audits.services import REPORT_POSITION_FIELDS, number_text
 from evidence import storage
 from projects.models import Position, Project
 from projects.selectors import exact_total, valid_in
@@ -48,17 +48,6 @@ def _stored_bytes(key: str) -> bytes | None:
     try:
         return b"".join(storage.iter_object(key))
     except FileNotFoundError:
-        return None
-
-
-def report_document(*, report: AuditReport) -> dict[str, Any] | None:
-    """The report's stored JSON document, parsed; None when missing or not JSON."""
-    content = _stored_bytes(report.document.key)
-    if content is None:
-        return None
-    try:
-        return json.loads(content)
-    except ValueError:
         return None
 
 
@@ -224,7 +213,7 @@ def _compare_statuses(project: Project, report: AuditReport, document: dict) -> 
         current = worst.get(f["position"], "green")
         if _RANK[f["recommendation"]] > _RANK[current]:
             worst[f["position"]] = f["recommendation"]
-    fields = document.get("positions", {}).get("fields", list(POSITION_FIELDS))
+    fields = document.get("positions", {}).get("fields", list(REPORT_POSITION_FIELDS))
     id_at = fields.index("id")
     expected_status = {
         row[id_at]: worst.get(row[id_at], "green")

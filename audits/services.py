@@ -41,7 +41,7 @@ from projects.services.projects import project_status_set, project_status_settle
 from projects.services.versions import project_lock
 
 REPORT_FORMAT = "kalkula.audit-report/1"
-POSITION_FIELDS = ("id", "line_key", "source_line", "status")
+REPORT_POSITION_FIELDS = ("id", "line_key", "source_line", "status")
 _RANK: dict[str, int] = {status: Recommendation(status).rank for status in Recommendation}
 _READ_FIELDS = (
     "id",
@@ -297,7 +297,7 @@ def _write(
             "findings": len(finding_rows),
             "waived": waived_count,
         },
-        "positions": {"fields": list(POSITION_FIELDS), "rows": position_rows},
+        "positions": {"fields": list(REPORT_POSITION_FIELDS), "rows": position_rows},
         "findings": document_findings,
     }
     # Results first, the report last: a report that cannot be stored (the evidence quota) undoes

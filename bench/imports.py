@@ -40,7 +40,13 @@ TENANT_SLUG = "bench-imports"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod", "soubor"]
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    WORDS,
+    ensure_database,
+    load_average,
+    report,
+)
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -370,7 +376,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument(
-        "--repeat", type=int, default=2, help="Imports and COPYs to take the best of."
+        "--repeat", type=int, default=3, help="Imports and COPYs to take the best of."
     )
     parser.add_argument(
         "--child-import", nargs=2, metavar=("PROJECT", "FILE"), help=argparse.SUPPRESS
@@ -385,12 +391,20 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    purge_bench_tenant()
+    try:
+        run(args)
+    finally:
+        purge_bench_tenant()
+        print(load_average())
+
+
+def run(args: argparse.Namespace) -> None:
     from projects.models import Project
     from projects.selectors import version_diff
     from tenants.models import Plan, Role
     from tenants.services import api_key_create, tenant_create
 
-    purge_bench_tenant()
     tenant = tenant_create(slug=TENANT_SLUG, name="Benchmark", plan=Plan.ENTERPRISE)
     project = Project.objects.create(tenant=tenant, name="Benchmark budget")
     print(f"Budget benchmark: {args.positions} positions, {os.environ['DATABASE_URL']}")
@@ -482,7 +496,6 @@ def main() -> None:
             report("  one client alone: p50", f"{alone:.1f} ms")
     finally:
         stop_server(server)
-        purge_bench_tenant()
 
 
 if __name__ == "__main__":

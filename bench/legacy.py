@@ -32,7 +32,13 @@ TENANT_SLUG = "bench-legacy"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod"]
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    WORDS,
+    ensure_database,
+    load_average,
+    report,
+)
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -247,6 +253,7 @@ def main() -> None:
             purge_bench_tenant()
         finally:
             s3.stop()
+        print(load_average())
 
 
 if __name__ == "__main__":

@@ -12,9 +12,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from catalogs.models import Alert, CatalogItem, PriceCatalog
-from catalogs.services import alert_acknowledge
-from jobs.services import job_create
-from projects.sources import import_source_save
+from catalogs.services import alert_acknowledge, catalog_import_start
+from core.errors import ApiError
 from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_user
 
 
@@ -59,15 +58,18 @@ class PriceCatalogAdmin(TenantScopedAdmin):
             form = CatalogImportForm(request.POST, request.FILES)
             if form.is_valid():
                 upload = form.cleaned_data["file"]
-                source = import_source_save(
-                    tenant=catalog.tenant, file=upload, filename=upload.name
-                )
-                job = job_create(
-                    tenant=catalog.tenant,
-                    kind="import_catalog",
-                    input={**source, "catalog": str(catalog.pk)},
-                    created_by=admin_user(request),
-                )
+                try:
+                    job = catalog_import_start(
+                        tenant=catalog.tenant,
+                        actor=request.user.get_username(),
+                        catalog_id=catalog.pk,
+                        file=upload,
+                        filename=upload.name,
+                        created_by=admin_user(request),
+                    )
+                except ApiError as exc:  # the monthly job quota
+                    self.message_user(request, f"{catalog.name}: {exc.detail}", messages.ERROR)
+                    return None
                 self.message_user(
                     request,
                     f"Import job {job.id} started for {catalog.name}: the version and the "

@@ -19,21 +19,26 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
+from uuid import UUID
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from catalogs.importer import ParsedItem, read_catalog
 from catalogs.models import Alert, CatalogItem, PriceCatalog
+from catalogs.selectors import catalog_get
 from evidence.models import Evidence
 from jobs.events import Event, publish_many, topic_for
+from jobs.models import Job
 from jobs.progress import NoProgress
 from projects.importers.base import MAX_LISTED, ImportFailed, ImportReport
 from projects.models import Position, Project
 from projects.rows import plain_text
+from projects.sources import import_job_start
 from projects.units import normalise_unit
-from tenants.models import Tenant
+from tenants.models import ApiKey, Tenant
 
 WRITE_BATCH = 1000
 CODE_BATCH = 500  # codes per positions query: well under SQLite's limit of bound parameters
@@ -90,6 +95,40 @@ class CatalogImportOutcome:
 
 def catalog_name_from(filename: str) -> str:
     return (PurePath(filename.replace("\\", "/")).stem or "Catalog")[:200]
+
+
+def catalog_import_start(
+    *,
+    tenant: Tenant,
+    actor: str,
+    catalog_id: UUID | None = None,
+    name: str = "",
+    file: IO[bytes] | None = None,
+    filename: str = "",
+    evidence_id: UUID | None = None,
+    created_by: User | None = None,
+    created_by_key: ApiKey | None = None,
+    dispatch: bool = True,
+) -> Job:
+    """Start the import_catalog job of `file` (or the document `evidence_id`) into the catalog
+    `catalog_id` (404 when the tenant has none such), or the one called `name` (created when
+    new): the one way the API, the admin and `manage.py import_catalog` start it."""
+    target: dict[str, Any] = {"actor": actor}
+    if catalog_id is not None:
+        target["catalog"] = str(catalog_get(tenant=tenant, catalog_id=catalog_id).id)
+    elif name:
+        target["name"] = name
+    return import_job_start(
+        tenant=tenant,
+        kind="import_catalog",
+        input=target,
+        file=file,
+        filename=filename,
+        evidence_id=evidence_id,
+        created_by=created_by,
+        created_by_key=created_by_key,
+        dispatch=dispatch,
+    )
 
 
 def catalog_import(

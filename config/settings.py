@@ -163,12 +163,30 @@ if REDIS_URL:
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    from channels_redis.core import RedisChannelLayer
+
+    # A socket waits for its next message in a BZPOPMIN that Redis answers empty after the layer's
+    # brpop_timeout (5 s); redis-py's read timeout (5 s by default) must be longer, or a socket
+    # with nothing to receive is closed after 5 s. It still bounds every read when Redis hangs.
+    CHANNEL_LAYER_SOCKET_TIMEOUT = env_int(
+        "CHANNEL_LAYER_SOCKET_TIMEOUT", 15, minimum=RedisChannelLayer.brpop_timeout + 1
+    )
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py raises rather than waits when its pool is exhausted: keep the pool large.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py raises rather than waits when its pool is exhausted: keep the
+                        # pool large.
+                        "max_connections": 1000,
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                        # TCP keepalive (on by default in redis-py 8; said so it stays on)
+                        # notices a dead Redis on an idle connection.
+                        "socket_keepalive": True,
+                    }
+                ],
                 "capacity": 1000,
             },
         }
@@ -204,6 +222,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"polling_interval": 0.05} if CELERY_BROKER_URL.startswith("memory://") else {}
 )
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Celery's Django fixup closes the database connections before and after every task, so each job
+# started by connecting (10-17 ms on PostgreSQL). Given a reuse maximum, it closes them only every
+# that many tasks: never, in practice, with this one. Between tasks config/celery.py checks them
+# instead, as Django does between requests: CONN_MAX_AGE and CONN_HEALTH_CHECKS hold in workers.
+CELERY_DB_REUSE_MAX = 2**62
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Jobs (jobs/) ------------------------------------------------------------------------------------

@@ -8,9 +8,7 @@ from django.core.management.base import OutputWrapper
 
 from jobs.models import Job, JobEvent
 from jobs.progress import Progress
-from jobs.services import JobRetryScheduled, job_create, job_execute
-from projects.models import Project
-from tenants.models import Tenant
+from jobs.services import JobRetryScheduled, job_execute
 
 BAR_WIDTH = 30
 # Problems of a failed job a command lists (the job keeps them all).
@@ -103,17 +101,9 @@ class ConsoleBar:
         self.bar.end()
 
 
-def job_run_inline(
-    *,
-    tenant: Tenant,
-    kind: str,
-    input: dict[str, Any],
-    project: Project | None = None,
-    bar_stream: Stream,
-    log_stream: Stream,
-) -> Job:
-    """Create the job and run it here and now, waiting out the backoff of transient errors."""
-    job = job_create(tenant=tenant, kind=kind, input=input, project=project, dispatch=False)
+def job_run_inline(*, job: Job, bar_stream: Stream, log_stream: Stream) -> Job:
+    """Run a job created with `dispatch=False` (by its kind's start service) here and now,
+    waiting out the backoff of transient errors."""
     runs: list[ConsoleProgress] = []
 
     def console_progress(claimed: Job) -> ConsoleProgress:

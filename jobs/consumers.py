@@ -1,4 +1,4 @@
-"""`/ws/v1/events/`: live events of jobs, projects and the tenant (DESIGN.md, Websockets).
+"""`/ws/v1/events/`: live events of jobs, projects and the tenant (docs/websockets.md).
 
 Client → server: `{"action": "subscribe", "topic": "job:<id>" | "project:<id>" | "tenant:<id>",
 "since": <seq>}` and `{"action": "unsubscribe", "topic": ...}`. Server → client, one JSON object

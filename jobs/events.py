@@ -1,7 +1,7 @@
 """The one way anything publishes a live event to websocket clients.
 
 Topics are `job:<id>`, `project:<id>` and `tenant:<id>`; each maps to a channel-layer group. A
-message on the wire is `{"type", "topic", "seq", "data"}` (DESIGN.md, Websockets). Consumers
+message on the wire is `{"type", "topic", "seq", "data"}` (docs/websockets.md). Consumers
 re-check the tenant of every event they forward, so the tenant id travels with it.
 """
 

@@ -9,7 +9,8 @@ from jobs.models import Job
 from jobs.progress import Progress
 from jobs.registry import job_input, job_kind
 from legacy import sources as legacy
-from legacy.services import legacy_migrate, legacy_verify
+from legacy.services import legacy_migrate
+from legacy.verification import legacy_verify
 
 
 class ImportLegacyInput(serializers.Serializer):

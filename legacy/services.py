@@ -1,4 +1,4 @@
-"""Migrating a legacy installation (projects/legacy.py reads it) into a tenant, and proving it.
+"""Migrating a legacy installation (legacy/sources.py reads it) into a tenant, and proving it.
 
 Each project is one transaction: the project (keeping its legacy id), version 1 with trigger
 `legacy` (rows built the way an import builds them and written by the importer's bulk path), the
@@ -10,36 +10,40 @@ rerun adds nothing.
 
 import queue
 import threading
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audits.bulk import finding_row, findings_write
-from audits.models import Finding
 from core.errors import ApiError
-from evidence.models import Evidence
-from evidence.services import evidence_store, evidence_verify
-from evidence.uploads import spool_fileobj
+from evidence.services import evidence_store
 from jobs.models import Job
 from jobs.progress import NoProgress
+from jobs.services import job_create
 from legacy import sources as legacy
+from legacy.preparation import (
+    PreparedProject,
+    file_open_checked,
+    migration_items,
+    project_prepare,
+    project_read,
+    project_unreadable,
+)
 from legacy.sources import LegacyFile, LegacyProject, Rejection, Unreadable
 from projects.bulk import (
     new_ids,
     positions_analyze,
     positions_write,
 )
-from projects.importers import ImportFailed, ImportReport, rows_from_positions
-from projects.models import BudgetVersion, Position, Project
-from projects.selectors import exact_total
+from projects.models import BudgetVersion, Project
 from projects.services.versions import version_create_first
 from tenants.models import Tenant
 from tenants.services import tenant_create
@@ -47,16 +51,7 @@ from tenants.services import tenant_create
 ACTOR = "legacy migration"
 # Threads migrating projects at once on PostgreSQL, each on its own connection.
 WRITERS = 3
-_STATUS_RANK: dict[str, int] = {
-    Position.AuditStatus.UNAUDITED: 0,
-    Position.AuditStatus.GREEN: 1,
-    Position.AuditStatus.AMBER: 2,
-    Position.AuditStatus.RED: 3,
-}
-_ID, _LINE_KEY, _POSITION_NUMBER, _TOTAL, _AUDIT_STATUS = 0, 3, 5, -3, -2
 _NAME_LIMIT = Project._meta.get_field("name").max_length
-_ROLE_LIMIT = Finding._meta.get_field("role").max_length
-CONFIDENCE_PLACES = Decimal("0.001")
 
 
 @dataclass
@@ -97,6 +92,34 @@ class LegacyReport:
         }
 
 
+def legacy_import_start(
+    *,
+    tenant: Tenant,
+    path: Path,
+    mode: str,
+    legacy_tenant: str = "",
+    dry_run: bool = False,
+    verify: bool = False,
+    created_by: User | None = None,
+    dispatch: bool = True,
+) -> Job:
+    """Start the import_legacy job that migrates (or dry-runs, or verifies) the legacy
+    installation at `path` into `tenant`: the one way the command and the admin start it."""
+    return job_create(
+        tenant=tenant,
+        kind="import_legacy",
+        input={
+            "path": str(path),
+            "mode": mode,
+            "legacy_tenant": legacy_tenant,
+            "dry_run": dry_run,
+            "verify": verify,
+        },
+        created_by=created_by,
+        dispatch=dispatch,
+    )
+
+
 # Tenants ------------------------------------------------------------------------------------------
 def legacy_tenants_sync(*, path: Path, dry_run: bool = False) -> tuple[list[dict], list[Rejection]]:
     """Create the export's tenants that are missing (found again by the slug their legacy id
@@ -128,115 +151,6 @@ def legacy_tenants_sync(*, path: Path, dry_run: bool = False) -> tuple[list[dict
     return tenants, rejections
 
 
-# Reading ------------------------------------------------------------------------------------------
-def _sources(*, mode: str, path: Path, legacy_tenant: str) -> tuple[list[Any], list[Rejection]]:
-    """The items to migrate in order (project folders, or read projects) and the early
-    rejections."""
-    if mode == legacy.STORE:
-        return legacy.store_project_dirs(path), []
-    return legacy.jsonl_projects(path, legacy_tenant=legacy_tenant)
-
-
-def _read(item: Any) -> LegacyProject:
-    return legacy.store_project_read(item) if isinstance(item, Path) else item
-
-
-def _unreadable(item: Any, why: str, legacy_tenant: str) -> Rejection:
-    legacy_id = item.name if isinstance(item, Path) else item.legacy_id
-    return Rejection("project", legacy_id, why, tenant=legacy_tenant)
-
-
-@dataclass
-class _Prepared:
-    """A legacy project turned into stored rows and findings, ready to write."""
-
-    project: LegacyProject
-    rows: list[tuple]
-    findings: list[tuple]
-    total_cost: Decimal
-    rejected: list[Rejection]
-
-    @property
-    def totals(self) -> dict[str, Any]:
-        """What `exact_total` would say of the rows once written."""
-        statuses = Counter(row[_AUDIT_STATUS] for row in self.rows)
-        return {
-            "count": len(self.rows),
-            "total_cost": self.total_cost,
-            "green": statuses[Position.AuditStatus.GREEN],
-            "amber": statuses[Position.AuditStatus.AMBER],
-            "red": statuses[Position.AuditStatus.RED],
-        }
-
-
-def _prepare(project: LegacyProject, *, tenant: Tenant | None, legacy_tenant: str) -> _Prepared:
-    """Rows as an import builds them (line keys, stored scales, fingerprints) with new ids and
-    the audit status of their worst finding; findings keyed to them. Raises Unreadable."""
-    report = ImportReport()
-    try:
-        rows = list(rows_from_positions(project.positions, report=report))
-    except ImportFailed as exc:
-        raise Unreadable(exc.message) from None
-    limit = tenant.quotas.max_positions_per_project if tenant is not None else None
-    if limit is not None and len(rows) > limit:
-        raise Unreadable(f"{len(rows)} positions: over the plan's {limit} per project")
-    by_number: dict[str, int] = {}
-    for at, row in enumerate(rows):
-        by_number.setdefault(row[_POSITION_NUMBER], at)
-    statuses: list[str] = [Position.AuditStatus.UNAUDITED] * len(rows)
-    findings: list[tuple] = []
-    rejected: list[Rejection] = []
-    ids = new_ids(len(rows))
-    for audit in project.audits:
-        index = by_number.get(audit.position_number)
-        why = ""
-        if index is None:
-            why = f"no position {audit.position_number!r} in the project"
-        elif audit.recommendation not in legacy.RECOMMENDATIONS:
-            why = f"recommendation {audit.recommendation!r} is not GREEN, AMBER or RED"
-        if why or index is None:  # no index: there is a why
-            rejected.append(
-                Rejection(
-                    "audit_result",
-                    project.legacy_id,
-                    why,
-                    tenant=legacy_tenant,
-                    file="audit_results.json",
-                    line=audit.line,
-                )
-            )
-            continue
-        recommendation = audit.recommendation.lower()
-        if _STATUS_RANK[recommendation] > _STATUS_RANK[statuses[index]]:
-            statuses[index] = recommendation
-        findings.append(
-            (
-                ids[index],
-                rows[index][_LINE_KEY],
-                f"legacy.{audit.role}"[:64],
-                audit.role[:_ROLE_LIMIT],
-                recommendation,
-                _confidence(audit.confidence),
-                audit.reasoning,
-                audit.line,
-            )
-        )
-    total = Decimal(0)
-    placed = []
-    for index, row in enumerate(rows):
-        if row[_TOTAL] is not None:
-            total += Decimal(row[_TOTAL])
-        placed.append((ids[index], *row[1:_AUDIT_STATUS], statuses[index], row[-1]))
-    return _Prepared(project, placed, findings, total.quantize(Decimal("0.01")), rejected)
-
-
-def _confidence(value: Decimal) -> Decimal:
-    """Legacy confidences are percents (0–100); ours are fractions (0–1)."""
-    if value > 1:
-        value = value / 100
-    return min(max(value, Decimal(0)), Decimal(1)).quantize(CONFIDENCE_PLACES)
-
-
 # Migrating ----------------------------------------------------------------------------------------
 def legacy_migrate(
     *,
@@ -262,7 +176,7 @@ def legacy_migrate(
         tenant=tenant.slug if tenant is not None else legacy.tenant_slug(legacy_tenant),
         dry_run=dry_run,
     )
-    items, early = _sources(mode=mode, path=path, legacy_tenant=legacy_tenant)
+    items, early = migration_items(mode=mode, path=path, legacy_tenant=legacy_tenant)
     report.rejected.extend(early)
     progress.update(0, len(items), step="migrating projects")
     with _asynchronous_commit():
@@ -333,7 +247,7 @@ def _migrate_all(
             try:
                 outcome = future.result()
             except Unreadable as exc:
-                report.rejected.append(_unreadable(item, str(exc), legacy_tenant))
+                report.rejected.append(project_unreadable(item, str(exc), legacy_tenant))
                 continue
             finally:
                 progress.update(done, len(items), step="migrating projects")
@@ -438,16 +352,16 @@ class _Writers:
 
 def _load(
     item: Any, *, tenant: Tenant | None, legacy_tenant: str, done_ids: set[str]
-) -> "_Prepared | str":
+) -> "PreparedProject | str":
     """The project read and prepared, or its legacy id when it was migrated already."""
-    project = _read(item)
+    project = project_read(item)
     if project.legacy_id in done_ids:
         return project.legacy_id
-    return _prepare(project, tenant=tenant, legacy_tenant=legacy_tenant)
+    return project_prepare(project, tenant=tenant, legacy_tenant=legacy_tenant)
 
 
 def _write(
-    prepared: _Prepared, *, tenant: Tenant | None, tenant_label: str, dry_run: bool, job: Any
+    prepared: PreparedProject, *, tenant: Tenant | None, tenant_label: str, dry_run: bool, job: Any
 ) -> _Outcome:
     source = prepared.project
     entry: dict[str, Any] = {
@@ -461,7 +375,7 @@ def _write(
     rejected = list(prepared.rejected)
     if dry_run:
         for file in source.files:
-            upload, problem = _open_checked(file, source, tenant_label)
+            upload, problem = file_open_checked(file, source, tenant_label)
             if upload is not None:
                 upload.close()
                 entry["evidence"] += 1
@@ -526,40 +440,11 @@ def _summary(source: LegacyProject) -> str:
     return f"Migrated from legacy project {source.legacy_id}" + (f" ({details})" if details else "")
 
 
-def _open_checked(file: LegacyFile, source: LegacyProject, tenant_label: str) -> tuple[Any, Any]:
-    """The file spooled and hashed, or None and the Rejection: missing, or its bytes differ from
-    the SHA-256 (or size) the source states."""
-
-    def rejection(why: str) -> Rejection:
-        return Rejection(
-            "evidence",
-            file.sha256 or file.name,
-            why,
-            tenant=tenant_label,
-            file=f"{source.legacy_id}/{file.name}",
-        )
-
-    if not file.path.is_file():
-        return None, rejection("missing: the file is not in the source")
-    try:
-        with file.path.open("rb") as stream:
-            upload = spool_fileobj(stream, name=file.name)
-    except ApiError as exc:  # over the upload size limit
-        return None, rejection(str(exc.detail))
-    if file.sha256 and upload.sha256 != file.sha256:
-        upload.close()
-        return None, rejection(f"corrupt: its bytes have SHA-256 {upload.sha256}")
-    if file.size is not None and upload.size != file.size:
-        upload.close()
-        return None, rejection(f"corrupt: {upload.size} bytes, not {file.size}")
-    return upload, None
-
-
 def _store(
     file: LegacyFile, source: LegacyProject, *, tenant: Tenant, project: Project
 ) -> Rejection | None:
     """Store the file as the project's evidence: None, or the problem that kept it out."""
-    upload, problem = _open_checked(file, source, tenant.slug)
+    upload, problem = file_open_checked(file, source, tenant.slug)
     if upload is None:
         return problem
     try:
@@ -578,91 +463,3 @@ def _store(
     finally:
         upload.close()
     return None
-
-
-# Verifying ----------------------------------------------------------------------------------------
-def legacy_verify(
-    *, tenant: Tenant, mode: str, path: Path, legacy_tenant: str = "", progress: Any = None
-) -> dict[str, Any]:
-    """Compare the source with what the tenant holds, project by project: positions, total cost,
-    findings, and every document by SHA-256 (re-hashing the source and the stored object).
-    What the source cannot give (an unreadable project, a corrupt or missing document) is listed
-    as rejected, not as a difference."""
-    progress = progress or NoProgress()
-    items, early = _sources(mode=mode, path=path, legacy_tenant=legacy_tenant)
-    projects = {
-        project.legacy_id: project
-        for project in Project.objects.for_tenant(tenant).exclude(legacy_id="")
-    }
-    rows: list[dict[str, Any]] = []
-    rejected = [rejection.as_dict() for rejection in early]
-    for done, item in enumerate(items, start=1):
-        progress.check_cancelled()
-        progress.update(done - 1, len(items), step="verifying projects")
-        try:
-            prepared = _prepare(_read(item), tenant=None, legacy_tenant=legacy_tenant)
-        except Unreadable as exc:
-            rejected.append(_unreadable(item, str(exc), legacy_tenant).as_dict())
-            continue
-        project = projects.get(prepared.project.legacy_id)
-        rows.append(_compare(prepared, project, rejected, legacy_tenant=legacy_tenant))
-    progress.update(len(items), len(items), step="verifying projects")
-    differences = sum(len(row["differences"]) for row in rows)
-    return {
-        "mode": mode,
-        "source": str(path),
-        "tenant": tenant.slug,
-        "ok": differences == 0,
-        "projects": rows,
-        "differences": differences,
-        "rejected": rejected,
-    }
-
-
-def _compare(
-    prepared: _Prepared, project: Project | None, rejected: list[dict], *, legacy_tenant: str
-) -> dict[str, Any]:
-    source = prepared.project
-    expected_files: dict[str, str] = {}
-    for file in source.files:
-        upload, problem = _open_checked(file, source, legacy_tenant)
-        if upload is None:
-            rejected.append(problem.as_dict())
-            continue
-        expected_files[file.name] = upload.sha256
-        upload.close()
-    row: dict[str, Any] = {
-        "id": source.legacy_id,
-        "positions": [len(prepared.rows), None],
-        "total_cost": [str(prepared.total_cost), None],
-        "findings": [len(prepared.findings), None],
-        "files": [len(expected_files), None],
-        "differences": [],
-    }
-    if project is None:
-        row["differences"].append("not migrated")
-        return row
-    current = Position.objects.filter(project=project, valid_to__isnull=True)
-    totals = exact_total(current)
-    row["positions"][1] = totals["count"]
-    row["total_cost"][1] = str(totals["total_cost"])
-    first = BudgetVersion.objects.filter(project=project, trigger=BudgetVersion.Trigger.LEGACY)
-    row["findings"][1] = Finding.objects.filter(version__in=first).count()
-    stored = _stored_files(project.tenant, set(expected_files.values()))
-    row["files"][1] = sum(1 for sha256 in expected_files.values() if stored.get(sha256) == "ok")
-    for name in ("positions", "total_cost", "findings"):
-        if row[name][0] != row[name][1]:
-            row["differences"].append(f"{name}: {row[name][0]} in the source, {row[name][1]} here")
-    for name, sha256 in expected_files.items():
-        if stored.get(sha256) != "ok":
-            row["differences"].append(f"{name} ({sha256}): {stored.get(sha256, 'not stored')}")
-    return row
-
-
-def _stored_files(tenant: Tenant, hashes: Iterable[str]) -> dict[str, str]:
-    """SHA-256 → "ok", or what is wrong with the stored object (missing, corrupt)."""
-    result = {}
-    for evidence in Evidence.objects.for_tenant(tenant).filter(sha256__in=list(hashes)):
-        check = evidence_verify(evidence=evidence)
-        result[evidence.sha256] = "ok" if check.ok else f"stored object {check.status}"
-    return result

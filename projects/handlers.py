@@ -60,6 +60,8 @@ def import_budget(job: Job, progress: Progress) -> dict:
             )
     except ImportFailed as exc:
         raise JobInputError(exc.code, exc.message, exc.as_details()) from None
+    except ApiError as exc:  # the plan's positions per project
+        raise JobInputError(exc.error_code, str(exc.detail), exc.details) from None
     return outcome.as_result()
 
 

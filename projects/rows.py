@@ -83,10 +83,6 @@ def fingerprint(values: Iterable[object]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def money_text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.01")))
-
-
 @overload
 def plain_text(value: Decimal, *, min_places: int = 0) -> str: ...
 @overload

@@ -205,7 +205,8 @@ def usage_consume(*, tenant: Tenant, metric: str, amount: int = 1) -> None:
 
 def positions_quota_check(*, tenant: Tenant, count: int) -> None:
     """Refuse with `quota_exceeded` (429) a budget version of `count` positions, more than the
-    plan allows per project. Call it before writing the version."""
+    plan allows per project. Every way a version is made (an import, a revert, a legacy
+    migration) calls it before writing."""
     limit = tenant.quotas.max_positions_per_project
     if count > limit:
         raise ApiError(

@@ -8,11 +8,10 @@ from rest_framework.response import Response
 
 from catalogs import selectors
 from catalogs.models import CatalogItem, PriceCatalog
+from catalogs.services import catalog_import_start
 from core.pagination import CursorPage
 from jobs.apis import JobOutputSerializer
-from jobs.services import job_create
 from projects.apis.common import PlainDecimalField
-from projects.sources import import_source_from_evidence, import_source_save
 from tenants.context import actor_label
 from tenants.models import Role
 from tenants.ratelimit import JOBS
@@ -106,21 +105,15 @@ class CatalogListCreateApi(TenantAPIView):
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
-        target = {}
-        if "catalog" in data:
-            catalog = selectors.catalog_get(tenant=self.tenant, catalog_id=data["catalog"])
-            target["catalog"] = str(catalog.id)
-        elif data.get("name"):
-            target["name"] = data["name"]
-        if "evidence" in data:
-            source = import_source_from_evidence(tenant=self.tenant, evidence_id=data["evidence"])
-        else:
-            upload = data["file"]
-            source = import_source_save(tenant=self.tenant, file=upload, filename=upload.name)
-        job = job_create(
+        upload = data.get("file")
+        job = catalog_import_start(
             tenant=self.tenant,
-            kind="import_catalog",
-            input={**source, **target, "actor": actor_label(self.tenant_context)},
+            actor=actor_label(self.tenant_context),
+            catalog_id=data.get("catalog"),
+            name=data.get("name") or "",
+            file=upload,
+            filename=upload.name if upload is not None else "",
+            evidence_id=data.get("evidence"),
             created_by=self.tenant_context.user,
             created_by_key=self.tenant_context.api_key,
         )

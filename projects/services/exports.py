@@ -16,12 +16,15 @@ from django.utils.text import slugify
 from core.errors import ApiError
 from evidence.models import Evidence
 from evidence.services import evidence_store_file
+from jobs.models import Job
 from jobs.progress import NoProgress
+from jobs.services import job_create
 from projects import selectors
 from projects.exporters import ExportRow
 from projects.exporters.csv_export import write_csv
 from projects.exporters.xlsx_export import write_xlsx
 from projects.models import BudgetVersion, Project
+from tenants.models import ApiKey
 
 FORMATS = {"xlsx": write_xlsx, "csv": write_csv}
 ROW_CHUNK = 2000
@@ -86,6 +89,38 @@ def export_rows(
         if done % ROW_CHUNK == 0:
             progress.update(90 * done // total, 100, step="writing the file")
             progress.check_cancelled()
+
+
+def budget_export_start(
+    *,
+    project: Project,
+    format: str,
+    version: int | None = None,
+    created_by: User | None = None,
+    created_by_key: ApiKey | None = None,
+    dispatch: bool = True,
+) -> Job:
+    """Start the export_budget job of `version` (the current one when None) of `project`: the one
+    way the API, the admin and `manage.py export_budget` start it."""
+    if format not in FORMATS:
+        raise ApiError(code="invalid", message=f"format: one of {', '.join(sorted(FORMATS))}.")
+    if version is not None:
+        selectors.version_get(tenant=project.tenant, project=project, number=version)
+    elif project.current_version_id is None:
+        raise ApiError(
+            code="no_versions",
+            message="The project has no budget yet: import one before exporting.",
+            status_code=409,
+        )
+    return job_create(
+        tenant=project.tenant,
+        kind="export_budget",
+        input={"format": format, "version": version},
+        project=project,
+        created_by=created_by,
+        created_by_key=created_by_key,
+        dispatch=dispatch,
+    )
 
 
 def budget_export(

@@ -413,8 +413,10 @@ class TestCommands:
         assert job.status == Job.Status.SUCCEEDED and job.input["actor"]
 
     def test_audit_project_fails_clearly(self, imported):
-        with pytest.raises(CommandError, match="version_not_found"):
+        jobs_before = Job.objects.count()
+        with pytest.raises(CommandError, match="Version 7 not found"):
             call_command("audit_project", str(imported.id), "--version", "7")
+        assert Job.objects.count() == jobs_before  # refused by audit_start, as the API refuses
         with pytest.raises(CommandError, match="No project"):
             call_command("audit_project", "00000000-0000-0000-0000-000000000000")
 

@@ -387,7 +387,7 @@ class TestCommand:
         assert not PriceCatalog.objects.exists()
         with pytest.raises(CommandError, match="No tenant"):
             call_command("import_catalog", "nope", str(bad))
-        with pytest.raises(CommandError, match="No catalog"):
+        with pytest.raises(CommandError, match="Catalog not found"):
             call_command(
                 "import_catalog",
                 tenant.slug,

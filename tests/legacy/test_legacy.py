@@ -22,7 +22,8 @@ from evidence.models import Evidence
 from jobs.errors import JobCancelled
 from jobs.models import Job
 from jobs.services import job_create, job_execute
-from legacy.services import WRITERS, legacy_migrate, legacy_verify
+from legacy.services import WRITERS, legacy_migrate
+from legacy.verification import legacy_verify
 from projects.models import BudgetVersion, Position, Project
 from projects.services import budget_import
 from tenants.models import Plan, Tenant

@@ -2,6 +2,8 @@ import uuid
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audits.start import DEFAULT_CATALOG, audit_start
+from core.errors import ApiError
 from jobs.console import job_failure_message, job_run_inline
 from jobs.models import Job
 from projects.models import Project
@@ -30,19 +32,17 @@ class Command(BaseCommand):
         project_obj = Project.objects.select_related("tenant").filter(pk=project).first()
         if project_obj is None:
             raise CommandError(f"No project {project}.")
-        job_input: dict = {"actor": "manage.py audit_project"}
-        if version is not None:
-            job_input["version"] = version
-        if catalog is not None:
-            job_input["catalog"] = str(catalog)
-        job = job_run_inline(
-            tenant=project_obj.tenant,
-            kind="audit_project",
-            input=job_input,
-            project=project_obj,
-            bar_stream=self.stderr,
-            log_stream=self.stdout,
-        )
+        try:
+            job = audit_start(
+                project=project_obj,
+                actor="manage.py audit_project",
+                version=version,
+                catalog=catalog or DEFAULT_CATALOG,
+                dispatch=False,
+            )
+        except ApiError as exc:
+            raise CommandError(str(exc.detail)) from None
+        job = job_run_inline(job=job, bar_stream=self.stderr, log_stream=self.stdout)
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(job_failure_message(job, what="Audit"))
         result = job.result

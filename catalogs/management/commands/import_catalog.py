@@ -3,10 +3,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalogs.models import PriceCatalog
+from catalogs.services import catalog_import_start
+from core.errors import ApiError
 from jobs.console import SHOWN_PROBLEMS, job_failure_message, job_run_inline
 from jobs.models import Job
-from projects.sources import import_source_save
 from tenants.models import Tenant
 
 
@@ -31,28 +31,26 @@ class Command(BaseCommand):
         tenant_obj = Tenant.objects.filter(slug=tenant).first()
         if tenant_obj is None:
             raise CommandError(f"No tenant {tenant!r}.")
-        target = {}
-        if catalog:
-            try:
-                found = PriceCatalog.objects.for_tenant(tenant_obj).filter(pk=uuid.UUID(catalog))
-            except ValueError:
-                raise CommandError(f"--catalog: {catalog!r} is not an id.") from None
-            if not found.exists():
-                raise CommandError(f"No catalog {catalog} in {tenant_obj.slug}.")
-            target["catalog"] = catalog
-        elif name:
-            target["name"] = name
+        try:
+            catalog_id = uuid.UUID(catalog) if catalog else None
+        except ValueError:
+            raise CommandError(f"--catalog: {catalog!r} is not an id.") from None
         if not file.is_file():
             raise CommandError(f"No file {file}.")
-        with file.open("rb") as stream:
-            source = import_source_save(tenant=tenant_obj, file=stream, filename=file.name)
-        job = job_run_inline(
-            tenant=tenant_obj,
-            kind="import_catalog",
-            input={**source, **target, "actor": "manage.py import_catalog"},
-            bar_stream=self.stderr,
-            log_stream=self.stdout,
-        )
+        try:
+            with file.open("rb") as stream:
+                job = catalog_import_start(
+                    tenant=tenant_obj,
+                    actor="manage.py import_catalog",
+                    catalog_id=catalog_id,
+                    name=name or "",
+                    file=stream,
+                    filename=file.name,
+                    dispatch=False,
+                )
+        except ApiError as exc:  # e.g. no such catalog in the tenant
+            raise CommandError(f"{exc.detail} (tenant {tenant_obj.slug})") from None
+        job = job_run_inline(job=job, bar_stream=self.stderr, log_stream=self.stdout)
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(job_failure_message(job, what="Import"))
         result = job.result

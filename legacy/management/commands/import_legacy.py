@@ -4,11 +4,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import ApiError
 from jobs.console import ConsoleBar, job_run_inline
 from jobs.models import Job
-from jobs.services import job_create
 from legacy import sources as legacy
-from legacy.services import legacy_migrate, legacy_tenants_sync
+from legacy.services import legacy_import_start, legacy_migrate, legacy_tenants_sync
 from tenants.models import Tenant
 
 WHY_WIDTH = 70
@@ -84,14 +84,21 @@ class Command(BaseCommand):
             raise CommandError(f"No tenant {only!r} in tenants.jsonl.")
         return targets, [rejection.as_dict() for rejection in rejections]
 
-    def _input(self, legacy_tenant: str, *, mode: str, path: Path, options: dict) -> dict:
-        return {
-            "path": str(path),
-            "mode": mode,
-            "legacy_tenant": legacy_tenant,
-            "dry_run": options["dry_run"],
-            "verify": options["verify"],
-        }
+    def _start(
+        self, tenant: Tenant, legacy_tenant: str, *, mode: str, path: Path, options: dict, **kw
+    ) -> Job:
+        try:
+            return legacy_import_start(
+                tenant=tenant,
+                path=path,
+                mode=mode,
+                legacy_tenant=legacy_tenant,
+                dry_run=options["dry_run"],
+                verify=options["verify"],
+                **kw,
+            )
+        except ApiError as exc:  # the monthly job quota
+            raise CommandError(f"{tenant.slug}: {exc.detail}") from None
 
     def _run(
         self,
@@ -116,13 +123,10 @@ class Command(BaseCommand):
             )
             bar.end_bar()
             return report.as_dict()
-        job = job_run_inline(
-            tenant=tenant,
-            kind="import_legacy",
-            input=self._input(legacy_tenant, mode=mode, path=path, options=options),
-            bar_stream=self.stderr,
-            log_stream=self.stdout,
+        job = self._start(
+            tenant, legacy_tenant, mode=mode, path=path, options=options, dispatch=False
         )
+        job = job_run_inline(job=job, bar_stream=self.stderr, log_stream=self.stdout)
         if job.status != Job.Status.SUCCEEDED:
             error = job.error or {}
             raise CommandError(
@@ -139,11 +143,7 @@ class Command(BaseCommand):
                     f"Tenant {legacy.tenant_slug(legacy_tenant)} does not exist yet: run without "
                     "--dry-run, or without --job."
                 )
-            job = job_create(
-                tenant=tenant,
-                kind="import_legacy",
-                input=self._input(legacy_tenant, mode=mode, path=path, options=options),
-            )
+            job = self._start(tenant, legacy_tenant, mode=mode, path=path, options=options)
             self.stdout.write(f"Job {job.id} queued for {tenant.slug}.")
 
     # Output -----------------------------------------------------------------------------------
