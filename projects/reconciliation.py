@@ -25,13 +25,19 @@ class Tally:
     sums: dict[tuple[str, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     counts: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     priced: dict[tuple[str, str], bool] = field(default_factory=lambda: defaultdict(bool))
+    # (object, parts) → the keys an item there counts toward (items come in runs of one place)
+    _keys: dict[tuple, tuple] = field(default_factory=dict)
 
     def add(self, *, object_code: str, parts: Iterable[str], kind: str, total: Decimal | None):
         """Count one item (its stored total) toward the whole, its object and each of its parts."""
-        if not counts_toward_total(kind):
+        if kind and not counts_toward_total(kind):
             return
-        keys = {(WHOLE, WHOLE), (object_code, WHOLE)}
-        keys.update((object_code, part) for part in parts if part)
+        place = (object_code, parts if parts.__class__ is tuple else tuple(parts))
+        keys = self._keys.get(place)
+        if keys is None:
+            found = {(WHOLE, WHOLE), (object_code, WHOLE)}
+            found.update((object_code, part) for part in parts if part)
+            keys = self._keys[place] = tuple(found)
         sums, counts, priced = self.sums, self.counts, self.priced
         for key in keys:
             counts[key] += 1

@@ -34,7 +34,6 @@ from projects.importers.base import (
     round_money,
 )
 from projects.importers.tabular import (
-    BadRow,
     Row,
     Table,
     cell,
@@ -61,9 +60,9 @@ _ITEM_FIELDS = (
     "quantity",
     "unit_price",
     "total_price",
-    "price_system",
     "material_unit_price",
     "assembly_unit_price",
+    "price_system",
 )
 _NUMBERS = ("quantity", "unit_price", "total_price", "material_unit_price", "assembly_unit_price")
 _TOTAL_LABELS = ("naklady soupisu celkem", "naklady ze soupisu praci")
@@ -182,6 +181,8 @@ class KrosTable(Table):
     def positions(self) -> Iterator[ParsedPosition]:
         self._declare_cover()
         columns = self.columns
+        self._item_at = tuple(columns.get(name) for name in _ITEM_FIELDS)
+        self._placed()
         type_at = columns["row_type"]
         description_at = columns.get("description")
         quantity_at = columns.get("quantity")
@@ -282,16 +283,25 @@ class KrosTable(Table):
             depth = 2 if code and any(ch.isdigit() for ch in code) and self._sections else 1
         self._sections = [*self._sections[: depth - 1], label]
         self._parts = [*self._parts[: depth - 1], code]
+        self._placed()
         if code:
             self.declare(code, cell(cells, columns.get("total_price")), line)
 
     def _item(
         self, line: int, cells: list, kind: str, numbers_by_object: dict[str, set[str]]
     ) -> ParsedPosition | None:
-        values = self.values_of(cells, _ITEM_FIELDS)
+        # The hottest path of a big bill: cells by index, no dict per row.
+        width = len(cells)
+        number, code, description, unit, *amounts, price_system = [
+            cells[at] if at is not None and at < width else None for at in self._item_at
+        ]
+        comma = self.decimal_comma
         try:
-            quantity, unit_price, total, material, assembly = self.numbers(line, values, _NUMBERS)
-        except BadRow:
+            quantity, unit_price, total, material, assembly = [
+                cell_to_decimal(value, decimal_comma=comma) for value in amounts
+            ]
+        except NotANumber:
+            self._number_errors(line, dict(zip(_NUMBERS, amounts, strict=True)), _NUMBERS)
             return None
         if quantity is None:
             self.report.warning(self.location(line), "no quantity", self.header.names["quantity"])
@@ -300,7 +310,7 @@ class KrosTable(Table):
         if total is None and quantity is not None and unit_price is not None:
             total = round_money(quantity * unit_price)
             self.report.count("totals computed as quantity × unit price")
-        number = cell_to_text(values["position_number"])
+        number = cell_to_text(number)
         key = ""
         if number:
             seen = numbers_by_object.setdefault(self.object_code, set())
@@ -308,25 +318,37 @@ class KrosTable(Table):
                 # PČ restarts per part: the part tells the repeated number apart.
                 key = "|".join(p for p in (self.object_code, self._parts[-1], number) if p)
             seen.add(number)
+        section, category, parts = self._place
+        description = cell_to_text(description)
+        if "  " in description or "\n" in description or "\t" in description:
+            description = " ".join(description.split())
         return ParsedPosition(
             line,
             number,
-            cell_to_text(values["code"]),
-            " ".join(cell_to_text(values["description"]).split()),
-            self._category(),
-            cell_to_text(values["unit"]),
+            cell_to_text(code),
+            description,
+            category,
+            cell_to_text(unit),
             quantity,
             unit_price,
             total,
-            self.section_path(),
+            section,
             self.object_code,
             self.location,
             kind=kind,
-            price_system=cell_to_text(values["price_system"]),
+            price_system=cell_to_text(price_system),
             material_unit_price=material,
             assembly_unit_price=assembly,
-            parts=tuple(p for p in self._parts if p),
+            parts=parts,
             key=key,
+        )
+
+    def _placed(self) -> None:
+        """Where the items below lie now: (section path, category, part codes)."""
+        self._place = (
+            self.section_path(),
+            self._category(),
+            tuple(p for p in self._parts if p),
         )
 
 
