@@ -1,7 +1,7 @@
 """Audit benchmark on PostgreSQL: an audit end to end against the floor of its own I/O, measured in
 the same run.
 
-    .venv/bin/python bench/audit.py [--positions 100000] [--catalog-items 10000] [--repeat 2]
+    .venv/bin/python bench/audit.py [--positions 100000] [--catalog-items 10000] [--repeat 3]
 
 1. Generates (COPY) a catalog of M items and a budget version of N positions: most codes in the
    catalog, a few unknown, some units that differ, prices spread around the reference (some far
@@ -36,7 +36,13 @@ UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod", "soubor"]
 CENT = Decimal("0.01")
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    WORDS,
+    ensure_database,
+    load_average,
+    report,
+)
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -48,8 +54,9 @@ def generate(*, positions: int, catalog_items: int):
     `positions` rows; both written with COPY."""
     from django.db import connection, transaction
 
+    from catalogs.models import CatalogItem, PriceCatalog
     from projects.bulk import positions_analyze, positions_write
-    from projects.models import BudgetVersion, CatalogItem, PriceCatalog, Project
+    from projects.models import BudgetVersion, Project
     from projects.rows import ORDINAL_GAP, fingerprint
     from projects.services.versions import project_lock, version_commit, version_open
     from tenants.models import Tenant
@@ -282,7 +289,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--positions", type=int, default=100_000)
     parser.add_argument("--catalog-items", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=2, help="Runs to take the best of.")
+    parser.add_argument("--repeat", type=int, default=3, help="Runs to take the best of.")
     options = parser.parse_args()
 
     ensure_database()
@@ -292,9 +299,9 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from projects.selectors import audit_policy_for
-    from projects.services.audits import audit_run
-    from projects.services.reports import report_chain_verify
+    from audits.reports import report_chain_verify
+    from audits.selectors import audit_policy_for
+    from audits.services import audit_run
 
     purge_bench_tenant()
     print(
@@ -355,6 +362,7 @@ def main() -> None:
         )
     finally:
         purge_bench_tenant()
+        print(load_average())
 
 
 if __name__ == "__main__":

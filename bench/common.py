@@ -27,3 +27,10 @@ def report(label: str, value: str, target: str = "", ok: bool | None = None) -> 
     """One line of a benchmark's results: the figure, and against its target when it has one."""
     verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
     print(f"  {label:<52} {value:>16}  {target}{verdict}")
+
+
+def load_average() -> str:
+    """The machine's load while a benchmark ran: these machines are shared, so every figure is
+    read against it."""
+    figures = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return f"load average {figures} (1, 5, 15 min) on {os.cpu_count()} cores"

@@ -46,7 +46,13 @@ TENANT_SLUG = "bench-imports"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod", "soubor"]
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    WORDS,
+    ensure_database,
+    load_average,
+    report,
+)
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -286,10 +292,6 @@ def calamine_read(path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, rows
 
 
-def load_average() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def kros_benchmark(tenant, items: int, repeat: int) -> None:
     from projects.models import Project
 
@@ -298,7 +300,7 @@ def kros_benchmark(tenant, items: int, repeat: int) -> None:
         path = generate_kros(items, Path(directory))
         print(
             f"\nKROS Export Komplet ({items} items, {path.stat().st_size / 1e6:.1f} MB XLSX, "
-            f"written in {time.perf_counter() - started:.0f} s); load average {load_average()}"
+            f"written in {time.perf_counter() - started:.0f} s); {load_average()}"
         )
         rows = None
         imports, reads, copies = [], [], []
@@ -312,7 +314,7 @@ def kros_benchmark(tenant, items: int, repeat: int) -> None:
             copies.append(copy_baseline(str(tenant.id), str(target.id), path, rows)[0])
             print(
                 f"  run {repetition + 1}: import {imports[-1]['seconds']:.2f} s, calamine read "
-                f"{reads[-1]:.2f} s + COPY {copies[-1]:.2f} s; load average {load_average()}"
+                f"{reads[-1]:.2f} s + COPY {copies[-1]:.2f} s; {load_average()}"
             )
         imported = statistics.median(result["seconds"] for result in imports)
         baseline = statistics.median(r + c for r, c in zip(reads, copies, strict=True))
@@ -471,7 +473,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument(
-        "--repeat", type=int, default=2, help="Imports and COPYs to take the best of."
+        "--repeat", type=int, default=3, help="Imports and COPYs to take the best of."
     )
     parser.add_argument("--kros-items", type=int, default=100_000)
     parser.add_argument("--kros-repeat", type=int, default=3)
@@ -489,18 +491,23 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    purge_bench_tenant()
+    try:
+        run(args)
+    finally:
+        purge_bench_tenant()
+        print(load_average())
+
+
+def run(args: argparse.Namespace) -> None:
     from projects.models import Project
     from projects.selectors import version_diff
     from tenants.models import Plan, Role
     from tenants.services import api_key_create, tenant_create
 
-    purge_bench_tenant()
     tenant = tenant_create(slug=TENANT_SLUG, name="Benchmark", plan=Plan.ENTERPRISE)
     if args.only == "kros":
-        try:
-            kros_benchmark(tenant, args.kros_items, max(args.kros_repeat, 3))
-        finally:
-            purge_bench_tenant()
+        kros_benchmark(tenant, args.kros_items, max(args.kros_repeat, 3))
         return
     project = Project.objects.create(tenant=tenant, name="Benchmark budget")
     print(f"Budget benchmark: {args.positions} positions, {os.environ['DATABASE_URL']}")
@@ -592,10 +599,7 @@ def main() -> None:
             report("  one client alone: p50", f"{alone:.1f} ms")
     finally:
         stop_server(server)
-    try:
-        kros_benchmark(tenant, args.kros_items, max(args.kros_repeat, 3))
-    finally:
-        purge_bench_tenant()
+    kros_benchmark(tenant, args.kros_items, max(args.kros_repeat, 3))
 
 
 if __name__ == "__main__":

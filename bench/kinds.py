@@ -1,6 +1,11 @@
-"""Job kinds for benchmarks, loaded by the benchmark's worker (`celery worker -I bench.kinds`)."""
+"""Job kinds and the raw Celery task for benchmarks, loaded by the benchmark's worker
+(`celery worker -I bench.kinds`)."""
 
+import functools
+import os
 import time
+
+from celery import shared_task
 
 from jobs.models import Job
 from jobs.progress import Progress
@@ -16,3 +21,17 @@ def bench_events(job: Job, progress: Progress) -> dict:
         progress.update(done, count, step=f"{time.time():.6f}")
         time.sleep(interval)
     return {"events": count}
+
+
+@functools.cache
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+@shared_task(name="bench.raw_task")
+def raw_task(sent_at: float, results_key: str) -> None:
+    """The dispatch baseline: a bare task that notes how long after `sent_at` (wall clock) it
+    started, in milliseconds, on the Redis list `results_key`."""
+    _redis().rpush(results_key, (time.time() - sent_at) * 1000)

@@ -32,7 +32,13 @@ TENANT_SLUG = "bench-legacy"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod"]
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    WORDS,
+    ensure_database,
+    load_average,
+    report,
+)
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -121,7 +127,7 @@ def copy_baseline(tenant_id: str, store: Path) -> tuple[float, float, int]:
     migration's do)."""
     import psycopg
 
-    from projects import legacy
+    from legacy import sources as legacy
     from projects.bulk import POSITION_COLUMNS
     from projects.importers import ImportReport, rows_from_positions
     from projects.models import Project
@@ -198,8 +204,9 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        from projects.models import Finding, Position, Project
-        from projects.services.legacy import legacy_migrate
+        from audits.models import Finding
+        from legacy.services import legacy_migrate
+        from projects.models import Position, Project
         from tenants.models import Plan
         from tenants.services import tenant_create
 
@@ -243,6 +250,7 @@ def main() -> None:
             purge_bench_tenant()
         finally:
             s3.stop()
+        print(load_average())
 
 
 if __name__ == "__main__":

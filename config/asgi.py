@@ -15,7 +15,7 @@ django_asgi_app = get_asgi_application()
 # These need Django set up first.
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from jobs.inprocess import lifespan  # noqa: E402
+from config.inprocess import lifespan  # noqa: E402
 from jobs.routing import websocket_urlpatterns  # noqa: E402
 from jobs.websocket_auth import websocket_stack  # noqa: E402
 from tenants.request_log import request_log_start_flusher  # noqa: E402

@@ -3,7 +3,8 @@ settings.py (read lazily, so importing this module never needs the settings load
 
 import os
 
-from celery import Celery
+from celery import Celery, Task, signals
+from django.db import close_old_connections
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -21,3 +22,14 @@ app.conf.task_routes = {
     "tenants.purge_expired": {"queue": "low"},
 }
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def close_unusable_database_connections(sender: Task, **kwargs) -> None:
+    """Around each task, what Django does around each request: drop a connection that is past
+    CONN_MAX_AGE, errored or left in a transaction, and have the next query check the others
+    first (CONN_HEALTH_CHECKS); the rest are kept (settings.CELERY_DB_REUSE_MAX). Not for eager
+    tasks: they run inside their caller's transaction."""
+    if not getattr(sender.request, "is_eager", False):
+        close_old_connections()

@@ -13,7 +13,8 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import (
+from config.storages import s3_storage
+from core.env import (
     database_from_url,
     env_bool,
     env_int,
@@ -22,7 +23,6 @@ from config.env import (
     env_str,
     env_url,
 )
-from config.storages import s3_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KALKULA_VAR_DIR", str(BASE_DIR / "var")))
@@ -73,13 +73,18 @@ INSTALLED_APPS = [
     "channels",
     "tenants",
     "jobs",
-    "projects",
     "evidence",
+    "projects",
+    "catalogs",
+    "audits",
+    "legacy",
+    # Wiring: the retention command and its beat task, which call every app's purge.
+    "config",
 ]
 
 MIDDLEWARE = [
-    "config.middleware.ForwardedForMiddleware",
-    "config.middleware.RequestIdMiddleware",
+    "core.middleware.ForwardedForMiddleware",
+    "core.middleware.RequestIdMiddleware",
     # Outermost after the request id, so the logged duration covers everything below it.
     "tenants.middleware.RequestLogMiddleware",
     "tenants.middleware.RateLimitHeadersMiddleware",
@@ -158,12 +163,30 @@ if REDIS_URL:
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    from channels_redis.core import RedisChannelLayer
+
+    # A socket waits for its next message in a BZPOPMIN that Redis answers empty after the layer's
+    # brpop_timeout (5 s); redis-py's read timeout (5 s by default) must be longer, or a socket
+    # with nothing to receive is closed after 5 s. It still bounds every read when Redis hangs.
+    CHANNEL_LAYER_SOCKET_TIMEOUT = env_int(
+        "CHANNEL_LAYER_SOCKET_TIMEOUT", 15, minimum=RedisChannelLayer.brpop_timeout + 1
+    )
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py raises rather than waits when its pool is exhausted: keep the pool large.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": 1000}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # redis-py raises rather than waits when its pool is exhausted: keep the
+                        # pool large.
+                        "max_connections": 1000,
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                        # TCP keepalive (on by default in redis-py 8; said so it stays on)
+                        # notices a dead Redis on an idle connection.
+                        "socket_keepalive": True,
+                    }
+                ],
                 "capacity": 1000,
             },
         }
@@ -199,6 +222,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
     {"polling_interval": 0.05} if CELERY_BROKER_URL.startswith("memory://") else {}
 )
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Celery's Django fixup closes the database connections before and after every task, so each job
+# started by connecting (10-17 ms on PostgreSQL). Given a reuse maximum, it closes them only every
+# that many tasks: never, in practice, with this one. Between tasks config/celery.py checks them
+# instead, as Django does between requests: CONN_MAX_AGE and CONN_HEALTH_CHECKS hold in workers.
+CELERY_DB_REUSE_MAX = 2**62
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Jobs (jobs/) ------------------------------------------------------------------------------------
@@ -342,7 +370,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["tenants.ratelimit.BucketRateThrottle"],
-    "EXCEPTION_HANDLER": "config.exception_handler.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exception_handler.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -356,7 +384,7 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `kind`: name each set of choices after its model.
     "ENUM_NAME_OVERRIDES": {
         "KindEnum": "evidence.models.Evidence.Kind",
-        "AlertKindEnum": "projects.models.Alert.Kind",
+        "AlertKindEnum": "catalogs.models.Alert.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -411,7 +439,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "filters": {"every_5_s": {"()": "config.log_filters.AtMostEvery", "seconds": 5}},
+    "filters": {"every_5_s": {"()": "core.log_filters.AtMostEvery", "seconds": 5}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # With Redis down django-redis logs every cache call it let through: one record per 5 s.
     "loggers": {"django_redis.cache": {"filters": ["every_5_s"]}},

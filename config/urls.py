@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import exception_handler, health
+from config import health
+from core import exception_handler
 from evidence.views import evidence_file
 
 api_v1 = [
@@ -10,6 +11,8 @@ api_v1 = [
     path("", include("evidence.urls")),
     path("", include("jobs.urls")),
     path("", include("projects.urls")),
+    path("", include("catalogs.urls")),
+    path("", include("audits.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -1,23 +1,19 @@
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.errors import ApiError
-from config.pagination import CursorPage
-from evidence.models import Attachment, Evidence
-from evidence.selectors import attachment_list, attachment_target, evidence_list
+from core.errors import ApiError
+from core.pagination import CursorPage
+from evidence.models import Evidence
+from evidence.selectors import evidence_list
 from evidence.services import (
-    evidence_attach,
-    evidence_detach,
     evidence_download_link,
     evidence_store,
 )
 from evidence.uploads import EvidenceUploadHandler
-from projects.apis.common import actor_label
 from projects.models import Project
 from tenants.scoping import TenantScopedGenericAPIView
 
@@ -181,87 +177,3 @@ class EvidenceDownloadApi(TenantScopedGenericAPIView):
         response = HttpResponseRedirect(request.build_absolute_uri(link))
         response["Cache-Control"] = "no-store"
         return response
-
-
-class AttachmentOutputSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Attachment
-        fields = ["id", "evidence", "project", "line_key", "rule", "actor", "created_at"]
-
-
-class AttachmentListCreateApi(TenantScopedGenericAPIView):
-    """The positions and findings a document is attached to; POST attaches it to one more."""
-
-    model = Evidence
-    serializer_class = AttachmentOutputSerializer
-    pagination_class = CursorPage
-
-    class InputSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "AttachmentCreate"
-
-        project = serializers.UUIDField(
-            required=False, help_text="The position's project (not needed with a finding)."
-        )
-        position = serializers.CharField(
-            required=False, max_length=512, help_text="A position of the project: id or line key."
-        )
-        finding = serializers.UUIDField(required=False, help_text="An audit finding's id.")
-
-        def validate(self, data: dict) -> dict:
-            if "finding" in data:
-                if "position" in data:
-                    raise serializers.ValidationError("Name a position or a finding, not both.")
-            elif not {"project", "position"} <= data.keys():
-                raise serializers.ValidationError(
-                    "Name a finding, or a project and one of its positions."
-                )
-            return data
-
-    def evidence(self, evidence_id: str) -> Evidence:
-        return get_object_or_404(evidence_list(tenant=self.tenant), pk=evidence_id)
-
-    @extend_schema(responses=AttachmentOutputSerializer(many=True))
-    def get(self, request: Request, evidence_id: str) -> Response:
-        evidence = self.evidence(evidence_id)
-        page = self.paginate_queryset(attachment_list(tenant=self.tenant, evidence=evidence))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    @extend_schema(
-        request=InputSerializer,
-        responses={201: AttachmentOutputSerializer, 200: AttachmentOutputSerializer},
-    )
-    def post(self, request: Request, evidence_id: str) -> Response:
-        evidence = self.evidence(evidence_id)
-        payload = self.InputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        project, finding = attachment_target(
-            tenant=self.tenant, project_id=data.get("project"), finding_id=data.get("finding")
-        )
-        attachment, created = evidence_attach(
-            evidence=evidence,
-            project=project,
-            position=data.get("position"),
-            finding=finding,
-            created_by=self.tenant_context.user,
-            actor=actor_label(self.tenant_context),
-        )
-        return Response(
-            self.get_serializer(attachment).data,
-            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
-        )
-
-
-class AttachmentDetailApi(TenantScopedGenericAPIView):
-    model = Attachment
-
-    def get_queryset(self):
-        return Attachment.objects.for_tenant(self.tenant).filter(
-            evidence_id=self.kwargs["evidence_id"]
-        )
-
-    @extend_schema(responses={204: None})
-    def delete(self, request: Request, evidence_id: str, pk: str) -> Response:
-        evidence_detach(attachment=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)

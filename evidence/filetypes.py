@@ -4,7 +4,7 @@ import magic
 from django.conf import settings
 from rest_framework import status
 
-from config.errors import ApiError
+from core.errors import ApiError
 
 # How much of a file libmagic is shown: enough for every type on the allow-list (office files are
 # recognised by their first ZIP entries), and small, as each upload keeps it in memory.

@@ -10,9 +10,8 @@ from django.core import signing
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
-from config.errors import ApiError
 from evidence.models import SEARCH_CONFIG, Attachment, Evidence
-from projects.models import Finding, Project
+from projects.models import Project
 from tenants.models import Tenant
 
 DOWNLOAD_TOKEN_SALT = "evidence.download"
@@ -91,31 +90,3 @@ def evidence_from_download_token(*, token: str) -> Evidence | None:
         .only("id", "tenant_id", "key", "name", "size", "content_type")
         .first()
     )
-
-
-def attachment_list(*, tenant: Tenant, evidence: Evidence) -> QuerySet[Attachment]:
-    return Attachment.objects.for_tenant(tenant).filter(evidence=evidence)
-
-
-def attachment_target(
-    *, tenant: Tenant, project_id: uuid.UUID | None = None, finding_id: uuid.UUID | None = None
-) -> tuple[Project, Finding | None]:
-    """The project, and the finding when one is named, that a request asks to attach a document
-    to. They are fields of the request's body, so an unknown one (another tenant's, a deleted
-    project) is a 400 naming the field rather than a 404 of the document's URL."""
-    if finding_id is not None:
-        finding = (
-            Finding.objects.for_tenant(tenant)
-            .select_related("project")
-            .filter(pk=finding_id)
-            .first()
-        )
-        if finding is None:
-            raise ApiError(code="invalid", message="finding: unknown finding.")
-        return finding.project, finding
-    project = (
-        Project.objects.for_tenant(tenant).filter(pk=project_id, deleted_at__isnull=True).first()
-    )
-    if project is None:
-        raise ApiError(code="invalid", message="project: unknown project.")
-    return project, None

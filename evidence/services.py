@@ -21,19 +21,17 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from rest_framework import status
 
-from config.errors import ApiError
+from core.errors import ApiError
 from evidence import storage
 from evidence.extraction import ExtractionFailed, extract_text, has_text
 from evidence.filetypes import check_allowed, sniff_type
-from evidence.models import Attachment, Evidence, EvidenceDownload, evidence_key
+from evidence.models import Evidence, EvidenceDownload, evidence_key
 from evidence.selectors import DOWNLOAD_TOKEN_SALT, evidence_stored_bytes
 from evidence.storage import SPOOL_PREFIX
 from evidence.uploads import SpooledUpload, spool_fileobj
 from jobs.events import Event, publish, topic_for
 from jobs.services import job_create
-from projects.models import Finding, Project
-from projects.selectors import position_line_keys
-from projects.services.projects import project_archived_error
+from projects.models import Project
 from tenants.models import ApiKey, Tenant, UsageCounter
 from tenants.services import usage_consume
 
@@ -369,41 +367,3 @@ def _delete_orphans(candidates: list[tuple[str, str, str]]) -> int:
                     logger.info("removed orphaned evidence object %s", name)
                     removed += 1
     return removed
-
-
-def evidence_attach(
-    *,
-    evidence: Evidence,
-    project: Project,
-    position: str | None = None,
-    finding: Finding | None = None,
-    created_by: AbstractBaseUser | None = None,
-    actor: str = "",
-) -> tuple[Attachment, bool]:
-    """Attach the document to a position of `project` (named by id or line key) or to one of its
-    findings; (the attachment, True when it is new). Attaching twice is harmless."""
-    if (position is None) == (finding is None):
-        raise ApiError(code="invalid", message="Name either a position or a finding.")
-    if project.is_archived:
-        raise project_archived_error()
-    if finding is not None:
-        line_key, rule = finding.line_key, finding.rule
-    else:
-        (line_key,) = position_line_keys(project=project, references=[position])
-        rule = ""
-    attachment, created = Attachment.objects.get_or_create(
-        tenant_id=evidence.tenant_id,
-        evidence=evidence,
-        project=project,
-        line_key=line_key,
-        rule=rule,
-        defaults={
-            "created_by": created_by if getattr(created_by, "pk", None) else None,
-            "actor": actor[:200],
-        },
-    )
-    return attachment, created
-
-
-def evidence_detach(*, attachment: Attachment) -> None:
-    attachment.delete()

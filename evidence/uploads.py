@@ -13,7 +13,7 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest
 from rest_framework import status
 
-from config.errors import ApiError
+from core.errors import ApiError
 from evidence.filetypes import HEAD_BYTES
 from evidence.storage import SPOOL_PREFIX
 

@@ -10,14 +10,4 @@ urlpatterns = [
         apis.EvidenceDownloadApi.as_view(),
         name="evidence-download",
     ),
-    path(
-        "evidence/<uuid:evidence_id>/attachments/",
-        apis.AttachmentListCreateApi.as_view(),
-        name="attachment-list",
-    ),
-    path(
-        "evidence/<uuid:evidence_id>/attachments/<uuid:pk>/",
-        apis.AttachmentDetailApi.as_view(),
-        name="attachment-detail",
-    ),
 ]

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from config.errors import envelope
+from core.errors import envelope
 from evidence.selectors import evidence_from_download_token
 from evidence.storage import iter_object
 

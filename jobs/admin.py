@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.models import Job, JobEvent
 from jobs.registry import job_kinds
 from jobs.services import job_cancel, job_retry

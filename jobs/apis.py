@@ -3,8 +3,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.errors import ApiError
-from config.pagination import CursorPage
+from core.errors import ApiError
+from core.pagination import CursorPage
 from jobs.models import Job, JobEvent
 from jobs.progress import job_event_data
 from jobs.registry import get_job_kind, job_kinds

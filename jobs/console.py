@@ -6,9 +6,7 @@ from typing import Any, TextIO
 
 from jobs.models import Job, JobEvent
 from jobs.progress import Progress
-from jobs.services import JobRetryScheduled, job_create, job_execute
-from projects.models import Project
-from tenants.models import Tenant
+from jobs.services import JobRetryScheduled, job_execute
 
 BAR_WIDTH = 30
 # Problems of a failed job a command lists (the job keeps them all).
@@ -91,17 +89,9 @@ class ConsoleBar:
         self.bar.end()
 
 
-def job_run_inline(
-    *,
-    tenant: Tenant,
-    kind: str,
-    input: dict[str, Any],
-    project: Project | None = None,
-    bar_stream: TextIO,
-    log_stream: TextIO,
-) -> Job:
-    """Create the job and run it here and now, waiting out the backoff of transient errors."""
-    job = job_create(tenant=tenant, kind=kind, input=input, project=project, dispatch=False)
+def job_run_inline(*, job: Job, bar_stream: TextIO, log_stream: TextIO) -> Job:
+    """Run a job created with `dispatch=False` (by its kind's start service) here and now,
+    waiting out the backoff of transient errors."""
     runs: list[ConsoleProgress] = []
 
     def console_progress(claimed: Job) -> ConsoleProgress:

@@ -1,4 +1,4 @@
-"""`/ws/v1/events/`: live events of jobs, projects and the tenant (DESIGN.md, Websockets).
+"""`/ws/v1/events/`: live events of jobs, projects and the tenant (docs/websockets.md).
 
 Client → server: `{"action": "subscribe", "topic": "job:<id>" | "project:<id>" | "tenant:<id>",
 "since": <seq>}` and `{"action": "unsubscribe", "topic": ...}`. Server → client, one JSON object
@@ -18,14 +18,10 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from jobs.events import (
-    group_for,
-    key_access_group,
-    member_access_group,
-    tenant_access_group,
-)
+from jobs.events import group_for
 from jobs.progress import job_event_data
 from jobs.selectors import job_events_replay, parse_topic, topic_visible
+from tenants.access import key_access_group, member_access_group, tenant_access_group
 from tenants.context import TenantContext
 from tenants.models import ApiKey, Membership, Tenant
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.errors import JobInputError
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from config.db import delete_in_batches
-from config.errors import ApiError
+from core.db import delete_in_batches
+from core.errors import ApiError
 from jobs import live
 from jobs.errors import JobCancelled, JobInputError, JobLost, JobTransientError
 from jobs.heartbeat import Heartbeat

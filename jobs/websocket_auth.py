@@ -10,7 +10,7 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
-from config.errors import ApiError
+from core.errors import ApiError
 from tenants.authentication import parse_api_key_header
 from tenants.context import TENANT_HEADER, TenantContext, resolve_tenant_context
 from tenants.services import api_key_authenticate

@@ -12,13 +12,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from config.errors import ApiError
-from jobs.services import job_create
+from core.errors import ApiError
 from projects.models import BudgetVersion, Comment, Position, Project
 from projects.selectors import valid_in
 from projects.services import position_edit, project_archive, project_create, project_update
+from projects.services.imports import budget_import_start
 from projects.services.versions import EDITABLE_FIELDS
-from projects.sources import import_source_save
 from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_tenant_ids
 
 CODE_GROUP_LENGTH = 3  # ÚRS/KROS codes start with their work class: 131… excavation, 274… footings
@@ -82,7 +81,8 @@ class ProjectAdmin(TenantScopedAdmin):
     search_fields = ["name", "tenant__slug"]
     list_select_related = ["tenant", "current_version"]
     inlines = [BudgetVersionInline]
-    actions = ["import_budget_file", "audit", "archive"]
+    # audits/admin.py adds "audit" (an app above this one).
+    actions = ["import_budget_file", "archive"]
     readonly_fields = [
         "status",
         "current_version",
@@ -134,31 +134,6 @@ class ProjectAdmin(TenantScopedAdmin):
             project_archive(project=project)
         self.message_user(request, "Archived.", messages.SUCCESS)
 
-    @admin.action(description="Audit the current version of the selected projects")
-    def audit(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for project in queryset.select_related("tenant"):
-            if project.is_archived or project.current_version_id is None:
-                self.message_user(
-                    request,
-                    f"{project}: archived or without a budget; not audited.",
-                    messages.ERROR,
-                )
-                continue
-            try:
-                job = job_create(
-                    tenant=project.tenant,
-                    kind="audit_project",
-                    input={"actor": request.user.get_username()},
-                    project=project,
-                    created_by=request.user,
-                )
-            except ApiError as exc:  # another import or audit is running
-                self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)
-                continue
-            self.message_user(
-                request, f"Audit job {job.id} started for {project}.", messages.SUCCESS
-            )
-
     @admin.action(description="Import a budget file into the selected project")
     def import_budget_file(self, request: HttpRequest, queryset: QuerySet):
         projects = list(queryset[:2])
@@ -171,16 +146,17 @@ class ProjectAdmin(TenantScopedAdmin):
             form = ImportForm(request.POST, request.FILES)
             if form.is_valid() and not project.is_archived:
                 upload = form.cleaned_data["file"]
-                source = import_source_save(
-                    tenant=project.tenant, file=upload, filename=upload.name
-                )
-                job = job_create(
-                    tenant=project.tenant,
-                    kind="import_budget",
-                    input={**source, "actor": request.user.get_username()},
-                    project=project,
-                    created_by=request.user,
-                )
+                try:
+                    job = budget_import_start(
+                        project=project,
+                        actor=request.user.get_username(),
+                        file=upload,
+                        filename=upload.name,
+                        created_by=request.user,
+                    )
+                except ApiError as exc:  # another import or audit running, the monthly quota
+                    self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)
+                    return None
                 self.message_user(
                     request,
                     f"Import job {job.id} started for {project}: version "
@@ -455,7 +431,3 @@ class CommentAdmin(TenantScopedAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
-
-
-# The catalog and audit admins live in their own modules; importing them registers them.
-from projects import admin_audits, admin_catalogs  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""Bulk writes of position rows and audit findings: COPY on PostgreSQL (≈ 9× bulk_create),
+"""Bulk writes of position rows: COPY on PostgreSQL (≈ 9× bulk_create),
 bulk_create elsewhere.
 
 The only place that knows the database vendor; services call it the same way on both.
@@ -8,15 +8,12 @@ import json
 import os
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from projects.models import BudgetVersion, Finding, Position, Project
+from projects.models import Position, Project
 from projects.rows import ROW_FIELDS, TAKEOFF_INDEX, takeoff_text
 
 CREATE_BATCH = 2000
@@ -113,104 +110,6 @@ def positions_analyze(*, rows_written: int) -> None:
             f"ANALYZE {Position._meta.db_table} "
             "(tenant_id, project_id, valid_from, valid_to, ordinal, audit_status)"
         )
-
-
-# Audit results ------------------------------------------------------------------------------------
-FINDING_COLUMNS = (
-    "id",
-    "tenant_id",
-    "project_id",
-    "version_id",
-    "position_id",
-    "line_key",
-    "rule",
-    "role",
-    "recommendation",
-    "confidence",
-    "reasoning",
-    "suggested_fix",
-    "evidence",
-    "catalog_id",
-    "catalog_item_id",
-    "catalog_version",
-    "source_line",
-    "report_id",
-    "created_at",
-)
-_EVIDENCE = FINDING_COLUMNS.index("evidence")
-
-
-def finding_row(
-    *,
-    version: BudgetVersion,
-    position_id: Any,
-    line_key: str,
-    rule: str,
-    role: str,
-    recommendation: str,
-    confidence: Decimal,
-    reasoning: str,
-    source_line: int | None,
-    created_at: datetime,
-    suggested_fix: str = "",
-    evidence: dict | None = None,
-    catalog_id: Any = None,
-    catalog_item_id: Any = None,
-    catalog_version: int | None = None,
-    report_id: Any = None,
-    id: Any = None,
-) -> tuple:
-    """One finding of `version` as `findings_write` takes it (FINDING_COLUMNS order); a new id
-    unless one is given."""
-    return (
-        id or uuid.uuid4(),
-        version.tenant_id,
-        version.project_id,
-        version.id,
-        position_id,
-        line_key,
-        rule,
-        role,
-        recommendation,
-        confidence,
-        reasoning,
-        suggested_fix,
-        evidence or {},
-        catalog_id,
-        catalog_item_id,
-        catalog_version,
-        source_line,
-        report_id,
-        created_at,
-    )
-
-
-def findings_write(*, rows: Iterable[tuple]) -> int:
-    """Write finding rows (FINDING_COLUMNS order, `evidence` a dict). Returns how many."""
-    count = 0
-    if connection.vendor == "postgresql":
-        columns = ", ".join(FINDING_COLUMNS)
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(f"COPY {Finding._meta.db_table} ({columns}) FROM STDIN") as copy,
-        ):
-            write_row = copy.write_row
-            dumps = json.dumps
-            for row in rows:
-                row = list(row)
-                row[_EVIDENCE] = dumps(row[_EVIDENCE], ensure_ascii=False)
-                write_row(row)
-                count += 1
-        return count
-    batch = []
-    for row in rows:
-        batch.append(Finding(**dict(zip(FINDING_COLUMNS, row, strict=True))))
-        if len(batch) >= CREATE_BATCH:
-            count += len(Finding.objects.bulk_create(batch))
-            batch = []
-    if batch:
-        count += len(Finding.objects.bulk_create(batch))
-    return count
 
 
 def positions_set_status(*, project: Project, ids_by_status: dict[str, list[UUID]]) -> int:

@@ -168,10 +168,6 @@ def counts_toward_total(kind: str) -> bool:
     return kind not in NOT_COUNTED_KINDS
 
 
-def money_text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.01")))
-
-
 def plain_text(value: Decimal | None, *, min_places: int = 0) -> str | None:
     """A stored number for people: no exponent, no trailing zeros beyond `min_places`."""
     if value is None:

@@ -1,5 +1,4 @@
-"""Reads of projects, versions, positions, diffs, comments and audits; every one requires the
-tenant."""
+"""Reads of projects, versions, positions, diffs and comments; every one requires the tenant."""
 
 import json
 from dataclasses import dataclass, field
@@ -8,32 +7,15 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Count, DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
 from django.db.models.functions import Round
 
-from config.errors import ApiError
-from projects.audit.types import Policy
-from projects.models import (
-    Alert,
-    AuditPolicy,
-    AuditReport,
-    BudgetVersion,
-    CatalogItem,
-    Comment,
-    Finding,
-    Position,
-    PriceCatalog,
-    Project,
-    Waiver,
-)
+from core.errors import ApiError, not_found
+from projects.models import BudgetVersion, Comment, Position, Project
 from projects.rows import CONTENT_FIELDS, SCALES, quantize
 from tenants.models import Tenant
 
 DIFF_KINDS = ("added", "removed", "modified")
-
-
-def _not_found(what: str) -> ApiError:
-    return ApiError(code="not_found", message=f"{what} not found.", status_code=404)
 
 
 # Projects -----------------------------------------------------------------------------------------
@@ -56,7 +38,7 @@ def project_get(*, tenant: Tenant, project_id: Any) -> Project:
         .first()
     )
     if project is None:
-        raise _not_found("Project")
+        raise not_found("Project")
     return project
 
 
@@ -72,7 +54,7 @@ def version_list(*, tenant: Tenant, project: Project) -> QuerySet[BudgetVersion]
 def version_get(*, tenant: Tenant, project: Project, number: int) -> BudgetVersion:
     version = version_list(tenant=tenant, project=project).filter(number=number).first()
     if version is None:
-        raise _not_found(f"Version {number}")
+        raise not_found(f"Version {number}")
     return version
 
 
@@ -116,7 +98,7 @@ def position_list(
 def position_get(*, tenant: Tenant, project: Project, position_id: Any) -> Position:
     position = Position.objects.for_tenant(tenant).filter(project=project, pk=position_id).first()
     if position is None:
-        raise _not_found("Position")
+        raise not_found("Position")
     return position
 
 
@@ -325,174 +307,3 @@ def position_line_keys(*, project: Project, references: list[str]) -> list[str]:
         )
     resolved = [by_id[i] for i in ids] + keys
     return list(dict.fromkeys(resolved))
-
-
-# Catalogs and alerts ------------------------------------------------------------------------------
-def catalog_list(*, tenant: Tenant) -> QuerySet[PriceCatalog]:
-    return PriceCatalog.objects.for_tenant(tenant).order_by("name")
-
-
-def catalog_get(*, tenant: Tenant, catalog_id: Any) -> PriceCatalog:
-    catalog = catalog_list(tenant=tenant).filter(pk=catalog_id).first()
-    if catalog is None:
-        raise _not_found("Catalog")
-    return catalog
-
-
-def catalog_item_list(
-    *,
-    tenant: Tenant,
-    catalog: PriceCatalog,
-    code: str | None = None,
-    search: str | None = None,
-    changed_in_version: int | None = None,
-) -> QuerySet[CatalogItem]:
-    """The catalog's items by code; `code` is a prefix, `search` looks in code and description."""
-    items = CatalogItem.objects.for_tenant(tenant).filter(catalog=catalog)
-    if code:
-        items = items.filter(code__startswith=code)
-    if search:
-        items = items.filter(Q(description__icontains=search) | Q(code__icontains=search))
-    if changed_in_version is not None:
-        items = items.filter(changed_in_version=changed_in_version)
-    return items.order_by("code")
-
-
-def alert_list(
-    *,
-    tenant: Tenant,
-    acknowledged: bool | None = None,
-    project_id: UUID | None = None,
-    kind: str | None = None,
-) -> QuerySet[Alert]:
-    """The tenant's alerts, newest first; a project of another tenant simply matches none."""
-    alerts = Alert.objects.for_tenant(tenant)
-    if acknowledged is not None:
-        alerts = alerts.filter(acknowledged_at__isnull=not acknowledged)
-    if project_id is not None:
-        alerts = alerts.filter(project_id=project_id)
-    if kind:
-        alerts = alerts.filter(kind=kind)
-    return alerts
-
-
-def alert_get(*, tenant: Tenant, alert_id: Any) -> Alert:
-    alert = Alert.objects.for_tenant(tenant).filter(pk=alert_id).first()
-    if alert is None:
-        raise _not_found("Alert")
-    return alert
-
-
-# Audits -------------------------------------------------------------------------------------------
-def audit_policy_for(*, tenant: Tenant) -> Policy:
-    """The tenant's audit thresholds: its AuditPolicy, or the defaults when it has none."""
-    stored = AuditPolicy.objects.for_tenant(tenant).first()
-    if stored is None:
-        return Policy()
-    return Policy(**{name: getattr(stored, name) for name in Policy.__dataclass_fields__})
-
-
-def catalog_default(*, tenant: Tenant) -> PriceCatalog | None:
-    """The catalog an audit uses when none is named: the tenant's most recently updated catalog
-    with an imported edition (its only one, usually); None when it has none."""
-    return (
-        PriceCatalog.objects.for_tenant(tenant)
-        .filter(version__gte=1)
-        .order_by("-updated_at", "-created_at")
-        .first()
-    )
-
-
-def _active_waiver() -> QuerySet[Waiver]:
-    return Waiver.objects.filter(
-        version=OuterRef("version"),
-        line_key=OuterRef("line_key"),
-        rule=OuterRef("rule"),
-        withdrawn_at__isnull=True,
-    )
-
-
-def finding_list(
-    *,
-    tenant: Tenant,
-    project: Project,
-    version: BudgetVersion,
-    status: str | None = None,
-    rule: str | None = None,
-    line_key: str | None = None,
-    waived: bool | None = None,
-) -> QuerySet[Finding]:
-    """Findings of one version, each annotated with `waiver_id` (its active waiver or None)."""
-    findings = (
-        Finding.objects.for_tenant(tenant)
-        .filter(project=project, version=version)
-        .annotate(waiver_id=Subquery(_active_waiver().values("id")[:1]))
-    )
-    if status:
-        findings = findings.filter(recommendation=status)
-    if rule:
-        findings = findings.filter(rule=rule)
-    if line_key:
-        findings = findings.filter(line_key=line_key)
-    if waived is not None:
-        findings = findings.filter(waiver_id__isnull=not waived)
-    return findings
-
-
-def finding_get(*, tenant: Tenant, project: Project, finding_id: Any) -> Finding:
-    finding = (
-        Finding.objects.for_tenant(tenant)
-        .filter(project=project, pk=finding_id)
-        .select_related("version")
-        .first()
-    )
-    if finding is None:
-        raise _not_found("Finding")
-    return finding
-
-
-def waiver_list(
-    *,
-    tenant: Tenant,
-    project: Project,
-    version: BudgetVersion | None = None,
-    line_key: str | None = None,
-    active: bool | None = None,
-) -> QuerySet[Waiver]:
-    """Every waiver of the project, withdrawn ones too: the history."""
-    waivers = Waiver.objects.for_tenant(tenant).filter(project=project).select_related("version")
-    if version is not None:
-        waivers = waivers.filter(version=version)
-    if line_key:
-        waivers = waivers.filter(line_key=line_key)
-    if active is not None:
-        waivers = waivers.filter(withdrawn_at__isnull=active)
-    return waivers
-
-
-def waiver_get(*, tenant: Tenant, project: Project, waiver_id: Any) -> Waiver:
-    waiver = waiver_list(tenant=tenant, project=project).filter(pk=waiver_id).first()
-    if waiver is None:
-        raise _not_found("Waiver")
-    return waiver
-
-
-def report_list(*, tenant: Tenant, project: Project) -> QuerySet[AuditReport]:
-    return (
-        AuditReport.objects.for_tenant(tenant)
-        .filter(project=project)
-        .select_related("version", "catalog", "document")
-        .order_by("-number")
-    )
-
-
-def report_get(*, tenant: Tenant, report_id: Any) -> AuditReport:
-    report = (
-        AuditReport.objects.for_tenant(tenant)
-        .filter(pk=report_id)
-        .select_related("version", "catalog", "document", "project")
-        .first()
-    )
-    if report is None:
-        raise _not_found("Report")
-    return report

@@ -10,14 +10,16 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import PurePath
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.utils.text import get_valid_filename
 
-from config.errors import ApiError
+from core.errors import ApiError
 from evidence.selectors import evidence_get
+from jobs.models import Job
+from jobs.services import job_create
 from projects.importers import ImportFailed
 from tenants.models import Tenant
 
@@ -59,3 +61,41 @@ def import_source_open(*, tenant: Tenant, source: dict) -> Iterator[BinaryIO]:
         raise ImportFailed("source_not_found", "The file to import was not found.") from None
     with stream:
         yield stream
+
+
+def import_job_start(
+    *,
+    tenant: Tenant,
+    kind: str,
+    input: dict[str, Any],
+    file: IO[bytes] | None = None,
+    filename: str = "",
+    evidence_id: uuid.UUID | None = None,
+    project: Any = None,
+    created_by: Any = None,
+    created_by_key: Any = None,
+    dispatch: bool = True,
+) -> Job:
+    """Keep the uploaded `file` (or name the tenant's document `evidence_id`) and start the import
+    job `kind` on it. A job that cannot start (another import or audit of the project is running,
+    the monthly quota) raises its error and leaves no file behind."""
+    if evidence_id is not None:
+        source = import_source_from_evidence(tenant=tenant, evidence_id=evidence_id)
+    else:
+        if file is None:
+            raise ValueError("an import needs a file or a document")
+        source = import_source_save(tenant=tenant, file=file, filename=filename)
+    try:
+        return job_create(
+            tenant=tenant,
+            kind=kind,
+            input={**source, **input},
+            project=project,
+            created_by=created_by,
+            created_by_key=created_by_key,
+            dispatch=dispatch,
+        )
+    except Exception:
+        if "path" in source:
+            default_storage.delete(source["path"])
+        raise

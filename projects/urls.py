@@ -1,17 +1,6 @@
 from django.urls import path
 
-from projects.apis import (
-    alerts,
-    audits,
-    catalogs,
-    comments,
-    diff,
-    exports,
-    imports,
-    positions,
-    projects,
-    versions,
-)
+from projects.apis import comments, diff, exports, imports, positions, projects, versions
 
 urlpatterns = [
     path("projects/", projects.ProjectListCreateApi.as_view(), name="project-list"),
@@ -57,43 +46,4 @@ urlpatterns = [
         exports.ExportCreateApi.as_view(),
         name="export-create",
     ),
-    path("catalogs/", catalogs.CatalogListCreateApi.as_view(), name="catalog-list"),
-    path("catalogs/<uuid:pk>/", catalogs.CatalogDetailApi.as_view(), name="catalog-detail"),
-    path(
-        "catalogs/<uuid:catalog_id>/items/",
-        catalogs.CatalogItemListApi.as_view(),
-        name="catalog-item-list",
-    ),
-    path("alerts/", alerts.AlertListApi.as_view(), name="alert-list"),
-    path(
-        "alerts/<uuid:pk>/acknowledge/",
-        alerts.AlertAcknowledgeApi.as_view(),
-        name="alert-acknowledge",
-    ),
-    path(
-        "projects/<uuid:project_id>/audits/", audits.AuditCreateApi.as_view(), name="audit-create"
-    ),
-    path(
-        "projects/<uuid:project_id>/findings/",
-        audits.FindingListApi.as_view(),
-        name="finding-list",
-    ),
-    path(
-        "projects/<uuid:project_id>/findings/<uuid:pk>/waive/",
-        audits.FindingWaiveApi.as_view(),
-        name="finding-waive",
-    ),
-    path("projects/<uuid:project_id>/waivers/", audits.WaiverListApi.as_view(), name="waiver-list"),
-    path(
-        "projects/<uuid:project_id>/waivers/<uuid:pk>/withdraw/",
-        audits.WaiverWithdrawApi.as_view(),
-        name="waiver-withdraw",
-    ),
-    path("projects/<uuid:project_id>/reports/", audits.ReportListApi.as_view(), name="report-list"),
-    path(
-        "projects/<uuid:project_id>/reports/verify/",
-        audits.ReportVerifyApi.as_view(),
-        name="report-verify",
-    ),
-    path("reports/<uuid:pk>/", audits.ReportDetailApi.as_view(), name="report-detail"),
 ]

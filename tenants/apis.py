@@ -6,8 +6,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.errors import ApiError
-from config.pagination import CursorPage
+from core.errors import ApiError
+from core.pagination import CursorPage
 from tenants.filters import RequestLogFilter
 from tenants.models import ApiKey, RequestLog, Role
 from tenants.scoping import TenantAPIView, TenantScopedGenericAPIView

@@ -27,7 +27,7 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from psycopg import pq
 
-from config.process_cache import ProcessCache
+from core.process_cache import ProcessCache
 
 CHANNEL = "kalkula_forget"
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.request import Request
 
-from config.errors import ApiError
+from core.errors import ApiError
 from tenants.models import ApiKey, Membership, Tenant
 
 TENANT_HEADER = "X-Tenant"
@@ -71,3 +71,10 @@ def request_tenant_context(request: Request) -> TenantContext:
         )
         request._request.tenant_context = context
     return context
+
+
+def actor_label(context: TenantContext) -> str:
+    """Who acts, as shown on versions and comments: API keys have no user of their own."""
+    if context.api_key is not None:
+        return f"API key {context.api_key.name} ({context.api_key.prefix})"
+    return context.user.get_username() if context.user is not None else ""

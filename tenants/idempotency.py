@@ -20,8 +20,8 @@ from rest_framework import status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
-from config.db import delete_in_batches
-from config.errors import ApiError
+from core.db import delete_in_batches
+from core.errors import ApiError
 from tenants.models import IdempotencyKey, Tenant
 
 HEADER = "Idempotency-Key"

@@ -22,7 +22,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, close_old_connections, connections, transaction
 from django.utils import timezone
 
-from config.db import delete_in_batches
+from core.db import delete_in_batches
 from tenants.models import ApiKey, RequestLog, Tenant
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.db import RowReader, shallow_copy
-from config.errors import ApiError
-from jobs.events import access_end, key_access_group
+from core.db import RowReader, shallow_copy
+from core.errors import ApiError
+from tenants.access import access_end, key_access_group
 from tenants.caches import active_api_keys, caches_usable, forget_tenant_usage
 from tenants.models import ApiKey, Membership, Plan, Role, Tenant, UsageCounter
 
@@ -205,7 +205,8 @@ def usage_consume(*, tenant: Tenant, metric: str, amount: int = 1) -> None:
 
 def positions_quota_check(*, tenant: Tenant, count: int) -> None:
     """Refuse with `quota_exceeded` (429) a budget version of `count` positions, more than the
-    plan allows per project. Call it before writing the version."""
+    plan allows per project. Every way a version is made (an import, a revert, a legacy
+    migration) calls it before writing."""
     limit = tenant.quotas.max_positions_per_project
     if count > limit:
         raise ApiError(

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from jobs.events import access_end, member_access_group, tenant_access_group
+from tenants.access import access_end, member_access_group, tenant_access_group
 from tenants.caches import forget_api_key, forget_api_keys, forget_tenant_usage
 from tenants.models import ApiKey, Membership, Tenant
 

@@ -19,10 +19,8 @@ from tests import servers
 from tests.factories import MembershipFactory, TenantFactory, make_api_key
 from tests.s3server import S3Server, start_s3_server
 
-# The sample files with known answers live beside the repository (CI clones it next to shared/).
-SHARED_DATA = Path(
-    os.environ.get("KALKULA_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
-)
+# The sample files with known answers (tests/data/README.md says what each one is).
+SAMPLE_DATA = Path(__file__).resolve().parent / "data"
 
 _TRUE = {"1", "true", "yes"}
 # CI sets this for the run on real services: a service that is not configured or not reachable

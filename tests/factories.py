@@ -6,23 +6,12 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
+from audits.models import AuditPolicy, AuditReport, Finding, Recommendation, Waiver
+from catalogs.models import Alert, CatalogItem, PriceCatalog
 from evidence.models import Attachment, Evidence, EvidenceDownload
 from evidence.services import evidence_store_file
 from jobs.models import Job, JobEvent
-from projects.models import (
-    Alert,
-    AuditPolicy,
-    AuditReport,
-    BudgetVersion,
-    CatalogItem,
-    Comment,
-    Finding,
-    Position,
-    PriceCatalog,
-    Project,
-    Recommendation,
-    Waiver,
-)
+from projects.models import BudgetVersion, Comment, Position, Project
 from tenants.models import (
     ApiKey,
     IdempotencyKey,

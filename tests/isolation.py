@@ -28,8 +28,8 @@ PARAM_MODELS: dict[str, str] = {
     "project_id": "projects.Project",
     "job_id": "jobs.Job",
     "evidence_id": "evidence.Evidence",
-    "catalog_id": "projects.PriceCatalog",
-    "report_id": "projects.AuditReport",
+    "catalog_id": "catalogs.PriceCatalog",
+    "report_id": "audits.AuditReport",
 }
 # Integer path parameters (a version number, say) get a value that exists for the victim.
 INT_PARAM_VALUE = 1

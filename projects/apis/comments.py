@@ -5,11 +5,12 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.pagination import CursorPage
+from core.pagination import CursorPage
 from projects import selectors
-from projects.apis.common import ProjectScopedApi, actor_label
+from projects.apis.common import ProjectScopedApi
 from projects.models import Comment
 from projects.services import comment_create
+from tenants.context import actor_label
 
 
 class CommentOutputSerializer(serializers.ModelSerializer):

@@ -9,15 +9,7 @@ from rest_framework import serializers
 from projects import selectors
 from projects.models import Project
 from projects.rows import plain_text
-from tenants.context import TenantContext
 from tenants.scoping import TenantAPIView
-
-
-def actor_label(context: TenantContext) -> str:
-    """Who acts, as shown on versions and comments: API keys have no user of their own."""
-    if context.api_key is not None:
-        return f"API key {context.api_key.name} ({context.api_key.prefix})"
-    return context.user.get_username() if context.user is not None else ""
 
 
 # Money travels as a decimal string (never a float), and the schema says so.

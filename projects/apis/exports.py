@@ -5,12 +5,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.errors import ApiError
 from jobs.apis import JobOutputSerializer
-from jobs.services import job_create
-from projects import selectors
 from projects.apis.common import ProjectScopedApi
-from projects.services.exports import FORMATS
+from projects.services.exports import FORMATS, budget_export_start
 from tenants.ratelimit import JOBS
 
 
@@ -34,20 +31,10 @@ class ExportCreateApi(ProjectScopedApi):
         project = self.project(project_id)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        version = payload.validated_data.get("version")
-        if version is not None:
-            selectors.version_get(tenant=self.tenant, project=project, number=version)
-        elif project.current_version is None:
-            raise ApiError(
-                code="no_versions",
-                message="The project has no budget yet: import one before exporting.",
-                status_code=status.HTTP_409_CONFLICT,
-            )
-        job = job_create(
-            tenant=self.tenant,
-            kind="export_budget",
-            input={"format": payload.validated_data["format"], "version": version},
+        job = budget_export_start(
             project=project,
+            format=payload.validated_data["format"],
+            version=payload.validated_data.get("version"),
             created_by=self.tenant_context.user,
             created_by_key=self.tenant_context.api_key,
         )

@@ -6,10 +6,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from jobs.apis import JobOutputSerializer
-from jobs.services import job_create
-from projects.apis.common import ProjectScopedApi, actor_label
+from projects.apis.common import ProjectScopedApi
+from projects.services.imports import budget_import_start
 from projects.services.projects import project_archived_error
-from projects.sources import import_source_from_evidence, import_source_save
+from tenants.context import actor_label
 from tenants.ratelimit import JOBS
 
 
@@ -37,22 +37,17 @@ class ImportCreateApi(ProjectScopedApi):
     )
     def post(self, request: Request, project_id: str) -> Response:
         project = self.project(project_id)
-        if project.is_archived:
+        if project.is_archived:  # before reading the upload
             raise project_archived_error()
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        if "evidence" in payload.validated_data:
-            source = import_source_from_evidence(
-                tenant=self.tenant, evidence_id=payload.validated_data["evidence"]
-            )
-        else:
-            upload = payload.validated_data["file"]
-            source = import_source_save(tenant=self.tenant, file=upload, filename=upload.name)
-        job = job_create(
-            tenant=self.tenant,
-            kind="import_budget",
-            input={**source, "actor": actor_label(self.tenant_context)},
+        upload = payload.validated_data.get("file")
+        job = budget_import_start(
             project=project,
+            actor=actor_label(self.tenant_context),
+            file=upload,
+            filename=upload.name if upload is not None else "",
+            evidence_id=payload.validated_data.get("evidence"),
             created_by=self.tenant_context.user,
             created_by_key=self.tenant_context.api_key,
         )

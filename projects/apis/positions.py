@@ -5,10 +5,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.errors import ApiError
-from config.pagination import CursorPage
+from core.errors import ApiError
+from core.pagination import CursorPage
 from projects import selectors
-from projects.apis.common import PlainDecimalField, ProjectScopedApi, actor_label, money_field
+from projects.apis.common import PlainDecimalField, ProjectScopedApi, money_field
 from projects.models import (
     MONEY_DIGITS,
     MONEY_PLACES,
@@ -20,6 +20,7 @@ from projects.models import (
 )
 from projects.rows import plain_text
 from projects.services import position_edit
+from tenants.context import actor_label
 
 POSITION_FIELDS = (
     "id",

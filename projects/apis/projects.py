@@ -5,7 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.pagination import CursorPage
+from core.pagination import CursorPage
 from projects import selectors
 from projects.apis.common import money_field
 from projects.models import Project

@@ -5,11 +5,12 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.pagination import CursorPage
+from core.pagination import CursorPage
 from projects import selectors
-from projects.apis.common import ProjectScopedApi, actor_label, money_field
+from projects.apis.common import ProjectScopedApi, money_field
 from projects.models import BudgetVersion
 from projects.services import version_revert
+from tenants.context import actor_label
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):

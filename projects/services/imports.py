@@ -21,11 +21,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
+from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.models import Job
 from jobs.progress import NoProgress
 from projects.bulk import positions_analyze, positions_close, positions_write
@@ -33,8 +34,15 @@ from projects.importers import ImportFailed, ImportReport, read_rows, unpriced_r
 from projects.importers.base import MAX_LISTED
 from projects.models import BudgetVersion, Position, Project
 from projects.rows import ORDINAL_GAP
-from projects.services.projects import project_status_set, project_status_settle
+from projects.services.projects import (
+    project_archived_error,
+    project_status_set,
+    project_status_settle,
+)
 from projects.services.versions import project_lock, version_commit, version_open
+from projects.sources import import_job_start
+from tenants.models import ApiKey
+from tenants.services import positions_quota_check
 
 SPOOL_BATCH = 2000
 PLACEMENT_RUN = 5000
@@ -111,6 +119,36 @@ class _Unchanged(Exception):
         self.version = version
 
 
+def budget_import_start(
+    *,
+    project: Project,
+    actor: str,
+    file: IO[bytes] | None = None,
+    filename: str = "",
+    evidence_id: UUID | None = None,
+    created_by: AbstractBaseUser | None = None,
+    created_by_key: ApiKey | None = None,
+    dispatch: bool = True,
+) -> Job:
+    """Start the import_budget job that makes `file` (or the document `evidence_id`) the next
+    version of `project`: the one way the API, the admin and `manage.py import_budget` start it
+    (`dispatch=False`: the caller runs it inline)."""
+    if project.is_archived:
+        raise project_archived_error()
+    return import_job_start(
+        tenant=project.tenant,
+        kind="import_budget",
+        input={"actor": actor},
+        file=file,
+        filename=filename,
+        evidence_id=evidence_id,
+        project=project,
+        created_by=created_by,
+        created_by_key=created_by_key,
+        dispatch=dispatch,
+    )
+
+
 def budget_import(
     *,
     project: Project,
@@ -180,19 +218,15 @@ def _read(
     batch: list[tuple] = []
     for row in read_rows(stream, filename=filename, report=report, on_progress=on_progress):
         count += 1
-        if count > limit:
-            raise ImportFailed(
-                "quota_exceeded",
-                f"The file has more than {limit} positions; your plan allows {limit} per "
-                "project. Nothing was imported.",
-                limit=limit,
-            )
+        if count > limit:  # counted to the end, for the message, but never kept
+            continue
         batch.append(row)
         if len(batch) >= SPOOL_BATCH:
             _spool_batch(spool, batch)
             batch = []
     if batch:
         _spool_batch(spool, batch)
+    positions_quota_check(tenant=project.tenant, count=count)
     return report, count
 
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
-from config.errors import ApiError
+from core.errors import ApiError
 from projects.models import Project
 from tenants.models import Tenant
 

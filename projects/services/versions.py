@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.events import Event, publish, topic_for
 from projects.bulk import positions_analyze, positions_close, positions_write
 from projects.importers.base import round_money
@@ -18,6 +18,7 @@ from projects.models import BudgetVersion, Position, Project
 from projects.rows import CONTENT_FIELDS, ROW_FIELDS, SCALES, OutOfRange, fingerprint, quantize
 from projects.selectors import exact_total, valid_in, version_diff_counts
 from projects.services.projects import project_archived_error
+from tenants.services import positions_quota_check
 
 EDITABLE_FIELDS = (
     "code",
@@ -42,17 +43,6 @@ def project_lock(*, project: Project) -> Project:
     if locked.is_archived:
         raise project_archived_error()
     return locked
-
-
-def quota_check(*, project: Project, positions: int) -> None:
-    limit = project.tenant.quotas.max_positions_per_project
-    if positions > limit:
-        raise ApiError(
-            code="quota_exceeded",
-            message=f"This would make {positions} positions; your plan allows {limit} per project.",
-            status_code=429,
-            details={"limit": limit, "positions": positions},
-        )
 
 
 def version_open(
@@ -291,7 +281,7 @@ def version_revert(
                 message=f"Version {number} is the current version already.",
                 status_code=409,
             )
-        quota_check(project=project, positions=target.position_count)
+        positions_quota_check(tenant=project.tenant, count=target.position_count)
         version = version_open(
             project=project,
             trigger=BudgetVersion.Trigger.REVERT,

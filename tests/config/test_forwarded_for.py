@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.middleware import forwarded_client
+from core.middleware import forwarded_client
 from evidence.models import EvidenceDownload
 from tenants.models import RequestLog
 from tenants.request_log import request_log_flush

@@ -5,7 +5,7 @@ import time
 
 from django_redis.cache import RedisCache
 
-from config.log_filters import AtMostEvery
+from core.log_filters import AtMostEvery
 
 DJANGO_REDIS_LOGGER = "django_redis.cache"
 

@@ -1,4 +1,4 @@
-"""config.postgresql: the kept connection's health check asks the server nothing while the
+"""core.postgresql: the kept connection's health check asks the server nothing while the
 connection is sound, and still notices one the server has ended. On the tests' private cluster,
 so it runs in every mode."""
 
@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from django.db.utils import ConnectionHandler
 
-from config.env import database_from_url
+from core.env import database_from_url
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from config.tasks import PURGE_EXPIRED_TASK, purge_expired_task
 from evidence.storage import SPOOL_PREFIX
 from jobs.models import JobEvent
 from tenants.models import IdempotencyKey, RequestLog
-from tenants.tasks import PURGE_EXPIRED_TASK, purge_expired_task
 from tests.factories import (
     IdempotencyKeyFactory,
     JobEventFactory,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import database_from_url, env_bool, env_int
+from core.env import database_from_url, env_bool, env_int
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,12 +36,16 @@ def manage_check(tmp_path, **env) -> subprocess.CompletedProcess:
         ("DEBUG", "maybe", "DEBUG: expected true or false"),
         ("REDIS_URL", "localhost:6379", "REDIS_URL: scheme must be one of"),
         ("DATABASE_CONN_MAX_AGE", "-1", "DATABASE_CONN_MAX_AGE: must be at least 0"),
+        # Not above channels-redis's 5 s BZPOPMIN: quiet websockets would be closed.
+        ("CHANNEL_LAYER_SOCKET_TIMEOUT", "5", "CHANNEL_LAYER_SOCKET_TIMEOUT: must be at least 6"),
     ],
 )
 def test_a_bad_value_fails_start_up_naming_the_variable(tmp_path, variable, value, message):
     env = {variable: value}
     if variable == "DATABASE_CONN_MAX_AGE":
         env["DATABASE_URL"] = "postgres://127.0.0.1:5432/kalkula"
+    if variable == "CHANNEL_LAYER_SOCKET_TIMEOUT":
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
     result = manage_check(tmp_path, **env)
     assert result.returncode != 0
     assert message in result.stderr

@@ -2,7 +2,7 @@ import pytest
 
 from evidence.models import Evidence
 from evidence.services import evidence_extract_text
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_DATA
 from tests.evidence.helpers import (
     PNG,
     URL,
@@ -142,9 +142,9 @@ class TestExtraction:
     @pytest.mark.parametrize(
         "path",
         [
-            SHARED_DATA / "budget-v1.xlsx",
-            SHARED_DATA / "budget-v1.unixml.xml",
-            SHARED_DATA / "catalog.csv",
+            SAMPLE_DATA / "budget-v1.xlsx",
+            SAMPLE_DATA / "budget-v1.unixml.xml",
+            SAMPLE_DATA / "catalog.csv",
         ],
     )
     def test_the_shared_sample_files(self, member, path):

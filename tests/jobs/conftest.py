@@ -4,7 +4,7 @@ embedded default it is the in-process worker thread on the memory broker, as `ma
 
 import pytest
 
-from jobs.inprocess import inprocess_worker_start, inprocess_worker_stop
+from config.inprocess import inprocess_worker_start, inprocess_worker_stop
 from tests.jobs import kinds  # noqa: F401 - registers the test job kinds
 from tests.processes import (
     FAST_JOB_SETTINGS,

@@ -1,9 +1,10 @@
 """Job kinds for tests. Imported by the tests and by the worker processes they start
 (`celery worker -I tests.jobs.kinds`), so both know them."""
 
+import os
 import time
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from jobs.errors import JobTransientError
 from jobs.models import Job
@@ -94,3 +95,12 @@ def publishes_then_dies(job: Job, progress: Progress) -> dict:
         progress.update(1, 3, step="one")
         progress.update(2, 3, step="two")
         raise SystemExit("killed")
+
+
+@job_kind("test_backend_pid")
+def backend_pid(job: Job, progress: Progress) -> dict:
+    """Which worker process ran it, on which PostgreSQL connection (its server process id)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return {"worker_pid": os.getpid(), "backend_pid": pid}

@@ -9,7 +9,7 @@ from channels.layers import get_channel_layer
 from django.db import connections
 from django.utils import timezone
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs import live
 from jobs.events import group_for
 from jobs.models import Job, JobEvent

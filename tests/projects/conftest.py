@@ -10,12 +10,13 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from catalogs.models import PriceCatalog
+from catalogs.services import catalog_import
 from jobs.events import group_for, topic_for
 from jobs.models import Job
 from jobs.services import job_execute
-from projects.models import PriceCatalog, Project
-from projects.services.catalogs import catalog_import
-from tests.conftest import SHARED_DATA, Actor
+from projects.models import Project
+from tests.conftest import SAMPLE_DATA, Actor
 from tests.factories import ProjectFactory
 
 
@@ -25,7 +26,7 @@ def project(tenant) -> Project:
 
 
 def sample(name: str) -> bytes:
-    return (SHARED_DATA / name).read_bytes()
+    return (SAMPLE_DATA / name).read_bytes()
 
 
 ImportFile = Callable[..., Job]
@@ -89,7 +90,7 @@ def listen():
 @pytest.fixture
 def sample_catalog(tenant) -> PriceCatalog:
     """The sample catalog (catalog.csv) imported as the tenant's catalog, edition 1."""
-    with (SHARED_DATA / "catalog.csv").open("rb") as stream:
+    with (SAMPLE_DATA / "catalog.csv").open("rb") as stream:
         outcome = catalog_import(
             tenant=tenant, stream=stream, filename="catalog.csv", name="Sample catalog"
         )

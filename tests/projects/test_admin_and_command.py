@@ -14,11 +14,11 @@ from jobs.models import Job
 from jobs.services import job_execute
 from projects.models import BudgetVersion, Position, Project
 from tenants.models import Role
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_DATA
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.projects.conftest import sample
 
-EXPECTED = json.loads((SHARED_DATA / "budget-expected.json").read_text())
+EXPECTED = json.loads((SAMPLE_DATA / "budget-expected.json").read_text())
 pytestmark = pytest.mark.django_db
 
 
@@ -122,7 +122,7 @@ class TestCommand:
             "import_budget",
             tenant.slug,
             "Nová 12",
-            str(SHARED_DATA / "budget-v1-cs.csv"),
+            str(SAMPLE_DATA / "budget-v1-cs.csv"),
             "--create",
         )
         captured = capsys.readouterr()

@@ -186,5 +186,5 @@ class TestCommand:
     def test_failures(self, budget):
         with pytest.raises(CommandError, match="No project"):
             call_command("export_budget", "00000000-0000-0000-0000-000000000000", "--format", "csv")
-        with pytest.raises(CommandError, match="Export failed"):
+        with pytest.raises(CommandError, match="Version 7 not found"):
             call_command("export_budget", str(budget.id), "--format", "csv", "--version", "7")

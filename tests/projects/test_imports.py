@@ -12,12 +12,12 @@ from projects.models import BudgetVersion, Position, Project
 from projects.rows import CONTENT_FIELDS
 from projects.sources import import_source_save
 from tenants.models import Tenant
-from tests.conftest import SHARED_DATA
+from tests.conftest import SAMPLE_DATA
 from tests.factories import ProjectFactory
 from tests.projects.conftest import sample
 from tests.projects.test_importers import kros_workbook
 
-EXPECTED = json.loads((SHARED_DATA / "budget-expected.json").read_text())
+EXPECTED = json.loads((SAMPLE_DATA / "budget-expected.json").read_text())
 pytestmark = pytest.mark.django_db
 
 
@@ -259,7 +259,15 @@ class TestRules:
         job = import_file(project, sample("budget-v1-en.csv"), "v1.csv")
         assert job.status == "failed"
         assert job.error["code"] == "quota_exceeded"
-        assert "your plan allows 100 per project" in job.error["message"]
+        # The one quota check (tenants.services.positions_quota_check), with the file's count.
+        assert job.error["message"] == (
+            "A project may hold 100 positions on your plan; this budget has 300."
+        )
+        assert job.error["details"] == {
+            "metric": "positions_per_project",
+            "requested": 300,
+            "limit": 100,
+        }
         assert not Position.objects.filter(project=project).exists()
 
     def test_an_unpriced_tender(self, project, import_file):

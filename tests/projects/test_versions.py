@@ -8,11 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from projects.models import BudgetVersion, Position
-from tests.conftest import SHARED_DATA
+from tenants.models import Tenant
+from tests.conftest import SAMPLE_DATA
 from tests.factories import ProjectFactory
 from tests.projects.conftest import sample
 
-EXPECTED = json.loads((SHARED_DATA / "budget-expected.json").read_text())
+EXPECTED = json.loads((SAMPLE_DATA / "budget-expected.json").read_text())
 pytestmark = pytest.mark.django_db
 
 
@@ -217,6 +218,17 @@ class TestReverts:
         current = member.client.post(f"/api/v1/projects/{v1.id}/versions/1/revert/")
         assert (current.status_code, current.json()["error"]["code"]) == (409, "already_current")
         assert member.client.post(f"/api/v1/projects/{v1.id}/versions/7/revert/").status_code == 404
+
+    def test_a_revert_over_the_plan_is_refused_like_an_import(self, v2, member, tenant):
+        Tenant.objects.filter(pk=tenant.pk).update(max_positions_per_project=299)
+        response = member.client.post(f"/api/v1/projects/{v2.id}/versions/1/revert/")
+        assert response.status_code == 429
+        assert response.json()["error"] == {
+            "code": "quota_exceeded",
+            "message": "A project may hold 299 positions on your plan; this budget has 300.",
+            "details": {"metric": "positions_per_project", "requested": 300, "limit": 299},
+        }
+        assert BudgetVersion.objects.filter(project=v2).count() == 2
 
 
 class TestDiffs:

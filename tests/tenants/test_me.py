@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from config.errors import ApiError
+from core.errors import ApiError
 from tenants.models import Role, Tenant, UsageCounter
 from tenants.services import (
     current_month,

@@ -5,10 +5,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework import serializers
 
-from config.errors import ApiError
+from core.errors import ApiError
 from jobs.console import job_run_inline
 from jobs.models import Job
 from jobs.registry import JobKind, get_job_kind, job_kinds
+from jobs.services import job_create
 from projects.models import Project
 from tenants.models import Tenant
 
@@ -33,14 +34,17 @@ class Command(BaseCommand):
         tenant_obj = Tenant.objects.filter(slug=tenant).first()
         if tenant_obj is None:
             raise CommandError(f"No tenant {tenant!r}.")
-        job = job_run_inline(
-            tenant=tenant_obj,
-            kind=job_kind.name,
-            input=_input(job_kind, input),
-            project=_project(tenant_obj, project) if project else None,
-            bar_stream=self.stderr,
-            log_stream=self.stdout,
-        )
+        try:
+            job = job_create(
+                tenant=tenant_obj,
+                kind=job_kind.name,
+                input=_input(job_kind, input),
+                project=_project(tenant_obj, project) if project else None,
+                dispatch=False,
+            )
+        except ApiError as exc:  # another import or audit of the project, the monthly quota
+            raise CommandError(str(exc.detail)) from None
+        job = job_run_inline(job=job, bar_stream=self.stderr, log_stream=self.stdout)
         if job.status != Job.Status.SUCCEEDED:
             message = (job.error or {}).get("message", "")
             raise CommandError(f"Job {job.id} {job.status}. {message}".strip())

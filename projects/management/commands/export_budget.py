@@ -4,11 +4,12 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import ApiError
 from evidence.models import Evidence
 from jobs.console import job_failure_message, job_run_inline
 from jobs.models import Job
 from projects.models import Project
-from projects.services.exports import FORMATS
+from projects.services.exports import FORMATS, budget_export_start
 
 COPY_CHUNK = 1024 * 1024
 
@@ -39,14 +40,13 @@ class Command(BaseCommand):
             raise CommandError(f"{project!r} is not a project id.") from None
         if project_obj is None:
             raise CommandError(f"No project {project}.")
-        job = job_run_inline(
-            tenant=project_obj.tenant,
-            kind="export_budget",
-            input={"format": format, "version": version},
-            project=project_obj,
-            bar_stream=self.stderr,
-            log_stream=self.stdout,
-        )
+        try:
+            job = budget_export_start(
+                project=project_obj, format=format, version=version, dispatch=False
+            )
+        except ApiError as exc:
+            raise CommandError(str(exc.detail)) from None
+        job = job_run_inline(job=job, bar_stream=self.stderr, log_stream=self.stdout)
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(job_failure_message(job, what="Export"))
         result = job.result

@@ -3,11 +3,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import ApiError
 from jobs.console import SHOWN_PROBLEMS, job_failure_message, job_run_inline
 from jobs.models import Job
 from projects.models import Project
 from projects.services import project_create
-from projects.sources import import_source_save
+from projects.services.imports import budget_import_start
 from tenants.models import Tenant
 
 
@@ -32,16 +33,18 @@ class Command(BaseCommand):
         project_obj = self._project(tenant_obj, project, create)
         if not file.is_file():
             raise CommandError(f"No file {file}.")
-        with file.open("rb") as stream:
-            source = import_source_save(tenant=tenant_obj, file=stream, filename=file.name)
-        job = job_run_inline(
-            tenant=tenant_obj,
-            kind="import_budget",
-            input={**source, "actor": "manage.py import_budget"},
-            project=project_obj,
-            bar_stream=self.stderr,
-            log_stream=self.stdout,
-        )
+        try:
+            with file.open("rb") as stream:
+                job = budget_import_start(
+                    project=project_obj,
+                    actor="manage.py import_budget",
+                    file=stream,
+                    filename=file.name,
+                    dispatch=False,
+                )
+        except ApiError as exc:
+            raise CommandError(str(exc.detail)) from None
+        job = job_run_inline(job=job, bar_stream=self.stderr, log_stream=self.stdout)
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(job_failure_message(job, what="Import"))
         result = job.result

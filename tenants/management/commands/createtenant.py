@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from config.errors import ApiError
+from core.errors import ApiError
 from tenants.models import Plan
 from tenants.services import tenant_create, user_get_or_create
 

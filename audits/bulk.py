@@ -1,0 +1,111 @@
+"""Bulk writes of audit findings: COPY on PostgreSQL, bulk_create elsewhere (as projects.bulk)."""
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from audits.models import Finding
+from projects.bulk import CREATE_BATCH
+from projects.models import BudgetVersion
+
+# Findings ------------------------------------------------------------------------------------
+FINDING_COLUMNS = (
+    "id",
+    "tenant_id",
+    "project_id",
+    "version_id",
+    "position_id",
+    "line_key",
+    "rule",
+    "role",
+    "recommendation",
+    "confidence",
+    "reasoning",
+    "suggested_fix",
+    "evidence",
+    "catalog_id",
+    "catalog_item_id",
+    "catalog_version",
+    "source_line",
+    "report_id",
+    "created_at",
+)
+_EVIDENCE = FINDING_COLUMNS.index("evidence")
+
+
+def finding_row(
+    *,
+    version: BudgetVersion,
+    position_id: Any,
+    line_key: str,
+    rule: str,
+    role: str,
+    recommendation: str,
+    confidence: Decimal,
+    reasoning: str,
+    source_line: int | None,
+    created_at: datetime,
+    suggested_fix: str = "",
+    evidence: dict | None = None,
+    catalog_id: Any = None,
+    catalog_item_id: Any = None,
+    catalog_version: int | None = None,
+    report_id: Any = None,
+    id: Any = None,
+) -> tuple:
+    """One finding of `version` as `findings_write` takes it (FINDING_COLUMNS order); a new id
+    unless one is given."""
+    return (
+        id or uuid.uuid4(),
+        version.tenant_id,
+        version.project_id,
+        version.id,
+        position_id,
+        line_key,
+        rule,
+        role,
+        recommendation,
+        confidence,
+        reasoning,
+        suggested_fix,
+        evidence or {},
+        catalog_id,
+        catalog_item_id,
+        catalog_version,
+        source_line,
+        report_id,
+        created_at,
+    )
+
+
+def findings_write(*, rows: Iterable[tuple]) -> int:
+    """Write finding rows (FINDING_COLUMNS order, `evidence` a dict). Returns how many."""
+    count = 0
+    if connection.vendor == "postgresql":
+        columns = ", ".join(FINDING_COLUMNS)
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {Finding._meta.db_table} ({columns}) FROM STDIN") as copy,
+        ):
+            write_row = copy.write_row
+            dumps = json.dumps
+            for row in rows:
+                row = list(row)
+                row[_EVIDENCE] = dumps(row[_EVIDENCE], ensure_ascii=False)
+                write_row(row)
+                count += 1
+        return count
+    batch = []
+    for row in rows:
+        batch.append(Finding(**dict(zip(FINDING_COLUMNS, row, strict=True))))
+        if len(batch) >= CREATE_BATCH:
+            count += len(Finding.objects.bulk_create(batch))
+            batch = []
+    if batch:
+        count += len(Finding.objects.bulk_create(batch))
+    return count

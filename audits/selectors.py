@@ -1,0 +1,134 @@
+"""Reads of audit policies, findings, waivers and reports; every one requires the tenant."""
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from audits.models import AuditPolicy, AuditReport, Finding, Waiver
+from audits.rules.types import Policy
+from core.errors import not_found
+from projects.models import BudgetVersion, Project
+from tenants.models import Tenant
+
+
+# Audits -------------------------------------------------------------------------------------------
+def audit_policy_for(*, tenant: Tenant) -> Policy:
+    """The tenant's audit thresholds: its AuditPolicy, or the defaults when it has none."""
+    stored = AuditPolicy.objects.for_tenant(tenant).first()
+    if stored is None:
+        return Policy()
+    return Policy(**{name: getattr(stored, name) for name in Policy.__dataclass_fields__})
+
+
+def _active_waiver() -> QuerySet[Waiver]:
+    return Waiver.objects.filter(
+        version=OuterRef("version"),
+        line_key=OuterRef("line_key"),
+        rule=OuterRef("rule"),
+        withdrawn_at__isnull=True,
+    )
+
+
+def finding_list(
+    *,
+    tenant: Tenant,
+    project: Project,
+    version: BudgetVersion,
+    status: str | None = None,
+    rule: str | None = None,
+    line_key: str | None = None,
+    waived: bool | None = None,
+) -> QuerySet[Finding]:
+    """Findings of one version, each annotated with `waiver_id` (its active waiver or None)."""
+    findings = (
+        Finding.objects.for_tenant(tenant)
+        .filter(project=project, version=version)
+        .annotate(waiver_id=Subquery(_active_waiver().values("id")[:1]))
+    )
+    if status:
+        findings = findings.filter(recommendation=status)
+    if rule:
+        findings = findings.filter(rule=rule)
+    if line_key:
+        findings = findings.filter(line_key=line_key)
+    if waived is not None:
+        findings = findings.filter(waiver_id__isnull=not waived)
+    return findings
+
+
+def finding_get(*, tenant: Tenant, project: Project, finding_id: Any) -> Finding:
+    finding = (
+        Finding.objects.for_tenant(tenant)
+        .filter(project=project, pk=finding_id)
+        .select_related("version")
+        .first()
+    )
+    if finding is None:
+        raise not_found("Finding")
+    return finding
+
+
+def waiver_list(
+    *,
+    tenant: Tenant,
+    project: Project,
+    version: BudgetVersion | None = None,
+    line_key: str | None = None,
+    active: bool | None = None,
+) -> QuerySet[Waiver]:
+    """Every waiver of the project, withdrawn ones too: the history."""
+    waivers = Waiver.objects.for_tenant(tenant).filter(project=project).select_related("version")
+    if version is not None:
+        waivers = waivers.filter(version=version)
+    if line_key:
+        waivers = waivers.filter(line_key=line_key)
+    if active is not None:
+        waivers = waivers.filter(withdrawn_at__isnull=active)
+    return waivers
+
+
+def waiver_get(*, tenant: Tenant, project: Project, waiver_id: Any) -> Waiver:
+    waiver = waiver_list(tenant=tenant, project=project).filter(pk=waiver_id).first()
+    if waiver is None:
+        raise not_found("Waiver")
+    return waiver
+
+
+def report_list(*, tenant: Tenant, project: Project) -> QuerySet[AuditReport]:
+    return (
+        AuditReport.objects.for_tenant(tenant)
+        .filter(project=project)
+        .select_related("version", "catalog", "document")
+        .order_by("-number")
+    )
+
+
+def report_get(*, tenant: Tenant, report_id: Any) -> AuditReport:
+    report = (
+        AuditReport.objects.for_tenant(tenant)
+        .filter(pk=report_id)
+        .select_related("version", "catalog", "document", "project")
+        .first()
+    )
+    if report is None:
+        raise not_found("Report")
+    return report
+
+
+FINDINGS_SEPARATOR = " | "
+
+
+def findings_text_by_line(version: BudgetVersion) -> dict[str, str]:
+    """The version's findings per line key, as one text cell each ("rule: reasoning", joined by
+    " | "), in one query: the findings column of budget exports."""
+    texts: dict[str, list[str]] = defaultdict(list)
+    rows = (
+        Finding.objects.for_tenant(version.tenant_id)
+        .filter(version=version)
+        .order_by("line_key", "rule")
+        .values_list("line_key", "rule", "reasoning")
+    )
+    for line_key, rule, reasoning in rows.iterator(chunk_size=2000):
+        texts[line_key].append(f"{rule}: {reasoning}")
+    return {key: FINDINGS_SEPARATOR.join(parts) for key, parts in texts.items()}

@@ -1,0 +1,67 @@
+"""Starting an audit: the one service the API, the admin and `manage.py audit_project` share."""
+
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from catalogs.selectors import catalog_get
+from core.errors import ApiError
+from jobs.models import Job
+from jobs.services import job_create
+from projects.models import Project
+from projects.selectors import version_get
+from projects.services.projects import project_archived_error
+from tenants.models import ApiKey
+
+# `catalog=DEFAULT_CATALOG`: the tenant's most recently updated catalog (None: no catalog at all).
+DEFAULT_CATALOG = "default"
+
+
+def audit_start(
+    *,
+    project: Project,
+    actor: str,
+    version: int | None = None,
+    catalog: UUID | str | None = DEFAULT_CATALOG,
+    created_by: AbstractBaseUser | None = None,
+    created_by_key: ApiKey | None = None,
+    dispatch: bool = True,
+) -> Job:
+    """Check that `version` of `project` (the current one when None) can be audited against
+    `catalog` (an id, DEFAULT_CATALOG or None) and start the audit_project job. Errors: the
+    project archived (409), the version unknown (404) or missing (409 no_version), the catalog
+    another tenant's or unknown (404) or without an edition (409 catalog_empty), another import or
+    audit running (409), the monthly job quota (429)."""
+    if project.is_archived:
+        raise project_archived_error()
+    job_input: dict[str, Any] = {"actor": actor}
+    if version is not None:
+        version_get(tenant=project.tenant, project=project, number=version)
+        job_input["version"] = version
+    elif project.current_version_id is None:
+        raise ApiError(
+            code="no_version",
+            message="The project has no budget yet: import one first.",
+            status_code=409,
+        )
+    if catalog is None:
+        job_input["catalog"] = None
+    elif catalog != DEFAULT_CATALOG:
+        found = catalog_get(tenant=project.tenant, catalog_id=catalog)
+        if found.version < 1:
+            raise ApiError(
+                code="catalog_empty",
+                message=f"Catalog {found.name!r} has no imported edition yet.",
+                status_code=409,
+            )
+        job_input["catalog"] = str(found.id)
+    return job_create(
+        tenant=project.tenant,
+        kind="audit_project",
+        input=job_input,
+        project=project,
+        created_by=created_by,
+        created_by_key=created_by_key,
+        dispatch=dispatch,
+    )

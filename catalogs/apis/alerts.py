@@ -1,0 +1,84 @@
+"""Alerts raised by catalog updates: list, acknowledge."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from catalogs import selectors
+from catalogs.models import Alert
+from catalogs.services import alert_acknowledge
+from core.pagination import CursorPage
+from tenants.context import actor_label
+from tenants.scoping import TenantAPIView
+
+
+class AlertOutputSerializer(serializers.ModelSerializer):
+    acknowledged = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = [
+            "id",
+            "project",
+            "catalog",
+            "catalog_item",
+            "catalog_version",
+            "kind",
+            "line_key",
+            "position_number",
+            "code",
+            "message",
+            "details",
+            "created_at",
+            "acknowledged",
+            "acknowledged_at",
+            "acknowledged_by",
+        ]
+
+    def get_acknowledged(self, alert: Alert) -> bool:
+        return alert.acknowledged_at is not None
+
+
+class AlertPage(CursorPage):
+    ordering = "-created_at"
+
+
+class AlertListApi(TenantAPIView):
+    pagination_class = AlertPage
+
+    class FilterSerializer(serializers.Serializer):
+        acknowledged = serializers.BooleanField(
+            required=False, allow_null=True, default=None, help_text="Omit for all alerts."
+        )
+        project = serializers.UUIDField(required=False, help_text="Only this project's alerts.")
+        kind = serializers.ChoiceField(choices=Alert.Kind.choices, required=False)
+
+    @extend_schema(
+        operation_id="alerts_list",
+        parameters=[FilterSerializer],
+        responses=AlertOutputSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        alerts = selectors.alert_list(
+            tenant=self.tenant,
+            acknowledged=data.get("acknowledged"),
+            project_id=data.get("project"),
+            kind=data.get("kind"),
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(alerts, request, view=self)
+        return paginator.get_paginated_response(AlertOutputSerializer(page, many=True).data)
+
+
+class AlertAcknowledgeApi(TenantAPIView):
+    model = Alert
+
+    @extend_schema(request=None, responses=AlertOutputSerializer)
+    def post(self, request: Request, pk: str) -> Response:
+        alert = selectors.alert_get(tenant=self.tenant, alert_id=pk)
+        alert = alert_acknowledge(alert=alert, by=actor_label(self.tenant_context))
+        return Response(AlertOutputSerializer(alert).data)
