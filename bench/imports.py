@@ -12,6 +12,12 @@ measured in the same run.
    equivalent raw SQL diff of two plain tables: target ≤ 2 s and ≤ 3× the raw diff.
 4. Serves the API with gunicorn on a free loopback port and reads positions pages with 50
    concurrent clients for a bounded time: p50/p95.
+5. Generates a KROS "Export Komplet" XLSX of --kros-items items (default 100,000) over several
+   object sheets, with take-off (VV), long-text (PP) and price-system (PSC) rows under the items
+   (tests/projects/budget_files.py), and imports it end to end against the baseline of reading the
+   same workbook with python-calamine plus COPYing the same rows, interleaved, median of
+   --kros-repeat runs (≥ 3), the load average printed: target ≤ 2×, peak RSS < 300 MB.
+   `--only kros` runs this part alone.
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/kalkula_bench (created when missing).
 Only the benchmark's own tenant (`bench-imports`) is written and removed.
@@ -122,7 +128,7 @@ def child_import(project_id: str, path: str) -> None:
     with open(path, "rb") as stream:
         outcome = budget_import(project=project, stream=stream, filename=Path(path).name)
     seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     version = outcome.version
     print(
         json.dumps(
@@ -135,6 +141,19 @@ def child_import(project_id: str, path: str) -> None:
             }
         )
     )
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM where Linux has it: ru_maxrss keeps the parent's peak
+    across fork and exec, and the parent here may hold a big budget it generated."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_import(project_id: str, path: Path) -> dict:
@@ -150,26 +169,34 @@ def run_import(project_id: str, path: Path) -> dict:
 
 
 # Baselines ----------------------------------------------------------------------------------------
-def copy_baseline(tenant_id: str, project_id: str, path: Path) -> tuple[float, float]:
-    """Seconds to COPY the file's rows (parsed beforehand, untimed) with psycopg into a table of
-    the positions table's shape, and into a bare table with the same columns only."""
-    import psycopg
-
+def parsed_rows(tenant_id: str, project_id: str, path: Path) -> list[tuple]:
+    """The file's rows as the import writes them (parsed by the importer, untimed)."""
     from projects.importers import ImportReport, read_rows
 
     with path.open("rb") as stream:
         report = ImportReport()
-        rows = [
+        return [
             (str(uuid.uuid4()), tenant_id, project_id, 1, None, *row[1:])
             for row in read_rows(
                 stream, filename=path.name, report=report, on_progress=lambda *_: 0
             )
         ]
-    columns = (
-        "id, tenant_id, project_id, valid_from, valid_to, ordinal, source_line, line_key, section, "
-        "position_number, code, description, category, unit, quantity, unit_price, total_price, "
-        "audit_status, fingerprint"
-    )
+
+
+def copy_baseline(
+    tenant_id: str, project_id: str, path: Path, rows: list[tuple] | None = None
+) -> tuple[float, float]:
+    """Seconds to COPY the file's rows (parsed beforehand, untimed) with psycopg into a table of
+    the positions table's shape, and into a bare table with the same columns only."""
+    import psycopg
+
+    from projects.bulk import POSITION_COLUMNS
+
+    if rows is None:
+        rows = parsed_rows(tenant_id, project_id, path)
+    else:  # the same rows, as this project's
+        rows = [(row[0], tenant_id, project_id, *row[3:]) for row in rows]
+    columns = ", ".join(POSITION_COLUMNS)  # the writer's own column list
     timings = []
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         for shape in ("same", "bare"):
@@ -235,6 +262,76 @@ def raw_diff_baseline(project_id: str) -> tuple[float, int]:
         conn.execute("DROP TABLE bench_v1, bench_v2")
         conn.commit()
     return best, len(changed)
+
+
+# The KROS workbook --------------------------------------------------------------------------------
+def generate_kros(items: int, directory: Path) -> Path:
+    """A KROS Export Komplet of `items` items over several object sheets (about 12,500 items a
+    sheet), with VV, PP and PSC rows under the items."""
+    from tests.projects import budget_files
+
+    objects = max(2, round(items / 12_500))
+    budget = budget_files.make_budget(items_per_object=items // objects, objects=objects, seed=5)
+    path = directory / "kros.xlsx"
+    path.write_bytes(budget_files.kros_komplet(budget, write_only=True))
+    return path
+
+
+def calamine_read(path: Path) -> tuple[float, int]:
+    """Seconds to read every cell of every sheet with python-calamine (as Python values)."""
+    from python_calamine import CalamineWorkbook
+
+    started = time.perf_counter()
+    rows = 0
+    with path.open("rb") as stream:
+        workbook = CalamineWorkbook.from_filelike(stream)
+        for name in workbook.sheet_names:
+            for _cells in workbook.get_sheet_by_name(name).iter_rows():
+                rows += 1
+        workbook.close()
+    return time.perf_counter() - started, rows
+
+
+def kros_benchmark(tenant, items: int, repeat: int) -> None:
+    from projects.models import Project
+
+    with tempfile.TemporaryDirectory() as directory:
+        started = time.perf_counter()
+        path = generate_kros(items, Path(directory))
+        print(
+            f"\nKROS Export Komplet ({items} items, {path.stat().st_size / 1e6:.1f} MB XLSX, "
+            f"written in {time.perf_counter() - started:.0f} s); {load_average()}"
+        )
+        rows = None
+        imports, reads, copies = [], [], []
+        for repetition in range(repeat):
+            # Interleaved: the machine is shared, so each run's import and baseline take turns.
+            target = Project.objects.create(tenant=tenant, name=f"KROS budget {repetition + 1}")
+            imports.append(run_import(str(target.id), path))
+            reads.append(calamine_read(path)[0])
+            if rows is None:
+                rows = parsed_rows(str(tenant.id), str(target.id), path)
+            copies.append(copy_baseline(str(tenant.id), str(target.id), path, rows)[0])
+            print(
+                f"  run {repetition + 1}: import {imports[-1]['seconds']:.2f} s, calamine read "
+                f"{reads[-1]:.2f} s + COPY {copies[-1]:.2f} s; {load_average()}"
+            )
+        imported = statistics.median(result["seconds"] for result in imports)
+        baseline = statistics.median(r + c for r, c in zip(reads, copies, strict=True))
+        peak_rss = max(result["peak_rss_mb"] for result in imports)
+        positions = imports[0]["positions"]
+        report(f"budget_import, end to end (median of {repeat})", f"{imported:.2f} s")
+        report("  positions (items)", f"{positions}", f"expected {items}", positions == items)
+        report("calamine read of the workbook (median)", f"{statistics.median(reads):.2f} s")
+        report("psycopg COPY of the same rows (median)", f"{statistics.median(copies):.2f} s")
+        ratio = imported / baseline
+        report("import / (calamine read + COPY)", f"{ratio:.2f}", "target ≤ 2", ratio <= 2)
+        report(
+            "peak RSS of the importing process",
+            f"{peak_rss:.0f} MB",
+            "target < 300 MB",
+            peak_rss < 300,
+        )
 
 
 # HTTP ---------------------------------------------------------------------------------------------
@@ -378,6 +475,9 @@ def main() -> None:
     parser.add_argument(
         "--repeat", type=int, default=3, help="Imports and COPYs to take the best of."
     )
+    parser.add_argument("--kros-items", type=int, default=100_000)
+    parser.add_argument("--kros-repeat", type=int, default=3)
+    parser.add_argument("--only", choices=["kros"], help="Run only this part.")
     parser.add_argument(
         "--child-import", nargs=2, metavar=("PROJECT", "FILE"), help=argparse.SUPPRESS
     )
@@ -406,6 +506,9 @@ def run(args: argparse.Namespace) -> None:
     from tenants.services import api_key_create, tenant_create
 
     tenant = tenant_create(slug=TENANT_SLUG, name="Benchmark", plan=Plan.ENTERPRISE)
+    if args.only == "kros":
+        kros_benchmark(tenant, args.kros_items, max(args.kros_repeat, 3))
+        return
     project = Project.objects.create(tenant=tenant, name="Benchmark budget")
     print(f"Budget benchmark: {args.positions} positions, {os.environ['DATABASE_URL']}")
     with tempfile.TemporaryDirectory() as directory:
@@ -496,6 +599,7 @@ def run(args: argparse.Namespace) -> None:
             report("  one client alone: p50", f"{alone:.1f} ms")
     finally:
         stop_server(server)
+    kros_benchmark(tenant, args.kros_items, max(args.kros_repeat, 3))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ computed from the database for the same content.
 """
 
 import hashlib
+import json
+import json.encoder
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import overload
@@ -12,6 +14,7 @@ from typing import overload
 from projects.models import (
     MONEY_DIGITS,
     MONEY_PLACES,
+    NOT_COUNTED_KINDS,
     QUANTITY_DIGITS,
     QUANTITY_PLACES,
     UNIT_PRICE_DIGITS,
@@ -27,9 +30,29 @@ CONTENT_FIELDS = (
     "description",
     "category",
     "unit",
+    # What the file says beyond the numbers (kind, price system, texts, take-off, split prices).
+    "kind",
+    "price_system",
+    "long_text",
+    "takeoff",
+    "material_unit_price",
+    "assembly_unit_price",
     "quantity",
     "unit_price",
     "total_price",
+)
+# The fields added to CONTENT_FIELDS after fingerprints were first stored: a row that leaves them
+# all empty hashes as it did before, so existing rows still match their re-import.
+EXTENDED_FIELDS = (
+    "kind",
+    "price_system",
+    "long_text",
+    "takeoff",
+    "material_unit_price",
+    "assembly_unit_price",
+)
+_EXTENDED = slice(
+    CONTENT_FIELDS.index(EXTENDED_FIELDS[0]), CONTENT_FIELDS.index(EXTENDED_FIELDS[-1]) + 1
 )
 # A stored row as the bulk writer takes it (the writer adds tenant, project and validity).
 ROW_FIELDS = (
@@ -44,12 +67,25 @@ ROW_FIELDS = (
 SCALES = {
     "quantity": (QUANTITY_DIGITS, QUANTITY_PLACES),
     "unit_price": (UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES),
+    "material_unit_price": (UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES),
+    "assembly_unit_price": (UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES),
     "total_price": (MONEY_DIGITS, MONEY_PLACES),
 }
 MAX_LENGTHS: dict[str, int] = {
     name: Position._meta.get_field(name).max_length  # type: ignore[misc, union-attr]  # CharFields
-    for name in ("section", "position_number", "code", "category", "unit", "line_key")
+    for name in (
+        "section",
+        "position_number",
+        "code",
+        "category",
+        "unit",
+        "line_key",
+        "kind",
+        "price_system",
+    )
 }
+# Index of the take-off (JSON) in a ROW_FIELDS row: writers turn it into text or back.
+TAKEOFF_INDEX = ROW_FIELDS.index("takeoff")
 _NONE = "\x00"
 # Ordinals of a new budget's rows are spaced this far apart, so later versions can insert rows
 # between them without moving the rows around.
@@ -78,9 +114,59 @@ def quantize(name: str, value: Decimal | None) -> Decimal | None:
 
 def fingerprint(values: Iterable[object]) -> str:
     """Hash of a row's CONTENT_FIELDS values (in that order; numbers at the stored scale, as
-    Decimal or as their text: both hash alike)."""
+    Decimal or as their text: both hash alike; the take-off as a list or as its `takeoff_text`)."""
+    values = list(values)
+    extended = values[_EXTENDED]
+    del values[_EXTENDED]
     text = "\x1f".join([_NONE if value is None else str(value) for value in values])
+    if any(value not in _EMPTY for value in extended):
+        text += "\x1e" + "\x1f".join(
+            [
+                _NONE
+                if value is None
+                else takeoff_text(value)
+                if isinstance(value, list)
+                else str(value)
+                for value in extended
+            ]
+        )
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+_EMPTY: tuple[object, ...] = ("", None, "[]", [])
+
+
+def takeoff_text(lines: list) -> str:
+    """Take-off lines as canonical JSON text (sorted keys, no spaces): how rows carry them from
+    the file to the writer, and what fingerprints hash."""
+    parts = []
+    for line in lines:
+        # The readers' lines ({"expression": text, "line": int, "value": text or None}) are
+        # written directly: json.dumps costs more than the rest of a row's import.
+        if line.keys() != _LINE_KEYS:
+            break
+        expression, number, value = line["expression"], line["line"], line["value"]
+        if expression.__class__ is not str or number.__class__ is not int:
+            break
+        if value is None:
+            value_text = "null"
+        elif value.__class__ is str:
+            value_text = _encode(value)
+        else:
+            break
+        parts.append(f'{{"expression":{_encode(expression)},"line":{number},"value":{value_text}}}')
+    else:
+        return f"[{','.join(parts)}]"
+    return json.dumps(lines, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+_LINE_KEYS = {"expression": None, "line": None, "value": None}.keys()
+_encode = json.encoder.encode_basestring  # as json.dumps(…, ensure_ascii=False) writes a string
+
+
+def counts_toward_total(kind: str) -> bool:
+    """The one rule: a position's total adds to the version's total unless its kind says not."""
+    return kind not in NOT_COUNTED_KINDS
 
 
 @overload

@@ -17,6 +17,7 @@ from projects.importers.base import (
     ProgressCallback,
 )
 from projects.models import Position
+from projects.reconciliation import Tally, is_total, reconcile
 
 SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # zip (XLSX, ODS), OLE2 (XLS)
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
@@ -31,6 +32,7 @@ __all__ = [
     "read_rows",
     "rows_from_positions",
     "sniff_format",
+    "unpriced_row",
 ]
 
 
@@ -62,6 +64,8 @@ def read_positions(
 
 
 def _line_key(position: ParsedPosition) -> str:
+    if position.key:
+        return position.key
     if position.position_number:
         parts = [position.position_number]
     else:
@@ -100,10 +104,20 @@ def rows_from_positions(
     ordinal = count = 0
     unaudited = Position.AuditStatus.UNAUDITED.value
     key_limit = stored.MAX_LENGTHS["line_key"] - 8  # room for a " #n" duplicate suffix
+    tally = Tally()
+    priced = False
     for position in positions:
         values = _stored_values(position, report)
         if values is None:
             continue
+        total = values[_TOTAL]
+        priced = priced or _priced(values)
+        tally.add(
+            object_code=position.object_code,
+            parts=position.parts,
+            kind=position.kind,
+            total=None if total is None else Decimal(total),
+        )
         key = _line_key(position)[:key_limit]
         if key in seen:
             locate, line, where_text = seen[key]
@@ -137,7 +151,36 @@ def rows_from_positions(
             f"The file has {len(report.errors)} problem(s), nothing was imported: {shown}{more}.",
             problems=report.errors,
         )
+    if count and not priced:
+        # A tender (zadání): every unit price is empty or zero. Its prices are unknown, not 0.00.
+        report.unpriced = True
+        report.notes["unpriced"] = "every unit price is empty or zero: a tender, imported unpriced"
+        tally.priced.clear()
+    _reconcile(report, tally)
     return count
+
+
+def _priced(values: tuple) -> bool:
+    return any(values[index] not in _NO_PRICE for index in _PRICE_INDEXES)
+
+
+def unpriced_row(row: tuple) -> tuple:
+    """A stored row (ROW_FIELDS order) of a tender: its prices and total empty, fingerprinted
+    anew."""
+    cells = list(row)
+    for index in _ROW_PRICE_INDEXES:
+        cells[index] = None
+    content = cells[_CONTENT_START : _CONTENT_START + len(stored.CONTENT_FIELDS)]
+    cells[-1] = stored.fingerprint(content)
+    return tuple(cells)
+
+
+def _reconcile(report: ImportReport, tally: Tally) -> None:
+    """The reconciliation table of the file's declared totals; a warning per disagreement."""
+    report.reconciliation, mismatches = reconcile(report.declared, tally)
+    for mismatch in mismatches:
+        report.warning("totals", str(mismatch))
+    report.total_mismatches = [str(m) for m in mismatches if is_total(m)]
 
 
 def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | None:
@@ -152,7 +195,15 @@ def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | No
     quantity = _number_text(position, "quantity", position.quantity, report)
     unit_price = _number_text(position, "unit_price", position.unit_price, report)
     total = _number_text(position, "total_price", position.total_price, report)
-    if not ok or _INVALID in (quantity, unit_price, total):
+    material = assembly = None
+    if position.material_unit_price is not None or position.assembly_unit_price is not None:
+        material = _number_text(
+            position, "material_unit_price", position.material_unit_price, report
+        )
+        assembly = _number_text(
+            position, "assembly_unit_price", position.assembly_unit_price, report
+        )
+    if not ok or _INVALID in (quantity, unit_price, total, material, assembly):
         return None
     return (
         section,
@@ -161,10 +212,25 @@ def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | No
         position.description,
         position.category,
         position.unit,
+        position.kind,
+        position.price_system,
+        position.long_text,
+        stored.takeoff_text(position.takeoff) if position.takeoff else "[]",
+        material,
+        assembly,
         quantity,
         unit_price,
         total,
     )
+
+
+_TOTAL = stored.CONTENT_FIELDS.index("total_price")
+_PRICES = ("unit_price", "total_price", "material_unit_price", "assembly_unit_price")
+_PRICE_INDEXES = tuple(stored.CONTENT_FIELDS.index(name) for name in _PRICES)
+_CONTENT_START = stored.ROW_FIELDS.index(stored.CONTENT_FIELDS[0])
+_ROW_PRICE_INDEXES = tuple(stored.ROW_FIELDS.index(name) for name in _PRICES)
+# A price that is not one: empty, or zero at any of the stored scales.
+_NO_PRICE = frozenset({None, "0.00", "0.0000", "-0.00", "-0.0000"})
 
 
 _INVALID = object()
@@ -199,7 +265,8 @@ def _length_errors(position: ParsedPosition, report: ImportReport) -> bool:
 
 _SECTION_LIMIT = stored.MAX_LENGTHS["section"]
 _TEXT_LIMITS = [
-    (name, stored.MAX_LENGTHS[name]) for name in ("position_number", "code", "category", "unit")
+    (name, stored.MAX_LENGTHS[name])
+    for name in ("position_number", "code", "category", "unit", "kind", "price_system")
 ]
 
 

@@ -1,8 +1,10 @@
 """Exporting a version of a budget as XLSX or CSV, kept as the project's evidence.
 
 Each row carries the position's audit status and its findings in that version ("rule: reasoning",
-joined by " | "), loaded in one query for the whole version. Text cells a spreadsheet would run as
-a formula are escaped (projects.exporters.escape_text); numbers stay exact Decimals.
+joined by " | "), loaded in one query for the whole version, and everything the position says
+(its line key among it), so the file imports back losslessly (projects.importers.kalkula). Text
+cells a spreadsheet would run as a formula are escaped (projects.exporters.escape_text); numbers
+stay exact Decimals.
 """
 
 import tempfile
@@ -80,12 +82,39 @@ def export_rows(
         "unit_price",
         "total_price",
         "audit_status",
+        "category",
+        "kind",
+        "price_system",
+        "material_unit_price",
+        "assembly_unit_price",
+        "long_text",
+        "takeoff",
     )
     total = version.position_count or 1
     for done, row in enumerate(positions.iterator(chunk_size=ROW_CHUNK), start=1):
-        line_key, *values, status = row
-        # mypy types the starred middle of the row as a list of any of its cells' types.
-        yield ExportRow(*values, status=status, findings=findings.get(line_key, ""))  # type: ignore[arg-type, misc]
+        line_key, section, number, code, description, unit, quantity, unit_price, price = row[:9]
+        status = row[9]
+        category, kind, price_system, material, assembly, long_text, takeoff = row[10:]
+        yield ExportRow(
+            section=section,
+            position_number=number,
+            code=code,
+            description=description,
+            unit=unit,
+            quantity=quantity,
+            unit_price=unit_price,
+            total_price=price,
+            status=status,
+            findings=findings.get(line_key, ""),
+            category=category,
+            kind=kind,
+            price_system=price_system,
+            material_unit_price=material,
+            assembly_unit_price=assembly,
+            long_text=long_text,
+            takeoff=takeoff,
+            line_key=line_key,
+        )
         if done % ROW_CHUNK == 0:
             progress.update(90 * done // total, 100, step="writing the file")
             progress.check_cancelled()
