@@ -1,0 +1,774 @@
+"""GAEB DA XML (Germany, Austria): bills of quantities as tenders (X83), bids (X84), contract
+awards (X86) and the other bill phases, DA XML 3.0–3.3 and the 2.x files with the same (English)
+element names.
+
+`GAEB/Award/BoQ/BoQBody` nests `BoQCtgy` (lots, titles, subtitles: `RNoPart`, `LblTx`) down to
+an `Itemlist` of `Item`s and `MarkupItem`s; an `Itemlist` may also sit directly under the BoQ's
+own body (a flat bill without categories). A position's number is the chain of `RNoPart`s
+(`01.02.0010`, an `RNoIndex` appended as `.A`), each numeric part padded to its `BoQInfo/BoQBkdn`
+length; its section is the path of its categories' labels; its description the short text
+(`OutlineText`, or the long text's first line when there is none) and its long text the
+`DetailTxt`.
+
+Item kinds (`projects.importers.base.KINDS`): `Provis` WithTotal / WithoutTotal, `ALNGroupNo` +
+`ALNSerNo` (the group's first, lowest serial is its base item, the others alternatives),
+`MarkupItem` and `MarkupIt`, `LumpSumItem`, `HourIt`, `QtyTBD`. An `Item` with no quantity, no
+price and none of those kinds is a text item: kept as a note of the import, not as a position.
+A `MarkupItem` is stored as markup % (quantity, unit "%") × the amount it applies to / 100 (unit
+price), so quantity × unit price is its total as for any other position.
+
+Where quantity × unit price and the item total (`IT`) disagree, the unit price wins (VOB/A §16c)
+and the difference is a warning. The totals the file declares (`Totals` of every `BoQCtgy` and of
+the BoQ: total, discount, net, VAT, gross) are compared with the imported items', counting only
+the kinds that count (alternatives and contingencies without total do not).
+
+Parsed with defusedxml's parser (no DTD, no entities) driving a target that keeps only the item
+being read and the open categories: no element tree is built, so memory stays flat whatever the
+file's size, and every message names the XML line and path. A GAEB file that is not a bill (X31
+quantity take-off, X89 invoice, trade and cost phases) is refused with a message naming its phase.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from projects.importers.base import (
+    ImportFailed,
+    ImportReport,
+    ParsedPosition,
+    ProgressCallback,
+    round_money,
+)
+
+ROOT = "GAEB"
+NAMESPACE_PREFIX = "http://www.gaeb.de/GAEB_DA_XML/"
+CHUNK = 256 * 1024
+# Phases whose files carry a bill of quantities, and what each is.
+BILL_PHASES = {
+    "80": "X80 (bill of quantities text)",
+    "81": "X81 (bill of quantities)",
+    "82": "X82 (cost estimate)",
+    "83": "X83 (tender)",
+    "84": "X84 (bid)",
+    "85": "X85 (alternative bid)",
+    "86": "X86 (contract award)",
+    "87": "X87 (award confirmation)",
+}
+OTHER_PHASES = {
+    "31": "X31 (quantity take-off)",
+    "89": "X89 (invoice)",
+    "89B": "X89B (invoice supporting document)",
+    "50": "X50 (cost planning)",
+    "51": "X51 (cost planning)",
+    "52": "X52 (cost planning)",
+    "61": "X61 (estimating)",
+    "93": "X93 (trade: request)",
+    "94": "X94 (trade: offer)",
+    "96": "X96 (trade: order)",
+    "97": "X97 (trade: order confirmation)",
+    "98": "X98 (trade)",
+    "99": "X99 (trade)",
+}
+_NAMESPACE_PHASE = re.compile(r"/DA(\d\d(?:\.\d)?[A-Z]?)/(\d\.\d)/?$", re.IGNORECASE)
+
+# Kinds as stored on positions ("" = a plain item); NOT_COUNTED add to no total.
+BASE, ALTERNATIVE = "base", "alternative"
+CONTINGENCY, CONTINGENCY_WITHOUT_TOTAL = "contingency", "contingency_without_total"
+MARKUP, LUMP_SUM, HOURLY, QTY_TBD = "markup", "lump_sum", "hourly", "qty_tbd"
+NOT_COUNTED = frozenset({ALTERNATIVE, CONTINGENCY_WITHOUT_TOTAL})
+MARKUP_UNIT = "%"
+
+# Direct children of an Item / MarkupItem whose text is kept.
+_ITEM_FIELDS = frozenset(
+    {
+        "Qty",
+        "QU",
+        "UP",
+        "IT",
+        "Provis",
+        "ALNGroupNo",
+        "ALNSerNo",
+        "LumpSumItem",
+        "HourIt",
+        "QtyTBD",
+        "MarkupIt",
+        "ITMarkup",
+        "Markup",
+        "NotAppl",
+    }
+)
+_NUMBERS = ("Qty", "UP", "IT", "ITMarkup", "Markup")
+# Elements that end a line of text (a paragraph, a list entry, a table cell, a line break).
+_LINE_ENDS = frozenset(
+    {"p", "div", "li", "br", "tr", "td", "ComplCaption", "ComplBody", "ComplTail"}
+)
+_TOTALS_FIELDS = frozenset(
+    {
+        "Total",
+        "DiscountPcnt",
+        "DiscountAmt",
+        "TotAfterDisc",
+        "TotalLSUM",
+        "VAT",
+        "TotalNet",
+        "VATAmount",
+        "TotalGross",
+    }
+)
+_INFO_FIELDS = {
+    ("GAEBInfo", "Version"): "version",
+    ("Award", "DP"): "dp",
+    ("AwardInfo", "Cur"): "currency",
+    ("PrjInfo", "Cur"): "currency",
+    ("BoQInfo", "Cur"): "currency",
+    ("BoQInfo", "Name"): "boq_name",
+    ("BoQInfo", "LblBoQ"): "boq_label",
+    ("PrjInfo", "NamePrj"): "project_name",
+}
+_BKDN_FIELDS = frozenset({"Type", "Length", "Num"})
+_YES = "Yes"
+
+
+@dataclass(slots=True)
+class GaebPosition(ParsedPosition):
+    """A position with what GAEB says beyond the common fields."""
+
+    kind: str = ""
+    long_text: str = ""
+
+
+@dataclass(slots=True)
+class _Category:
+    number: str
+    label: str = ""
+    line: int = 0
+    path: str = ""
+    counted: Decimal = Decimal(0)
+    declared: dict[str, Decimal] = field(default_factory=dict)
+    row: list | None = None
+
+
+@dataclass(slots=True)
+class _Item:
+    tag: str
+    number: str
+    index: str
+    line: int
+    path: str
+    depth: int
+    values: dict[str, str] = field(default_factory=dict)
+    short_text: str = ""
+    long_text: str = ""
+
+
+@dataclass
+class Totals:
+    """What the file declares and what its items add up to, per category and for the bill."""
+
+    # [category number, its label, declared total or None, computed total], in file order
+    categories: list[list] = field(default_factory=list)
+    declared: dict[str, Decimal] = field(default_factory=dict)
+    computed: Decimal = Decimal(0)
+    not_counted: Decimal = Decimal(0)
+
+
+def _local(tag: str) -> str:
+    return tag[tag.rfind("}") + 1 :]
+
+
+def _flatten(parts: list[str]) -> str:
+    """Text gathered from rich-text markup: each line's whitespace collapsed, empty lines
+    dropped, lines joined by newlines."""
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+class _Target:
+    """The parser's target: reads elements as they open and close, yields positions by way of
+    `self.ready` (drained by `read` after every chunk)."""
+
+    def __init__(self, report: ImportReport, filename: str) -> None:
+        self.report = report
+        self.filename = filename
+        self.parser: DefusedXMLParser | None = None
+        self.names: list[str] = []  # open elements, local names
+        self.path: list[str] = []  # the same, with sibling numbers where there are several
+        self.counts: list[dict[str, int] | None] = [None]
+        self.local_names: dict[str, str] = {}
+        self.info: dict[str, str] = {}
+        self.phase = ""
+        self.phase_from_namespace = ""
+        self.namespace = ""
+        self.bkdn: list[dict[str, str]] = []
+        self.categories: list[_Category] = []
+        self.item: _Item | None = None
+        self.text: list[str] | None = None  # the element text being gathered
+        self.rich: list[str] | None = None  # the rich text being gathered
+        self.rich_kind = ""
+        self.rich_depth = 0
+        self.totals: dict[str, str] | None = None
+        self.totals_owner = ""
+        self.ready: list[GaebPosition] = []
+        self.result = Totals()
+        self.aln_bases: dict[str, int] = {}
+        self.notes: list[str] = []
+        self.positions = 0
+        self.level_shapes: list[tuple[int, bool]] = []
+        self.item_shape: tuple[int, bool] | None = None
+
+    # Where we are -------------------------------------------------------------------------------
+    @property
+    def line(self) -> int:
+        return self.parser.parser.CurrentLineNumber if self.parser is not None else 0
+
+    def where(self, line: int | None = None, path: str | None = None) -> str:
+        return f"line {line or self.line}, {path or '/'.join(self.path)}"
+
+    # The target interface -------------------------------------------------------------------------
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        name = self.local_names.get(tag)
+        if name is None:
+            name = self.local_names[tag] = _local(tag)
+        counts = self.counts[-1]
+        if name in ("BoQCtgy", "Item", "MarkupItem", "Itemlist", "Remark", "PerfDescr", "BoQ"):
+            if counts is None:
+                counts = self.counts[-1] = {}
+            counts[name] = index = counts.get(name, 0) + 1
+            self.path.append(f"{name}[{index}]" if index > 1 else name)
+        else:
+            self.path.append(name)
+        self.counts.append(None)
+        parent = self.names[-1] if self.names else ""
+        self.names.append(name)
+        depth = len(self.names)
+
+        if depth == 1:
+            self._root(tag, name)
+            return
+        if self.rich is not None:
+            return
+        item = self.item
+        if item is not None:
+            if depth == item.depth + 1 and name in _ITEM_FIELDS:
+                self.text = []
+            elif name in ("OutlineText", "DetailTxt") and self._in_item_description(depth):
+                self._rich_start("short" if name == "OutlineText" else "long", depth)
+            return
+        if name in ("Item", "MarkupItem"):
+            self.item = _Item(
+                tag=name,
+                number=attrib.get("RNoPart", "").strip(),
+                index=attrib.get("RNoIndex", "").strip(),
+                line=self.line,
+                path="/".join(self.path),
+                depth=depth,
+            )
+        elif name == "BoQCtgy":
+            category = _Category(
+                number=attrib.get("RNoPart", "").strip(), line=self.line, path="/".join(self.path)
+            )
+            self.categories.append(category)
+            # Its reconciliation row, in file order (outer categories first); filled at its end.
+            category.row = [self._category_number(), "", None, Decimal(0)]
+            self.result.categories.append(category.row)
+        elif name == "LblTx" and parent == "BoQCtgy":
+            self._rich_start("label", depth)
+        elif name == "Totals" and parent in ("BoQCtgy", "BoQInfo"):
+            self.totals = {}
+            self.totals_owner = parent
+        elif self.totals is not None and parent == "Totals" and name in _TOTALS_FIELDS:
+            self.text = []
+        elif (parent, name) in _INFO_FIELDS or (parent == "BoQBkdn" and name in _BKDN_FIELDS):
+            self.text = []
+        elif name == "BoQBkdn" and parent == "BoQInfo":
+            self.bkdn.append({})
+        elif name in ("Remark", "PerfDescr"):
+            self.item = _Item(
+                tag=name, number="", index="", line=self.line, path="/".join(self.path), depth=depth
+            )
+
+    def data(self, text: str) -> None:
+        if self.rich is not None:
+            self.rich.append(text)
+        elif self.text is not None:
+            self.text.append(text)
+
+    def end(self, tag: str) -> None:
+        name = self.names.pop()
+        depth = len(self.names) + 1
+        self.path.pop()
+        self.counts.pop()
+        parent = self.names[-1] if self.names else ""
+        if self.rich is not None:
+            if name in _LINE_ENDS:
+                self.rich.append("\n")
+            if depth == self.rich_depth:
+                self._rich_end()
+            return
+        if self.text is not None:
+            value = "".join(self.text).strip()
+            self.text = None
+            item = self.item
+            if item is not None:
+                item.values[name] = value
+            elif parent == "Totals" and self.totals is not None:
+                self.totals[name] = value
+            elif parent == "BoQBkdn" and self.bkdn:
+                self.bkdn[-1][name] = value
+            else:
+                self.info[_INFO_FIELDS[(parent, name)]] = value
+                if name == "DP":
+                    self._phase(value, from_dp=True)
+            return
+        item = self.item
+        if item is not None:
+            if depth == item.depth:
+                self.item = None
+                if name in ("Remark", "PerfDescr"):
+                    self._note(item)
+                else:
+                    self._item_end(item)
+            return
+        if name == "BoQCtgy":
+            self._category_end()
+        elif name == "Totals" and self.totals is not None:
+            self._totals_end()
+        elif name == "BoQInfo":
+            self._bkdn_end()
+
+    def close(self) -> None:
+        return None
+
+    # Parts ----------------------------------------------------------------------------------------
+    def _root(self, tag: str, name: str) -> None:
+        if name != ROOT:
+            raise ImportFailed(
+                "not_gaeb", f"The XML's root is <{name}>, not <{ROOT}>: not GAEB DA XML."
+            )
+        self.namespace = tag[1 : tag.find("}")] if tag.startswith("{") else ""
+        if self.namespace and not self.namespace.startswith(NAMESPACE_PREFIX):
+            raise ImportFailed(
+                "not_gaeb",
+                f"The XML's namespace is {self.namespace!r}, not GAEB DA XML's "
+                f"({NAMESPACE_PREFIX}…).",
+            )
+        match = _NAMESPACE_PHASE.search(self.namespace)
+        if match:
+            self.phase_from_namespace = match.group(1).upper()
+            self.info["namespace_version"] = match.group(2)
+            self._phase(self.phase_from_namespace, from_dp=False)
+
+    def _phase(self, value: str, *, from_dp: bool) -> None:
+        phase = value.strip().upper()
+        if phase in OTHER_PHASES or phase.split(".")[0] in OTHER_PHASES:
+            described = OTHER_PHASES.get(phase) or OTHER_PHASES[phase.split(".")[0]]
+            raise ImportFailed(
+                "not_a_bill",
+                f"This GAEB file is an {described}, not a bill of quantities: only the bill phases "
+                f"({', '.join('X' + p for p in BILL_PHASES)}) can be imported as a budget.",
+                phase=f"X{phase}",
+            )
+        if from_dp and self.phase_from_namespace and phase != self.phase_from_namespace:
+            self.report.warning(
+                self.where(),
+                f"Award/DP says X{phase}, the namespace X{self.phase_from_namespace}: read as "
+                f"X{phase}",
+            )
+        self.phase = phase
+
+    def _bkdn_end(self) -> None:
+        """The lengths of the category levels and of the item number, from BoQBkdn."""
+        for entry in self.bkdn:
+            try:
+                shape = (int(entry.get("Length", "0")), entry.get("Num", _YES) == _YES)
+            except ValueError:
+                continue
+            if entry.get("Type") in ("Lot", "BoQLevel"):
+                self.level_shapes.append(shape)
+            elif entry.get("Type") == "Item":
+                self.item_shape = shape
+
+    def _shaped(self, part: str, shape: tuple[int, bool] | None) -> str:
+        """A number part padded with zeros to its BoQBkdn length when the level is numeric."""
+        if shape is None or not part.isdigit():
+            return part
+        length, numeric = shape
+        return part.zfill(length) if numeric else part
+
+    def _category_number(self) -> str:
+        shapes = self.level_shapes
+        return ".".join(
+            self._shaped(c.number, shapes[at] if at < len(shapes) else None)
+            for at, c in enumerate(self.categories)
+            if c.number
+        )
+
+    def _number(self, item: _Item) -> str:
+        parts = [self._category_number(), self._shaped(item.number, self.item_shape), item.index]
+        return ".".join(part for part in parts if part)
+
+    def _section(self) -> str:
+        """The path of the open categories' labels (a category without one by its number)."""
+        parts, numbers = [], []
+        for category in self.categories:
+            numbers.append(category.number)
+            parts.append(category.label or ".".join(numbers))
+        return " / ".join(parts)
+
+    def _in_item_description(self, depth: int) -> bool:
+        """Whether the element at `depth` is in the item's own description (not in a
+        sub-description's)."""
+        item = self.item
+        return (
+            item is not None
+            and len(self.names) > item.depth
+            and self.names[item.depth] == "Description"
+            and depth <= item.depth + 4
+        )
+
+    def _rich_start(self, kind: str, depth: int) -> None:
+        self.rich = []
+        self.rich_kind = kind
+        self.rich_depth = depth
+
+    def _rich_end(self) -> None:
+        text = _flatten(self.rich or [])
+        self.rich = None
+        if self.rich_kind == "label":
+            if self.categories:
+                self.categories[-1].label = " ".join(text.split())
+        elif self.item is not None:
+            if self.rich_kind == "short":
+                self.item.short_text = text
+            else:
+                self.item.long_text = text
+
+    def _totals_end(self) -> None:
+        declared: dict[str, Decimal] = {}
+        for name, raw in (self.totals or {}).items():
+            try:
+                declared[name] = Decimal(raw)
+            except InvalidOperation:
+                self.report.error(self.where(), f'"{raw}" is not a number', name)
+        self.totals = None
+        if self.totals_owner == "BoQCtgy" and self.categories:
+            self.categories[-1].declared = declared
+        elif self.totals_owner == "BoQInfo":
+            self.result.declared = declared
+
+    def _category_end(self) -> None:
+        category = self.categories.pop()
+        category.row[1:] = [category.label, category.declared.get("Total"), category.counted]
+        if self.categories:
+            self.categories[-1].counted += category.counted
+
+    def _note(self, item: _Item) -> None:
+        text = item.short_text or item.long_text
+        if text:
+            label = f"{item.tag} {self._section()}".strip()
+            self.notes.append(f"{label}: {text}")
+
+    # Items ----------------------------------------------------------------------------------------
+    def _numbers(self, item: _Item, where: str) -> dict[str, Decimal | None] | None:
+        numbers: dict[str, Decimal | None] = {}
+        ok = True
+        for name in _NUMBERS:
+            raw = item.values.get(name)
+            if raw is None or raw == "":
+                numbers[name] = None
+                continue
+            try:
+                numbers[name] = Decimal(raw)
+            except InvalidOperation:
+                numbers[name] = None
+                ok = False
+                self.report.error(where, f'"{raw}" is not a number', name)
+            else:
+                if not numbers[name].is_finite():
+                    ok = False
+                    self.report.error(where, f'"{raw}" is not a number', name)
+        return numbers if ok else None
+
+    def _kind(self, item: _Item, where: str) -> str:
+        values = item.values
+        if item.tag == "MarkupItem":
+            return MARKUP
+        group, serial = values.get("ALNGroupNo", ""), values.get("ALNSerNo", "")
+        if group:
+            try:
+                number = int(serial or "0")
+            except ValueError:
+                number = 0
+                self.report.warning(where, f'"{serial}" is not a serial number', "ALNSerNo")
+            base = self.aln_bases.get(group)
+            if base is None or number == base:
+                self.aln_bases[group] = number
+                return BASE
+            if number < base:
+                self.report.warning(
+                    where,
+                    f"alternative group {group}: serial {number} comes after serial {base}, "
+                    f"which was read as the base item",
+                )
+            return ALTERNATIVE
+        provis = values.get("Provis", "")
+        if provis == "WithoutTotal":
+            return CONTINGENCY_WITHOUT_TOTAL
+        if provis == "WithTotal":
+            return CONTINGENCY
+        if values.get("MarkupIt") == _YES:
+            return MARKUP
+        if values.get("LumpSumItem") == _YES:
+            return LUMP_SUM
+        if values.get("HourIt") == _YES:
+            return HOURLY
+        if values.get("QtyTBD") == _YES:
+            return QTY_TBD
+        return ""
+
+    def _item_end(self, item: _Item) -> None:
+        where = self.where(item.line, item.path)
+        numbers = self._numbers(item, where)
+        if numbers is None:
+            return
+        number = self._number(item)
+        kind = self._kind(item, where)
+        quantity, unit_price, total = numbers["Qty"], numbers["UP"], numbers["IT"]
+        unit = " ".join(item.values.get("QU", "").split())
+        if kind == MARKUP and item.tag == "MarkupItem":
+            quantity, unit = numbers["Markup"], MARKUP_UNIT
+            base = numbers["ITMarkup"]
+            unit_price = base / 100 if base is not None else None
+        elif (
+            quantity is None
+            and unit_price is None
+            and total is None
+            and kind in ("", BASE, ALTERNATIVE)
+        ):
+            # A text item: part of the bill's text, not a position.
+            text = item.short_text or item.long_text
+            self.notes.append(f"{number}: {text}" if text else number)
+            self.report.count("text items (kept as notes)")
+            return
+        elif kind == LUMP_SUM and quantity is None:
+            quantity = Decimal(1)
+        if item.tag == "MarkupItem":
+            if total is None and quantity is not None and unit_price is not None:
+                total = round_money(quantity * unit_price)
+        elif quantity is not None and unit_price is not None:
+            computed = round_money(quantity * unit_price)
+            if total is not None and total != computed:
+                self.report.warning(
+                    where,
+                    f"the item total {total} is not quantity × unit price = {computed}: the unit "
+                    "price wins (VOB/A §16c)",
+                    "IT",
+                )
+            total = computed
+        if not item.number:
+            self.report.warning(where, "the item has no number (RNoPart)", "RNoPart")
+        if total is not None:
+            if kind in NOT_COUNTED:
+                self.result.not_counted += total
+            else:
+                self.result.computed += total
+                if self.categories:
+                    self.categories[-1].counted += total
+        description = item.short_text or item.long_text.split("\n", 1)[0]
+        self.positions += 1
+        self.ready.append(
+            GaebPosition(
+                source_line=item.line,
+                position_number=number,
+                description=" ".join(description.split()),
+                unit=unit,
+                quantity=quantity,
+                unit_price=unit_price,
+                total_price=total,
+                section=self._section(),
+                where_text=where,
+                kind=kind,
+                long_text=item.long_text,
+            )
+        )
+
+
+def _check_declared(totals: Totals, report: ImportReport) -> list[dict[str, str]]:
+    """Reconciliation rows (declared against computed) and warnings for disagreements."""
+    rows = []
+    for number, label, declared, computed in totals.categories:
+        if declared is None:
+            continue
+        difference = computed - declared
+        rows.append(
+            {
+                "object": "",
+                "part": f"{number} {label}".strip(),
+                "declared": str(declared),
+                "computed": str(computed),
+                "difference": str(difference),
+            }
+        )
+        if difference:
+            report.warning(
+                f"category {number}",
+                f"the file declares a total of {declared}, its items add up to {computed} "
+                f"(difference {difference})",
+                "Totals",
+            )
+    declared = totals.declared
+    total = declared.get("Total")
+    if total is not None:
+        difference = totals.computed - total
+        rows.append(
+            {
+                "object": "",
+                "part": "",
+                "declared": str(total),
+                "computed": str(totals.computed),
+                "difference": str(difference),
+            }
+        )
+        if difference:
+            report.warning(
+                "bill",
+                f"the file declares a total of {total}, its items add up to {totals.computed} "
+                f"(difference {difference})",
+                "Totals",
+            )
+    _check_discount_and_vat(declared, report)
+    return rows
+
+
+def _check_discount_and_vat(declared: dict[str, Decimal], report: ImportReport) -> None:
+    total, after = declared.get("Total"), declared.get("TotAfterDisc")
+    if total is not None and after is not None:
+        if "DiscountPcnt" in declared:
+            expected = round_money(total * (1 - declared["DiscountPcnt"] / 100))
+        elif "DiscountAmt" in declared:
+            expected = total - declared["DiscountAmt"]
+        else:
+            expected = after
+        if abs(expected - after) > Decimal("0.01"):
+            report.warning(
+                "bill", f"the total after discount is {after}, not {expected}", "TotAfterDisc"
+            )
+    net, rate, vat = declared.get("TotalNet"), declared.get("VAT"), declared.get("VATAmount")
+    if net is not None and rate is not None and vat is not None:
+        expected = round_money(net * rate / 100)
+        if abs(expected - vat) > Decimal("0.01"):
+            report.warning("bill", f"the VAT is {vat}, not {rate} % of {net} = {expected}", "VAT")
+    gross = declared.get("TotalGross")
+    if net is not None and vat is not None and gross is not None and net + vat != gross:
+        report.warning("bill", f"the gross total is {gross}, not {net} + {vat}", "TotalGross")
+
+
+# Declared totals as Kalkula names them (BudgetVersion.declared_totals).
+DECLARED_NAMES = {
+    "Total": "total",
+    "DiscountPcnt": "discount_percent",
+    "DiscountAmt": "discount",
+    "TotAfterDisc": "after_discount",
+    "TotalLSUM": "lump_sum_total",
+    "TotalNet": "net",
+    "VAT": "vat_percent",
+    "VATAmount": "vat",
+    "TotalGross": "gross",
+}
+
+
+def declared_totals(declared: dict[str, Decimal]) -> dict[str, str]:
+    """The bill's declared totals by Kalkula's names; `net` is the total when no net is given."""
+    named = {DECLARED_NAMES[key]: str(value) for key, value in declared.items()}
+    if "net" not in named:
+        net = declared.get("TotAfterDisc", declared.get("Total"))
+        if net is not None:
+            named["net"] = str(net)
+    return named
+
+
+def _phase_from_name(filename: str) -> str:
+    match = re.search(r"\.[xXdD](\d\d)$", filename)
+    return match.group(1) if match else ""
+
+
+def read(
+    stream: BinaryIO,
+    *,
+    report: ImportReport,
+    on_progress: ProgressCallback,
+    filename: str = "",
+) -> Iterator[GaebPosition]:
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    report.notes["format"] = "gaeb"
+    target = _Target(report, filename)
+    parser = DefusedXMLParser(
+        target=target, forbid_dtd=True, forbid_entities=True, forbid_external=True
+    )
+    target.parser = parser
+    chunks = 0
+    try:
+        while chunk := stream.read(CHUNK):
+            parser.feed(chunk)
+            if target.ready:
+                yield from target.ready
+                target.ready.clear()
+            chunks += 1
+            if chunks % 8 == 0:
+                on_progress(stream.tell(), size)
+        parser.close()
+    except DefusedXmlException as exc:
+        raise ImportFailed(
+            "forbidden_xml",
+            f"line {target.line}: the XML declares a DTD or entities ({type(exc).__name__}); they "
+            "are refused because entity expansion can blow up without bound.",
+        ) from None
+    except ParseError as exc:
+        line, column = exc.position
+        message = str(exc).split(":")[0]
+        if not target.names and line <= 1 and not target.info:
+            raise ImportFailed("invalid_xml", f"The file is not XML: {message}.") from None
+        where = "/".join(target.path) or "the document"
+        raise ImportFailed(
+            "invalid_xml",
+            f"The XML is not well-formed: line {line}, column {column}, in {where}: {message}.",
+            line=line,
+            path=where,
+        ) from None
+    yield from target.ready
+    target.ready.clear()
+    if not target.phase:
+        target.phase = _phase_from_name(filename)
+        if target.phase:
+            target._phase(target.phase, from_dp=False)
+    _finish(target, report)
+    on_progress(size, size)
+
+
+def _finish(target: _Target, report: ImportReport) -> None:
+    info = target.info
+    phase = target.phase
+    report.notes["gaeb_phase"] = f"X{phase}" if phase else "unknown"
+    report.notes["gaeb_version"] = info.get("version") or info.get("namespace_version", "")
+    if "currency" in info:
+        report.notes["currency"] = info["currency"]
+    name = info.get("boq_label") or info.get("boq_name")
+    if name:
+        report.notes["bill"] = name
+    if phase and phase not in BILL_PHASES:
+        report.warning("GAEB", f"unknown phase X{phase}: read as a bill of quantities")
+    if target.notes:
+        report.notes["text_notes"] = target.notes[:100]
+    totals = target.result
+    report.notes["reconciliation"] = _check_declared(totals, report)
+    if totals.declared:
+        report.notes["declared_totals"] = declared_totals(totals.declared)
+    if totals.not_counted:
+        report.notes["not_counted_total"] = str(totals.not_counted)
