@@ -149,6 +149,7 @@ def copy_baseline(tenant_id: str, project_id: str, path: Path) -> tuple[float, f
     the positions table's shape, and into a bare table with the same columns only."""
     import psycopg
 
+    from projects.bulk import POSITION_COLUMNS
     from projects.importers import ImportReport, read_rows
 
     with path.open("rb") as stream:
@@ -159,11 +160,7 @@ def copy_baseline(tenant_id: str, project_id: str, path: Path) -> tuple[float, f
                 stream, filename=path.name, report=report, on_progress=lambda *_: 0
             )
         ]
-    columns = (
-        "id, tenant_id, project_id, valid_from, valid_to, ordinal, source_line, line_key, section, "
-        "position_number, code, description, category, unit, quantity, unit_price, total_price, "
-        "audit_status, fingerprint"
-    )
+    columns = ", ".join(POSITION_COLUMNS)  # the writer's own column list
     timings = []
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         for shape in ("same", "bare"):

@@ -122,6 +122,7 @@ def copy_baseline(tenant_id: str, store: Path) -> tuple[float, float, int]:
     import psycopg
 
     from projects import legacy
+    from projects.bulk import POSITION_COLUMNS
     from projects.importers import ImportReport, rows_from_positions
     from projects.models import Project
 
@@ -138,11 +139,7 @@ def copy_baseline(tenant_id: str, store: Path) -> tuple[float, float, int]:
             ]
         )
     rows = [row for project in projects for row in project]
-    columns = (
-        "id, tenant_id, project_id, valid_from, valid_to, ordinal, source_line, line_key, section, "
-        "position_number, code, description, category, unit, quantity, unit_price, total_price, "
-        "audit_status, fingerprint"
-    )
+    columns = ", ".join(POSITION_COLUMNS)  # the writer's own column list
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_legacy_copy")
         conn.execute("CREATE TABLE bench_legacy_copy (LIKE projects_position INCLUDING ALL)")

@@ -10,7 +10,7 @@ from django.db.models.functions import Substr
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from config.errors import ApiError
 from jobs.services import job_create
@@ -224,6 +224,33 @@ class BudgetVersionAdmin(ReadOnlyAdmin):
     list_filter = ["trigger"]
     search_fields = ["project__name", "source_name", "summary"]
     list_select_related = ["project"]
+    exclude = ["reconciliation"]
+    readonly_fields = ["reconciliation_table"]
+
+    @admin.display(description="Reconciliation with the file's declared totals")
+    def reconciliation_table(self, version: BudgetVersion) -> str:
+        rows = version.reconciliation or []
+        if not rows:
+            return "—"
+        return format_html(
+            "<table><thead><tr><th>Object</th><th>Part</th><th>Declared</th><th>Computed</th>"
+            "<th>Difference</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        row.get("object") or "(all)",
+                        row.get("part") or "(all)",
+                        row.get("declared"),
+                        row.get("computed") if row.get("computed") is not None else "—",
+                        row.get("difference"),
+                        "ok" if row.get("ok", True) else "MISMATCH",
+                    )
+                    for row in rows
+                ),
+            ),
+        )
 
     @admin.display(description="Positions")
     def positions(self, version: BudgetVersion) -> str:
@@ -360,7 +387,13 @@ class PositionAdmin(TenantScopedAdmin):
         "line_key",
         "section",
         "position_number",
+        "kind",
         *EDITABLE_FIELDS,
+        "price_system",
+        "material_unit_price",
+        "assembly_unit_price",
+        "long_text",
+        "takeoff",
         "audit_status",
         "source_line",
         "valid_from",

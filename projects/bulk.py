@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from projects.models import BudgetVersion, Finding, Position, Project
-from projects.rows import ROW_FIELDS
+from projects.rows import ROW_FIELDS, TAKEOFF_INDEX, takeoff_text
 
 CREATE_BATCH = 2000
 # After writing this many rows the planner's statistics are refreshed at once: until autovacuum
@@ -25,7 +25,7 @@ CREATE_BATCH = 2000
 # the project instead of an index scan: 30 ms instead of 0.1 ms per page of positions).
 ANALYZE_AFTER_ROWS = 10_000
 CLOSE_BATCH = 500  # well under SQLite's limit of bound parameters
-_COLUMNS = ("id", "tenant_id", "project_id", "valid_from", "valid_to", *ROW_FIELDS[1:])
+POSITION_COLUMNS = ("id", "tenant_id", "project_id", "valid_from", "valid_to", *ROW_FIELDS[1:])
 
 
 def new_ids(count: int) -> list[str]:
@@ -44,16 +44,21 @@ def new_ids(count: int) -> list[str]:
 
 
 def positions_write(*, project: Project, valid_from: int, rows: Iterable[tuple]) -> int:
-    """Write `rows` (ROW_FIELDS order; an id of None gets a new UUID; numbers as Decimal or text)
-    as current rows of `project` valid from version `valid_from`. Returns how many were written."""
+    """Write `rows` (ROW_FIELDS order; an id of None gets a new UUID; numbers as Decimal or text;
+    the take-off as a list or its JSON text) as current rows of `project` valid from version
+    `valid_from`. Returns how many were written."""
     count = 0
     if connection.vendor == "postgresql":
         head = (str(project.tenant_id), str(project.id), valid_from, None)
         with connection.cursor() as cursor:
-            columns = ", ".join(_COLUMNS)
+            columns = ", ".join(POSITION_COLUMNS)
             with cursor.copy(f"COPY {Position._meta.db_table} ({columns}) FROM STDIN") as copy:
                 write_row = copy.write_row
                 for row in rows:
+                    takeoff = row[TAKEOFF_INDEX]
+                    if takeoff.__class__ is not str:
+                        row = list(row)
+                        row[TAKEOFF_INDEX] = takeoff_text(takeoff or [])
                     write_row((row[0] or str(uuid.uuid4()), *head, *row[1:]))
                     count += 1
         return count
@@ -61,6 +66,8 @@ def positions_write(*, project: Project, valid_from: int, rows: Iterable[tuple])
     for row in rows:
         values = dict(zip(ROW_FIELDS, row, strict=True))
         values["id"] = values["id"] or uuid.uuid4()
+        if isinstance(values["takeoff"], str):
+            values["takeoff"] = json.loads(values["takeoff"])
         batch.append(
             Position(
                 tenant_id=project.tenant_id,

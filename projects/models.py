@@ -11,6 +11,8 @@ from tenants.models import Tenant, TenantOwnedModel
 QUANTITY_DIGITS, QUANTITY_PLACES = 20, 6
 UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES = 18, 4
 MONEY_DIGITS, MONEY_PLACES = 18, 2
+# Position kinds whose total is not added to any total (see Position.NOT_COUNTED_KINDS).
+NOT_COUNTED_KINDS = frozenset({"alternative", "contingency_without_total"})
 
 
 class Project(TenantOwnedModel):
@@ -107,6 +109,11 @@ class BudgetVersion(TenantOwnedModel):
     total_cost = models.DecimalField(
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal("0")
     )
+    # The imported items summed per object and part against the totals the file declares:
+    # [{"object", "part", "declared", "computed", "difference"}] (amounts as decimal text).
+    reconciliation = models.JSONField(default=list, blank=True)
+    # Whatever totals the file states about itself: {"net": "…", "vat": "…", "gross": "…", …}.
+    declared_totals = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -131,6 +138,10 @@ class Position(TenantOwnedModel):
         GREEN = "green", "Green"
         AMBER = "amber", "Amber"
         RED = "red", "Red"
+
+    # The one rule for which kinds count toward totals (versions, projects, diffs, exports):
+    # an alternative (GAEB Wahlposition) and a contingency without total are priced, not added.
+    NOT_COUNTED_KINDS = NOT_COUNTED_KINDS
 
     # The composite indexes below start with the project or the tenant, so neither foreign key
     # needs an index of its own.
@@ -161,6 +172,23 @@ class Position(TenantOwnedModel):
     )
     total_price = models.DecimalField(
         max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True
+    )
+    # What the file says beyond the numbers. The row or item kind as the file gives it: "K" work
+    # and "M" material (KROS, ÚRS), "P" (ASPE); GAEB "base", "alternative", "contingency",
+    # "contingency_without_total", "markup", "lump_sum", "hourly", "qty_tbd"; "" a plain item.
+    kind = models.CharField(max_length=32, blank=True)
+    price_system = models.CharField(
+        max_length=64, blank=True, help_text="Price system and edition, e.g. CS ÚRS 2025 01."
+    )
+    long_text = models.TextField(blank=True)
+    # Take-off lines: [{"expression": "(14+1)*(7,2+1)", "value": "123" or null, "line": 140}].
+    takeoff = models.JSONField(default=list, blank=True)
+    # Where the file splits the unit price into material and assembly.
+    material_unit_price = models.DecimalField(
+        max_digits=UNIT_PRICE_DIGITS, decimal_places=UNIT_PRICE_PLACES, null=True, blank=True
+    )
+    assembly_unit_price = models.DecimalField(
+        max_digits=UNIT_PRICE_DIGITS, decimal_places=UNIT_PRICE_PLACES, null=True, blank=True
     )
     audit_status = models.CharField(
         max_length=10, choices=AuditStatus.choices, default=AuditStatus.UNAUDITED

@@ -5,12 +5,14 @@ computed from the database for the same content.
 """
 
 import hashlib
+import json
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from projects.models import (
     MONEY_DIGITS,
     MONEY_PLACES,
+    NOT_COUNTED_KINDS,
     QUANTITY_DIGITS,
     QUANTITY_PLACES,
     UNIT_PRICE_DIGITS,
@@ -26,9 +28,29 @@ CONTENT_FIELDS = (
     "description",
     "category",
     "unit",
+    # What the file says beyond the numbers (kind, price system, texts, take-off, split prices).
+    "kind",
+    "price_system",
+    "long_text",
+    "takeoff",
+    "material_unit_price",
+    "assembly_unit_price",
     "quantity",
     "unit_price",
     "total_price",
+)
+# The fields added to CONTENT_FIELDS after fingerprints were first stored: a row that leaves them
+# all empty hashes as it did before, so existing rows still match their re-import.
+EXTENDED_FIELDS = (
+    "kind",
+    "price_system",
+    "long_text",
+    "takeoff",
+    "material_unit_price",
+    "assembly_unit_price",
+)
+_EXTENDED = slice(
+    CONTENT_FIELDS.index(EXTENDED_FIELDS[0]), CONTENT_FIELDS.index(EXTENDED_FIELDS[-1]) + 1
 )
 # A stored row as the bulk writer takes it (the writer adds tenant, project and validity).
 ROW_FIELDS = (
@@ -43,12 +65,25 @@ ROW_FIELDS = (
 SCALES = {
     "quantity": (QUANTITY_DIGITS, QUANTITY_PLACES),
     "unit_price": (UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES),
+    "material_unit_price": (UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES),
+    "assembly_unit_price": (UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES),
     "total_price": (MONEY_DIGITS, MONEY_PLACES),
 }
 MAX_LENGTHS = {
     name: Position._meta.get_field(name).max_length
-    for name in ("section", "position_number", "code", "category", "unit", "line_key")
+    for name in (
+        "section",
+        "position_number",
+        "code",
+        "category",
+        "unit",
+        "line_key",
+        "kind",
+        "price_system",
+    )
 }
+# Index of the take-off (JSON) in a ROW_FIELDS row: writers turn it into text or back.
+TAKEOFF_INDEX = ROW_FIELDS.index("takeoff")
 _NONE = "\x00"
 # Ordinals of a new budget's rows are spaced this far apart, so later versions can insert rows
 # between them without moving the rows around.
@@ -77,9 +112,37 @@ def quantize(name: str, value: Decimal | None) -> Decimal | None:
 
 def fingerprint(values: Iterable[object]) -> str:
     """Hash of a row's CONTENT_FIELDS values (in that order; numbers at the stored scale, as
-    Decimal or as their text: both hash alike)."""
+    Decimal or as their text: both hash alike; the take-off as a list or as its `takeoff_text`)."""
+    values = list(values)
+    extended = values[_EXTENDED]
+    del values[_EXTENDED]
     text = "\x1f".join([_NONE if value is None else str(value) for value in values])
+    if any(value not in _EMPTY for value in extended):
+        text += "\x1e" + "\x1f".join(
+            [
+                _NONE
+                if value is None
+                else takeoff_text(value)
+                if isinstance(value, list)
+                else str(value)
+                for value in extended
+            ]
+        )
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+_EMPTY = ("", None, "[]", [])
+
+
+def takeoff_text(lines: list) -> str:
+    """Take-off lines as canonical JSON text (sorted keys, no spaces): how rows carry them from
+    the file to the writer, and what fingerprints hash."""
+    return json.dumps(lines, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def counts_toward_total(kind: str) -> bool:
+    """The one rule: a position's total adds to the version's total unless its kind says not."""
+    return kind not in NOT_COUNTED_KINDS
 
 
 def money_text(value: Decimal | None) -> str | None:

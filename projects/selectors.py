@@ -1,6 +1,7 @@
 """Reads of projects, versions, positions, diffs, comments and audits; every one requires the
 tenant."""
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -121,12 +122,14 @@ def position_get(*, tenant: Tenant, project: Project, position_id: Any) -> Posit
 
 def exact_total(positions: QuerySet[Position]) -> dict[str, Any]:
     """Count, total cost and audit status counts of `positions` in one query. The total is summed
-    in whole cents: exact on PostgreSQL's numeric and on SQLite's floating point alike."""
+    in whole cents: exact on PostgreSQL's numeric and on SQLite's floating point alike; positions
+    of a kind that does not count (Position.NOT_COUNTED_KINDS) are counted but not added."""
     aggregates = positions.aggregate(
         count=Count("id"),
         cents=Sum(
             Round(F("total_price") * 100),
             output_field=DecimalField(max_digits=30, decimal_places=0),
+            filter=~Q(kind__in=Position.NOT_COUNTED_KINDS),
         ),
         green=Count("id", filter=Q(audit_status=Position.AuditStatus.GREEN)),
         amber=Count("id", filter=Q(audit_status=Position.AuditStatus.AMBER)),
@@ -178,7 +181,12 @@ _KINDS = {
     "removed": "n.id IS NULL",
     "modified": f"o.id IS NOT NULL AND n.id IS NOT NULL AND ({_DIFFERS})",
 }
-_CENTS = "COALESCE(SUM(ROUND({side}.total_price * 100)), 0)"
+# Kinds that do not count toward totals: the model's constant, as SQL literals.
+_NOT_COUNTED = ", ".join(f"'{kind}'" for kind in sorted(Position.NOT_COUNTED_KINDS))
+_CENTS = (
+    "COALESCE(SUM(CASE WHEN {side}.kind IN (" + _NOT_COUNTED + ") THEN NULL "
+    "ELSE ROUND({side}.total_price * 100) END), 0)"
+)
 _COUNTS_SQL = (
     "SELECT "  # noqa: S608
     + ", ".join(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)" for condition in _KINDS.values())
@@ -266,6 +274,8 @@ def _row_dict(row: tuple) -> dict[str, Any]:
     values = dict(zip(_DIFF_COLUMNS, row, strict=True))
     if not isinstance(values["id"], UUID):
         values["id"] = UUID(str(values["id"]))
+    if isinstance(values["takeoff"], str):  # SQLite keeps JSON as text
+        values["takeoff"] = json.loads(values["takeoff"])
     for name in SCALES:
         value = values[name]
         if isinstance(value, float | int):

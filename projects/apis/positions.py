@@ -33,6 +33,12 @@ POSITION_FIELDS = (
     "quantity",
     "unit_price",
     "total_price",
+    "kind",
+    "price_system",
+    "material_unit_price",
+    "assembly_unit_price",
+    "long_text",
+    "takeoff",
     "audit_status",
     "source_line",
     "valid_from",
@@ -48,6 +54,8 @@ class PositionOutputSerializer(serializers.ModelSerializer):
     quantity = PlainDecimalField(allow_null=True)
     unit_price = money_field(allow_null=True)
     total_price = money_field(allow_null=True)
+    material_unit_price = money_field(allow_null=True)
+    assembly_unit_price = money_field(allow_null=True)
 
     class Meta:
         model = Position
@@ -60,6 +68,8 @@ class PositionOutputSerializer(serializers.ModelSerializer):
         data["quantity"] = plain_text(data["quantity"])
         data["unit_price"] = plain_text(data["unit_price"], min_places=2)
         data["total_price"] = plain_text(data["total_price"], min_places=2)
+        data["material_unit_price"] = plain_text(data["material_unit_price"], min_places=2)
+        data["assembly_unit_price"] = plain_text(data["assembly_unit_price"], min_places=2)
         return data
 
 

@@ -33,6 +33,8 @@ class VersionOutputSerializer(serializers.ModelSerializer):
             "delta_cost",
             "position_count",
             "total_cost",
+            "reconciliation",
+            "declared_totals",
             "created_at",
         ]
 

@@ -18,6 +18,7 @@ from projects.importers.base import (
     ProgressCallback,
 )
 from projects.models import Position
+from projects.reconciliation import Tally, is_total, reconcile
 
 SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # zip (XLSX, ODS), OLE2 (XLS)
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
@@ -122,10 +123,18 @@ def rows_from_positions(
     ordinal = count = 0
     unaudited = Position.AuditStatus.UNAUDITED.value
     key_limit = stored.MAX_LENGTHS["line_key"] - 8  # room for a " #n" duplicate suffix
+    tally = Tally()
     for position in positions:
         values = _stored_values(position, report)
         if values is None:
             continue
+        total = values[_TOTAL]
+        tally.add(
+            object_code=position.object_code,
+            parts=position.parts,
+            kind=position.kind,
+            total=None if total is None else Decimal(total),
+        )
         key = _line_key(position)[:key_limit]
         if key in seen:
             locate, line, where_text = seen[key]
@@ -159,7 +168,16 @@ def rows_from_positions(
             f"The file has {len(report.errors)} problem(s), nothing was imported: {shown}{more}.",
             problems=report.errors,
         )
+    _reconcile(report, tally)
     return count
+
+
+def _reconcile(report: ImportReport, tally: Tally) -> None:
+    """The reconciliation table of the file's declared totals; a warning per disagreement."""
+    report.reconciliation, mismatches = reconcile(report.declared, tally)
+    for mismatch in mismatches:
+        report.warning("totals", str(mismatch))
+    report.total_mismatches = [str(m) for m in mismatches if is_total(m)]
 
 
 def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | None:
@@ -174,7 +192,15 @@ def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | No
     quantity = _number_text(position, "quantity", position.quantity, report)
     unit_price = _number_text(position, "unit_price", position.unit_price, report)
     total = _number_text(position, "total_price", position.total_price, report)
-    if not ok or _INVALID in (quantity, unit_price, total):
+    material = assembly = None
+    if position.material_unit_price is not None or position.assembly_unit_price is not None:
+        material = _number_text(
+            position, "material_unit_price", position.material_unit_price, report
+        )
+        assembly = _number_text(
+            position, "assembly_unit_price", position.assembly_unit_price, report
+        )
+    if not ok or _INVALID in (quantity, unit_price, total, material, assembly):
         return None
     return (
         section,
@@ -183,10 +209,19 @@ def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | No
         position.description,
         position.category,
         position.unit,
+        position.kind,
+        position.price_system,
+        position.long_text,
+        stored.takeoff_text(position.takeoff) if position.takeoff else "[]",
+        material,
+        assembly,
         quantity,
         unit_price,
         total,
     )
+
+
+_TOTAL = stored.CONTENT_FIELDS.index("total_price")
 
 
 _INVALID = object()
@@ -221,7 +256,8 @@ def _length_errors(position: ParsedPosition, report: ImportReport) -> bool:
 
 _SECTION_LIMIT = stored.MAX_LENGTHS["section"]
 _TEXT_LIMITS = [
-    (name, stored.MAX_LENGTHS[name]) for name in ("position_number", "code", "category", "unit")
+    (name, stored.MAX_LENGTHS[name])
+    for name in ("position_number", "code", "category", "unit", "kind", "price_system")
 ]
 
 

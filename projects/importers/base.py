@@ -40,6 +40,19 @@ class ParsedPosition:
     # None when `where_text` does (an XML path); called only when a message needs it.
     locate: Callable[[int], str] | None = None
     where_text: str = ""
+    # What the file says beyond the numbers (see Position): the row/item kind ("K", "M", "P",
+    # GAEB "alternative", …; "" a plain item), the price system and edition, the long text, the
+    # take-off lines ({"expression", "value" as decimal text or None, "line"}), and the unit
+    # price split into material and assembly where the file splits it.
+    kind: str = ""
+    price_system: str = ""
+    long_text: str = ""
+    takeoff: list[dict] = field(default_factory=list)
+    material_unit_price: Decimal | None = None
+    assembly_unit_price: Decimal | None = None
+    # The codes of the parts (díly) the item lies in, outermost first (e.g. ("HSV", "1")): the
+    # reconciliation sums items per object and part against the totals the file declares.
+    parts: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:
@@ -89,6 +102,21 @@ class ImportReport:
     warnings: list[Problem] = field(default_factory=list)
     warning_count: int = 0
     notes: dict[str, int | str | list[str]] = field(default_factory=dict)
+    # Totals the file declares, to reconcile with its items: (object, part, amount); object ""
+    # is the whole file, part "" a whole object (projects.reconciliation).
+    declared: list[tuple[str, str, Decimal]] = field(default_factory=list)
+    # Whatever the file states about its totals ({"net": "…", "vat": "…", "gross": "…", …}).
+    declared_totals: dict[str, str] = field(default_factory=dict)
+    # The reconciliation table once the items are read (projects.reconciliation.reconcile).
+    reconciliation: list[dict] = field(default_factory=list)
+    # The reconciliation's disagreements about a whole object or the whole budget: an import
+    # with any must not look like a success.
+    total_mismatches: list[str] = field(default_factory=list)
+
+    def declare(self, object_code: str, part: str, amount: Decimal | None) -> None:
+        """The file says the items of `object_code` / `part` add up to `amount`."""
+        if amount is not None:
+            self.declared.append((object_code, part, amount))
 
     def error(self, where: str, message: str, column: str = "") -> None:
         self.errors.append(Problem(where, message, column))

@@ -62,6 +62,8 @@ class ImportOutcome:
             "warnings": [p.as_dict() for p in self.report.warnings[:MAX_LISTED]],
             "warning_count": self.report.warning_count,
             "notes": self.report.notes,
+            "reconciliation": version.reconciliation,
+            "declared_totals": version.declared_totals,
         }
 
 
@@ -99,6 +101,8 @@ def budget_import(
                 actor=actor,
                 source_name=filename,
                 job=job,
+                reconciliation=report.reconciliation,
+                declared_totals=report.declared_totals,
             )
     except BaseException:
         project_status_settle(project=project)

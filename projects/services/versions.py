@@ -64,8 +64,11 @@ def version_open(
     source_name: str = "",
     summary: str = "",
     job: Any = None,
+    reconciliation: list[dict] | None = None,
+    declared_totals: dict[str, str] | None = None,
 ) -> BudgetVersion:
-    """The next version of a locked project, not yet current."""
+    """The next version of a locked project, not yet current; an import gives the file's
+    `reconciliation` table and `declared_totals`."""
     last = BudgetVersion.objects.filter(project=project).aggregate(last=Max("number"))["last"]
     return BudgetVersion.objects.create(
         tenant_id=project.tenant_id,
@@ -78,6 +81,8 @@ def version_open(
         source_name=source_name[:255],
         summary=summary[:500],
         job=job,
+        reconciliation=reconciliation or [],
+        declared_totals=declared_totals or {},
     )
 
 

@@ -63,6 +63,12 @@ class TestPositions:
             "quantity": "249",
             "unit_price": "1412.37",
             "total_price": "351680.13",
+            "kind": "",
+            "price_system": "",
+            "material_unit_price": None,
+            "assembly_unit_price": None,
+            "long_text": "",
+            "takeoff": [],
             "audit_status": "unaudited",
             "source_line": 2,
             "valid_from": 1,
@@ -195,6 +201,8 @@ class TestReverts:
             "delta_cost": "-" + EXPECTED["v2"]["delta_cost"],
             "position_count": 300,
             "total_cost": EXPECTED["total_cost"],
+            "reconciliation": [],
+            "declared_totals": {},
             "created_at": None,
         }
         assert content(all_positions(member.client, v2)) == content(
@@ -246,6 +254,12 @@ class TestDiffs:
             "quantity": diff["added"][0]["quantity"],
             "unit_price": diff["added"][0]["unit_price"],
             "total_price": diff["added"][0]["total_price"],
+            "kind": "",
+            "price_system": "",
+            "long_text": "",
+            "takeoff": [],
+            "material_unit_price": None,
+            "assembly_unit_price": None,
         }
 
     def test_bad_diff_requests(self, v1, member):
