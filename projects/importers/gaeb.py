@@ -10,7 +10,7 @@ length; its section is the path of its categories' labels; its description the s
 (`OutlineText`, or the long text's first line when there is none) and its long text the
 `DetailTxt`.
 
-Item kinds (`projects.importers.base.KINDS`): `Provis` WithTotal / WithoutTotal, `ALNGroupNo` +
+Item kinds (`Position.kind`): `Provis` WithTotal / WithoutTotal, `ALNGroupNo` +
 `ALNSerNo` (the group's first, lowest serial is its base item, the others alternatives),
 `MarkupItem` and `MarkupIt`, `LumpSumItem`, `HourIt`, `QtyTBD`. An `Item` with no quantity, no
 price and none of those kinds is a text item: kept as a note of the import, not as a position.
@@ -18,9 +18,10 @@ A `MarkupItem` is stored as markup % (quantity, unit "%") × the amount it appli
 price), so quantity × unit price is its total as for any other position.
 
 Where quantity × unit price and the item total (`IT`) disagree, the unit price wins (VOB/A §16c)
-and the difference is a warning. The totals the file declares (`Totals` of every `BoQCtgy` and of
-the BoQ: total, discount, net, VAT, gross) are compared with the imported items', counting only
-the kinds that count (alternatives and contingencies without total do not).
+and the difference is a warning. The totals the file declares (`Totals` of every `BoQCtgy`, a
+part named by its number, and of the BoQ, the whole) go to projects.reconciliation, which checks
+them against the imported items by the one rule of which kinds count; the bill's discount, net,
+VAT and gross are kept with the version and checked against each other here.
 
 Parsed with defusedxml's parser (no DTD, no entities) driving a target that keeps only the item
 being read and the open categories: no element tree is built, so memory stays flat whatever the
@@ -77,11 +78,11 @@ OTHER_PHASES = {
 }
 _NAMESPACE_PHASE = re.compile(r"/DA(\d\d(?:\.\d)?[A-Z]?)/(\d\.\d)/?$", re.IGNORECASE)
 
-# Kinds as stored on positions ("" = a plain item); NOT_COUNTED add to no total.
+# Kinds as stored on positions (Position.kind; "" a plain item). Which count toward totals is
+# Position.NOT_COUNTED_KINDS' business (alternatives and contingencies without total do not).
 BASE, ALTERNATIVE = "base", "alternative"
 CONTINGENCY, CONTINGENCY_WITHOUT_TOTAL = "contingency", "contingency_without_total"
 MARKUP, LUMP_SUM, HOURLY, QTY_TBD = "markup", "lump_sum", "hourly", "qty_tbd"
-NOT_COUNTED = frozenset({ALTERNATIVE, CONTINGENCY_WITHOUT_TOTAL})
 MARKUP_UNIT = "%"
 
 # Direct children of an Item / MarkupItem whose text is kept.
@@ -136,20 +137,11 @@ _YES = "Yes"
 
 
 @dataclass(slots=True)
-class GaebPosition(ParsedPosition):
-    """A position with what GAEB says beyond the common fields."""
-
-    kind: str = ""
-    long_text: str = ""
-
-
-@dataclass(slots=True)
 class _Category:
     number: str
     label: str = ""
     line: int = 0
     path: str = ""
-    counted: Decimal = Decimal(0)
     declared: dict[str, Decimal] = field(default_factory=dict)
     row: list | None = None
 
@@ -169,13 +161,11 @@ class _Item:
 
 @dataclass
 class Totals:
-    """What the file declares and what its items add up to, per category and for the bill."""
+    """What the file declares: per category (in file order) and for the whole bill."""
 
-    # [category number, its label, declared total or None, computed total], in file order
+    # [category number, declared total or None], outer categories first
     categories: list[list] = field(default_factory=list)
     declared: dict[str, Decimal] = field(default_factory=dict)
-    computed: Decimal = Decimal(0)
-    not_counted: Decimal = Decimal(0)
 
 
 def _local(tag: str) -> str:
@@ -214,7 +204,7 @@ class _Target:
         self.rich_depth = 0
         self.totals: dict[str, str] | None = None
         self.totals_owner = ""
-        self.ready: list[GaebPosition] = []
+        self.ready: list[ParsedPosition] = []
         self.result = Totals()
         self.aln_bases: dict[str, int] = {}
         self.notes: list[str] = []
@@ -274,8 +264,8 @@ class _Target:
                 number=attrib.get("RNoPart", "").strip(), line=self.line, path="/".join(self.path)
             )
             self.categories.append(category)
-            # Its reconciliation row, in file order (outer categories first); filled at its end.
-            category.row = [self._category_number(), "", None, Decimal(0)]
+            # What it declares, in file order (outer categories first); filled at its end.
+            category.row = [self._category_number(), None]
             self.result.categories.append(category.row)
         elif name == "LblTx" and parent == "BoQCtgy":
             self._rich_start("label", depth)
@@ -409,6 +399,20 @@ class _Target:
             if c.number
         )
 
+    def _parts(self) -> tuple[str, ...]:
+        """The numbers of the open categories, outermost first (`01`, `01.02`): the parts whose
+        declared totals the item counts toward."""
+        parts = []
+        shapes = self.level_shapes
+        numbers: list[str] = []
+        for at, category in enumerate(self.categories):
+            if category.number:
+                numbers.append(
+                    self._shaped(category.number, shapes[at] if at < len(shapes) else None)
+                )
+                parts.append(".".join(numbers))
+        return tuple(parts)
+
     def _number(self, item: _Item) -> str:
         parts = [self._category_number(), self._shaped(item.number, self.item_shape), item.index]
         return ".".join(part for part in parts if part)
@@ -464,9 +468,7 @@ class _Target:
 
     def _category_end(self) -> None:
         category = self.categories.pop()
-        category.row[1:] = [category.label, category.declared.get("Total"), category.counted]
-        if self.categories:
-            self.categories[-1].counted += category.counted
+        category.row[1] = category.declared.get("Total")
 
     def _note(self, item: _Item) -> None:
         text = item.short_text or item.long_text
@@ -573,17 +575,10 @@ class _Target:
             total = computed
         if not item.number:
             self.report.warning(where, "the item has no number (RNoPart)", "RNoPart")
-        if total is not None:
-            if kind in NOT_COUNTED:
-                self.result.not_counted += total
-            else:
-                self.result.computed += total
-                if self.categories:
-                    self.categories[-1].counted += total
         description = item.short_text or item.long_text.split("\n", 1)[0]
         self.positions += 1
         self.ready.append(
-            GaebPosition(
+            ParsedPosition(
                 source_line=item.line,
                 position_number=number,
                 description=" ".join(description.split()),
@@ -595,55 +590,20 @@ class _Target:
                 where_text=where,
                 kind=kind,
                 long_text=item.long_text,
+                parts=self._parts(),
             )
         )
 
 
-def _check_declared(totals: Totals, report: ImportReport) -> list[dict[str, str]]:
-    """Reconciliation rows (declared against computed) and warnings for disagreements."""
-    rows = []
-    for number, label, declared, computed in totals.categories:
-        if declared is None:
-            continue
-        difference = computed - declared
-        rows.append(
-            {
-                "object": "",
-                "part": f"{number} {label}".strip(),
-                "declared": str(declared),
-                "computed": str(computed),
-                "difference": str(difference),
-            }
-        )
-        if difference:
-            report.warning(
-                f"category {number}",
-                f"the file declares a total of {declared}, its items add up to {computed} "
-                f"(difference {difference})",
-                "Totals",
-            )
-    declared = totals.declared
-    total = declared.get("Total")
-    if total is not None:
-        difference = totals.computed - total
-        rows.append(
-            {
-                "object": "",
-                "part": "",
-                "declared": str(total),
-                "computed": str(totals.computed),
-                "difference": str(difference),
-            }
-        )
-        if difference:
-            report.warning(
-                "bill",
-                f"the file declares a total of {total}, its items add up to {totals.computed} "
-                f"(difference {difference})",
-                "Totals",
-            )
-    _check_discount_and_vat(declared, report)
-    return rows
+def _declare(totals: Totals, report: ImportReport) -> None:
+    """Tell the report what the file declares: every category's total (part = its number) and
+    the bill's (the whole), and the bill's discount, net, VAT and gross."""
+    for number, declared in totals.categories:
+        report.declare("", number, declared)
+    report.declare("", "", totals.declared.get("Total"))
+    if totals.declared:
+        report.declared_totals = declared_totals(totals.declared)
+    _check_discount_and_vat(totals.declared, report)
 
 
 def _check_discount_and_vat(declared: dict[str, Decimal], report: ImportReport) -> None:
@@ -704,7 +664,7 @@ def read(
     report: ImportReport,
     on_progress: ProgressCallback,
     filename: str = "",
-) -> Iterator[GaebPosition]:
+) -> Iterator[ParsedPosition]:
     size = stream.seek(0, 2)
     stream.seek(0)
     report.notes["format"] = "gaeb"
@@ -766,9 +726,4 @@ def _finish(target: _Target, report: ImportReport) -> None:
         report.warning("GAEB", f"unknown phase X{phase}: read as a bill of quantities")
     if target.notes:
         report.notes["text_notes"] = target.notes[:100]
-    totals = target.result
-    report.notes["reconciliation"] = _check_declared(totals, report)
-    if totals.declared:
-        report.notes["declared_totals"] = declared_totals(totals.declared)
-    if totals.not_counted:
-        report.notes["not_counted_total"] = str(totals.not_counted)
+    _declare(target.result, report)

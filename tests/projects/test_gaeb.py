@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from projects.importers import ImportReport, sniff_format
+from projects.importers import ImportReport, ParsedPosition, rows_from_positions, sniff_format
 from projects.importers import gaeb as reader
+from projects.models import Position
 from tests.conftest import SHARED_DATA
 from tests.projects import gaeb_files as g
 from tests.projects.test_importers import failure, read
@@ -18,23 +19,25 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "gaeb"
 SAMPLES = sorted(path.name for path in DATA.glob("gaebphp_*"))
 
 
-def positions(
-    data: bytes, name: str = "bill.x86"
-) -> tuple[list[reader.GaebPosition], ImportReport]:
-    """What the GAEB reader yields (kinds and long texts included)."""
+def positions(data: bytes, name: str = "bill.x86") -> tuple[list[ParsedPosition], ImportReport]:
+    """What the GAEB reader yields, and its report once the rows are made (and reconciled)."""
     report = ImportReport()
     found = list(
         reader.read(io.BytesIO(data), report=report, on_progress=lambda *_: None, filename=name)
     )
+    list(rows_from_positions(found, report=report))
     return found, report
 
 
-def counted_total(found: list[reader.GaebPosition]) -> Decimal:
-    return sum((p.total_price or D(0) for p in found if p.kind not in reader.NOT_COUNTED), D(0))
+def counted_total(found: list[ParsedPosition]) -> Decimal:
+    return sum(
+        (p.total_price or D(0) for p in found if p.kind not in Position.NOT_COUNTED_KINDS), D(0)
+    )
 
 
 def differences(report: ImportReport) -> dict[str, Decimal]:
-    return {row["part"]: D(row["difference"]) for row in report.notes["reconciliation"]}
+    """Computed − declared per reconciled part ("" the whole bill)."""
+    return {row["part"]: -D(row["difference"]) for row in report.reconciliation}
 
 
 class TestSamples:
@@ -65,7 +68,7 @@ class TestSamples:
         assert first.long_text.startswith("Boden loesen und lagern.\nBodenklasse 3-5.")
         assert all(p.unit_price is None and p.total_price is None for p in found)
         assert report.notes["gaeb_phase"] == "X83"
-        assert report.notes["reconciliation"] == []  # a tender declares no totals
+        assert report.reconciliation == []  # a tender declares no totals
 
     def test_markups_and_texts(self):
         found, report = positions((DATA / "gaebphp_markup.x83").read_bytes())
@@ -94,7 +97,7 @@ class TestSamples:
 
     def test_discount_vat_and_gross(self):
         _, report = positions((DATA / "gaebphp_realistic.x84").read_bytes())
-        assert report.notes["declared_totals"] == {
+        assert report.declared_totals == {
             "total": "9649.00",
             "discount_percent": "5.000000",
             "after_discount": "9166.55",
@@ -103,12 +106,7 @@ class TestSamples:
             "vat": "1741.64",
             "gross": "10908.19",
         }
-        assert [row["part"] for row in report.notes["reconciliation"]] == [
-            "01",
-            "02",
-            "02.01",
-            "",
-        ]
+        assert [row["part"] for row in report.reconciliation] == ["01", "02", "02.01", ""]
 
     def test_an_item_index_and_an_item_without_quantity(self):
         found, _ = positions((DATA / "gaebphp_realistic.x84").read_bytes())
@@ -146,8 +144,15 @@ class TestKinds:
         assert report.notes["text items (kept as notes)"] == 1
         # Alternatives and contingencies without total are priced but add to no total.
         assert counted_total(found) == D("9412.00")
-        assert D(report.notes["not_counted_total"]) == D("3800.00")
         assert set(differences(report).values()) == {D(0)}
+        assert {row["part"]: row["items"] for row in report.reconciliation} == {
+            "01": 7,  # the alternative and the contingency without total are not among them
+            "01.01": 3,
+            "01.02": 4,
+            "02": 1,
+            "02.01": 1,
+            "": 8,
+        }
         assert report.warning_count == 0
 
     def test_what_each_position_says(self):
@@ -197,11 +202,14 @@ class TestKinds:
         bill = g.every_kind()
         bill[0].children[0].total = "3000.00"  # 01.01 declares 3000.00, its items 3340.00
         found, report = positions(g.bill(bill, totals={"Total": "12000.00"}))
-        assert differences(report)["01.01 Erdarbeiten"] == D("340.00")
+        assert differences(report)["01.01"] == D("340.00")
         assert differences(report)[""] == D("-2588.00")
+        assert report.total_mismatches == [
+            "whole budget: the file declares 12000.00, its items add up to 9412.00 "
+            "(difference 2588.00)"
+        ]
         messages = [str(w) for w in report.warnings]
-        assert any("01.01" in m and "3000.00" in m and "3340.00" in m for m in messages)
-        assert any("12000.00" in m and "9412.00" in m for m in messages)
+        assert any('"01.01"' in m and "3000.00" in m and "3340.00" in m for m in messages)
         assert len(found) == 10  # a warning, not an error
 
     def test_a_discount_that_does_not_add_up(self):
