@@ -15,6 +15,7 @@ from projects.importers.base import (
     ImportFailed,
     ImportReport,
     ParsedPosition,
+    PreviousPositions,
     ProgressCallback,
 )
 from projects.models import Position
@@ -72,15 +73,24 @@ def _xml_root(text: bytes) -> bytes | None:
 
 
 def read_positions(
-    stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
+    stream: BinaryIO,
+    *,
+    filename: str,
+    report: ImportReport,
+    on_progress: ProgressCallback,
+    previous: PreviousPositions | None = None,
 ) -> Iterator[ParsedPosition]:
-    """The positions of the file as its format's module reads them."""
+    """The positions of the file as its format's module reads them. `previous` gives the current
+    version's positions to a format that completes its items from them (a GAEB X84 bid carries
+    prices only: its texts, units and kinds are the tender's)."""
     stream.seek(0)
     head = stream.read(4096)
     stream.seek(0)
     format = sniff_format(head, filename)
     if format == "gaeb":  # the phase may be only in the suffix (.x83) of a 3.0/3.1 file
-        return gaeb.read(stream, report=report, on_progress=on_progress, filename=filename)
+        return gaeb.read(
+            stream, report=report, on_progress=on_progress, filename=filename, previous=previous
+        )
     return READERS[format](stream, report=report, on_progress=on_progress)
 
 
@@ -96,13 +106,20 @@ def _line_key(position: ParsedPosition) -> str:
 
 
 def read_rows(
-    stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
+    stream: BinaryIO,
+    *,
+    filename: str,
+    report: ImportReport,
+    on_progress: ProgressCallback,
+    previous: PreviousPositions | None = None,
 ) -> Iterator[tuple]:
     """Stored rows (`projects.rows.ROW_FIELDS` order, id None, numbers as their canonical text at
     the stored scale) of the file's positions, in file order; ordinals are spaced ORDINAL_GAP
     apart. Raises ImportFailed when the file cannot be read, has no positions, or (once it is read
     to the end) when rows had errors, listing them all; warnings stay in `report`."""
-    positions = read_positions(stream, filename=filename, report=report, on_progress=on_progress)
+    positions = read_positions(
+        stream, filename=filename, report=report, on_progress=on_progress, previous=previous
+    )
     count = yield from rows_from_positions(positions, report=report)
     if count == 0:
         raise ImportFailed(

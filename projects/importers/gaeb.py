@@ -43,6 +43,7 @@ from projects.importers.base import (
     ImportFailed,
     ImportReport,
     ParsedPosition,
+    PreviousPositions,
     ProgressCallback,
     round_money,
 )
@@ -76,6 +77,8 @@ OTHER_PHASES = {
     "98": "X98 (trade)",
     "99": "X99 (trade)",
 }
+# A bid: its schema has prices but no texts, units or kinds (they are the tender's).
+BID_PHASE = "84"
 _NAMESPACE_PHASE = re.compile(r"/DA(\d\d(?:\.\d)?[A-Z]?)/(\d\.\d)/?$", re.IGNORECASE)
 
 # Kinds as stored on positions (Position.kind; "" a plain item). Which count toward totals is
@@ -183,9 +186,14 @@ class _Target:
     """The parser's target: reads elements as they open and close, yields positions by way of
     `self.ready` (drained by `read` after every chunk)."""
 
-    def __init__(self, report: ImportReport, filename: str) -> None:
+    def __init__(
+        self, report: ImportReport, filename: str, previous: PreviousPositions | None
+    ) -> None:
         self.report = report
         self.filename = filename
+        self.previous_positions = previous
+        self.previous: dict[str, dict[str, str]] | None = None
+        self.completed = 0
         self.parser: DefusedXMLParser | None = None
         self.names: list[str] = []  # open elements, local names
         self.path: list[str] = []  # the same, with sibling numbers where there are several
@@ -576,23 +584,41 @@ class _Target:
         if not item.number:
             self.report.warning(where, "the item has no number (RNoPart)", "RNoPart")
         description = item.short_text or item.long_text.split("\n", 1)[0]
-        self.positions += 1
-        self.ready.append(
-            ParsedPosition(
-                source_line=item.line,
-                position_number=number,
-                description=" ".join(description.split()),
-                unit=unit,
-                quantity=quantity,
-                unit_price=unit_price,
-                total_price=total,
-                section=self._section(),
-                where_text=where,
-                kind=kind,
-                long_text=item.long_text,
-                parts=self._parts(),
-            )
+        position = ParsedPosition(
+            source_line=item.line,
+            position_number=number,
+            description=" ".join(description.split()),
+            unit=unit,
+            quantity=quantity,
+            unit_price=unit_price,
+            total_price=total,
+            section=self._section(),
+            where_text=where,
+            kind=kind,
+            long_text=item.long_text,
+            parts=self._parts(),
         )
+        if self.previous_positions is not None and self.phase.startswith(BID_PHASE):
+            self._complete(position, has_short_text=bool(item.short_text))
+        self.positions += 1
+        self.ready.append(position)
+
+    def _complete(self, position: ParsedPosition, *, has_short_text: bool) -> None:
+        """Take what an X84 cannot say (texts, unit, kind, category labels) from the project's
+        current position of the same number: the tender this bid answers."""
+        if self.previous is None:
+            self.previous = self.previous_positions() if self.previous_positions else {}
+        tender = self.previous.get(position.position_number)
+        if tender is None:
+            return
+        if not has_short_text:
+            position.description = tender["description"] or position.description
+        position.long_text = position.long_text or tender["long_text"]
+        position.unit = position.unit or tender["unit"]
+        position.kind = position.kind or tender["kind"]
+        if not any(category.label for category in self.categories):
+            position.section = tender["section"]
+        self.completed += 1
 
 
 def _declare(totals: Totals, report: ImportReport) -> None:
@@ -664,11 +690,14 @@ def read(
     report: ImportReport,
     on_progress: ProgressCallback,
     filename: str = "",
+    previous: PreviousPositions | None = None,
 ) -> Iterator[ParsedPosition]:
+    """The positions of a GAEB file. `previous` (the project's current positions) completes the
+    items of an X84 bid, which carries prices only, from the tender it answers."""
     size = stream.seek(0, 2)
     stream.seek(0)
     report.notes["format"] = "gaeb"
-    target = _Target(report, filename)
+    target = _Target(report, filename, previous)
     parser = DefusedXMLParser(
         target=target, forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
@@ -726,4 +755,6 @@ def _finish(target: _Target, report: ImportReport) -> None:
         report.warning("GAEB", f"unknown phase X{phase}: read as a bill of quantities")
     if target.notes:
         report.notes["text_notes"] = target.notes[:100]
+    if target.completed:
+        report.notes["completed_from_current_version"] = target.completed
     _declare(target.result, report)

@@ -125,6 +125,10 @@ class _Writer:
 
     def item(self, item: Item) -> str:
         parts = []
+        if not self.with_texts:  # an X84: quantities, prices and totals only
+            item = replace(
+                item, unit="", aln=None, provis="", lump_sum=False, hourly=False, qty_tbd=False
+            )
         if item.aln is not None:
             parts.append(
                 f"<ALNGroupNo>{item.aln[0]}</ALNGroupNo><ALNSerNo>{item.aln[1]}</ALNSerNo>"
@@ -222,8 +226,8 @@ def bill(
 ) -> bytes:
     """A GAEB file of `children` (Categories, Items, Markups, Texts; a flat bill when they are
     items), phase `phase` (written in the namespace and `Award/DP` unless `dp` says otherwise),
-    BoQ totals `totals` ("auto": what the items add up to). An X84 gets no texts, units or labels
-    (its schema has none) unless `with_texts` says so."""
+    BoQ totals `totals` ("auto": what the items add up to). An X84 gets no short texts, units,
+    kinds or labels (its schema has none) unless `with_texts` says so."""
     if with_texts is None:
         with_texts = phase != "84"
     writer = _Writer(phase, with_texts)
