@@ -15,6 +15,7 @@ COLUMNS = [
     "Total",
     "Status",
     "Findings",
+    "Kind",
 ]
 
 # A spreadsheet runs a text cell that starts like this as a formula (CSV/formula injection).
@@ -38,6 +39,8 @@ class ExportRow:
     total_price: Decimal | None
     status: str
     findings: str
+    # The item kind (GAEB alternative, contingency, markup…; K/M rows): "" a plain item.
+    kind: str = ""
 
     def cells(self) -> list[str | Decimal | None]:
         """Text escaped, numbers kept as exact Decimals (a number is never a formula)."""
@@ -52,6 +55,7 @@ class ExportRow:
             self.total_price,
             self.status,
             escape_text(self.findings),
+            self.kind,
         ]
 
 

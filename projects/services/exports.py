@@ -93,11 +93,12 @@ def export_rows(
         "unit_price",
         "total_price",
         "audit_status",
+        "kind",
     )
     total = version.position_count or 1
     for done, row in enumerate(positions.iterator(chunk_size=ROW_CHUNK), start=1):
-        line_key, *values, status = row
-        yield ExportRow(*values, status=status, findings=findings.get(line_key, ""))
+        line_key, *values, status, kind = row
+        yield ExportRow(*values, status=status, findings=findings.get(line_key, ""), kind=kind)
         if done % ROW_CHUNK == 0:
             progress.update(90 * done // total, 100, step="writing the file")
             progress.check_cancelled()

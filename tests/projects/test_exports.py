@@ -119,11 +119,11 @@ def test_status_and_findings_columns(member, budget, django_assert_max_num_queri
         values = list(sheet.iter_rows(values_only=True))
     assert list(values[0]) == COLUMNS
     by_item = {row[1]: row for row in values[1:]}
-    assert by_item["1"][8:] == (
+    assert by_item["1"][8:10] == (
         "red",
         "arithmetic.total: Total off by 10.00. | cost.deviation: +30 %",
     )
-    assert by_item["2"][8:] == ("amber", "catalog.unknown_code: =Code not in the catalog.")
+    assert by_item["2"][8:10] == ("amber", "catalog.unknown_code: =Code not in the catalog.")
     assert by_item["3"][8] == "unaudited" and by_item["3"][9] in (None, "")
 
 

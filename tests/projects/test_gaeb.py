@@ -578,3 +578,23 @@ class TestExport:
         assert_valid(tender, "83")
         job = import_file(project, data, "b.x84")  # prices only: the rest is the CSV's
         assert job.result["changes"]["added"] == job.result["changes"]["removed"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_spreadsheet_exports_show_the_kind(project, member, import_file, fmt):
+    import csv
+
+    from openpyxl import load_workbook
+
+    assert import_file(project, g.bill(g.every_kind()), "lv.x86").status == "succeeded"
+    data, _ = export_file(member, project, fmt)
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    else:
+        sheet = load_workbook(io.BytesIO(data), read_only=True)["Budget"]
+        rows = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
+    kinds = {row[1]: row[rows[0].index("Kind")] for row in rows[1:]}
+    assert kinds["01.02.0010.A"] == "alternative"
+    assert kinds["01.02.0090"] == "markup"
+    assert kinds["02.01.0010"] == ""
