@@ -598,3 +598,43 @@ def test_the_spreadsheet_exports_show_the_kind(project, member, import_file, fmt
     assert kinds["01.02.0010.A"] == "alternative"
     assert kinds["01.02.0090"] == "markup"
     assert kinds["02.01.0010"] == ""
+
+
+@pytest.mark.django_db
+class TestAdminAndCommand:
+    """The admin action and `import_budget` run the same import: GAEB is one more format."""
+
+    def test_the_command(self, tenant, tmp_path, capsys):
+        from django.core.management import call_command
+
+        path = tmp_path / "bvbs.x84"
+        path.write_bytes(g.bvbs_bid())
+        call_command("import_budget", tenant.slug, "Testangebot", str(path), "--create")
+        assert "28 positions, total 2000000.00" in capsys.readouterr().out
+
+    def test_the_admin_action_and_the_version_page(self, client, project):
+        from django.contrib.auth import get_user_model
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from jobs.models import Job
+        from jobs.services import job_execute
+
+        get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests")
+        client.login(username="root", password="pw-for-tests")
+        superuser_client = client
+        action = {"action": "import_budget_file", "_selected_action": [project.pk]}
+        upload = SimpleUploadedFile("lv.x86", g.bill(g.every_kind(), totals="auto"))
+        superuser_client.post(
+            "/admin/projects/project/", {**action, "apply": "1", "file": upload}, follow=True
+        )
+        job_execute(job_id=Job.objects.get(project=project, kind="import_budget").id)
+        project.refresh_from_db()
+        assert project.total_cost == D("9412.00")
+        page = superuser_client.get(
+            f"/admin/projects/budgetversion/{project.current_version.pk}/change/"
+        ).content.decode()
+        assert "01.02" in page and "9412.00" in page  # the reconciliation table
+        positions = superuser_client.get(
+            f"/admin/projects/position/?project__id__exact={project.pk}"
+        ).content.decode()
+        assert "alternative" in positions
