@@ -23,21 +23,24 @@ part named by its number, and of the BoQ, the whole) go to projects.reconciliati
 them against the imported items by the one rule of which kinds count; the bill's discount, net,
 VAT and gross are kept with the version and checked against each other here.
 
-Parsed with defusedxml's parser (no DTD, no entities) driving a target that keeps only the item
-being read and the open categories: no element tree is built, so memory stays flat whatever the
-file's size, and every message names the XML line and path. A GAEB file that is not a bill (X31
-quantity take-off, X89 invoice, trade and cost phases) is refused with a message naming its phase.
+Parsed by expat with defusedxml's rules (a DTD, an entity declaration or an external reference
+stops it) and handlers that keep only the item being read and the open categories: no element tree
+is built, so memory stays flat whatever the file's size, and every message names the XML line and
+path (defusedxml's own ElementTree parser is the pure-Python one, three times slower). A GAEB
+file that is not a bill (X31 quantity take-off, X89 invoice, trade and cost phases) is refused with
+a message naming its phase.
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
-from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
+from xml.parsers.expat import ExpatError, XMLParserType
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser
+from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from projects.importers.base import (
     ImportFailed,
@@ -108,6 +111,11 @@ _ITEM_FIELDS = frozenset(
     }
 )
 _NUMBERS = ("Qty", "UP", "IT", "ITMarkup", "Markup")
+_ITEMS = frozenset({"Item", "MarkupItem"})
+_NOTES = frozenset({"Remark", "PerfDescr"})
+_ITEM_TEXTS = frozenset({"OutlineText", "DetailTxt"})
+# Elements numbered in paths when they have same-named siblings (`Itemlist/Item[3]`).
+_NUMBERED = frozenset({"BoQ", "BoQCtgy", "Itemlist", "Item", "MarkupItem", "Remark", "PerfDescr"})
 # Elements that end a line of text (a paragraph, a list entry, a table cell, a line break).
 _LINE_ENDS = frozenset(
     {"p", "div", "li", "br", "tr", "td", "ComplCaption", "ComplBody", "ComplTail"}
@@ -144,7 +152,6 @@ class _Category:
     number: str
     label: str = ""
     line: int = 0
-    path: str = ""
     declared: dict[str, Decimal] = field(default_factory=dict)
     row: list | None = None
 
@@ -178,8 +185,8 @@ def _local(tag: str) -> str:
 def _flatten(parts: list[str]) -> str:
     """Text gathered from rich-text markup: each line's whitespace collapsed, empty lines
     dropped, lines joined by newlines."""
-    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
-    return "\n".join(line for line in lines if line)
+    lines = [" ".join(line.split()) for line in "".join(parts).split("\n")]
+    return "\n".join([line for line in lines if line])
 
 
 class _Target:
@@ -194,11 +201,14 @@ class _Target:
         self.previous_positions = previous
         self.previous: dict[str, dict[str, str]] | None = None
         self.completed = 0
-        self.parser: DefusedXMLParser | None = None
-        self.names: list[str] = []  # open elements, local names
-        self.path: list[str] = []  # the same, with sibling numbers where there are several
-        self.counts: list[dict[str, int] | None] = [None]
+        self.parser: XMLParserType | None = None
+        self.names: list[str] = []  # the open elements' local names
+        # Sibling numbers of the open elements that have same-named siblings before them (by
+        # depth), and the counts of such children under each open element (by its depth).
+        self.indexes: dict[int, int] = {}
+        self.child_counts: dict[int, dict[str, int]] = {}
         self.local_names: dict[str, str] = {}
+        self.list_path: str | None = None  # the path of the open item list
         self.info: dict[str, str] = {}
         self.phase = ""
         self.phase_from_namespace = ""
@@ -219,61 +229,69 @@ class _Target:
         self.positions = 0
         self.level_shapes: list[tuple[int, bool]] = []
         self.item_shape: tuple[int, bool] | None = None
+        self.category_number = ""
+        self.category_parts: tuple[str, ...] = ()
+        self.section = ""
 
     # Where we are -------------------------------------------------------------------------------
     @property
     def line(self) -> int:
-        return self.parser.parser.CurrentLineNumber if self.parser is not None else 0
+        return self.parser.CurrentLineNumber if self.parser is not None else 0
+
+    def path(self) -> str:
+        """The open elements from the root, numbered where they have same-named siblings."""
+        indexes = self.indexes
+        return "/".join(
+            f"{name}[{indexes[depth]}]" if depth in indexes else name
+            for depth, name in enumerate(self.names, start=1)
+        )
 
     def where(self, line: int | None = None, path: str | None = None) -> str:
-        return f"line {line or self.line}, {path or '/'.join(self.path)}"
+        return f"line {line or self.line}, {path or self.path()}"
 
-    # The target interface -------------------------------------------------------------------------
+    # The parser's handlers ------------------------------------------------------------------------
+    # Three pairs, switched as the parser enters and leaves an item or a text: what happens inside
+    # an item (most of a file) is a fraction of what must be checked outside one.
     def start(self, tag: str, attrib: dict[str, str]) -> None:
+        """An element outside items and texts."""
         name = self.local_names.get(tag)
         if name is None:
-            name = self.local_names[tag] = _local(tag)
-        counts = self.counts[-1]
-        if name in ("BoQCtgy", "Item", "MarkupItem", "Itemlist", "Remark", "PerfDescr", "BoQ"):
+            name = self.local_names[tag] = tag[tag.rfind("}") + 1 :]
+        names = self.names
+        parent = names[-1] if names else ""
+        names.append(name)
+        depth = len(names)
+        if name in _NUMBERED:
+            counts = self.child_counts.get(depth - 1)
             if counts is None:
-                counts = self.counts[-1] = {}
+                counts = self.child_counts[depth - 1] = {}
             counts[name] = index = counts.get(name, 0) + 1
-            self.path.append(f"{name}[{index}]" if index > 1 else name)
-        else:
-            self.path.append(name)
-        self.counts.append(None)
-        parent = self.names[-1] if self.names else ""
-        self.names.append(name)
-        depth = len(self.names)
-
+            if index > 1:
+                self.indexes[depth] = index
         if depth == 1:
             self._root(tag, name)
-            return
-        if self.rich is not None:
-            return
-        item = self.item
-        if item is not None:
-            if depth == item.depth + 1 and name in _ITEM_FIELDS:
-                self.text = []
-            elif name in ("OutlineText", "DetailTxt") and self._in_item_description(depth):
-                self._rich_start("short" if name == "OutlineText" else "long", depth)
-            return
-        if name in ("Item", "MarkupItem"):
+        elif name in _ITEMS or name in _NOTES:
+            number = attrib.get("RNoPart", "").strip() if name in _ITEMS else ""
+            # The items of a list share the path up to it: worked out once per list.
+            if self.list_path is None:
+                self.list_path = "/".join(self.path().split("/")[:-1])
+            index = self.indexes.get(depth)
             self.item = _Item(
                 tag=name,
-                number=attrib.get("RNoPart", "").strip(),
+                number=number,
                 index=attrib.get("RNoIndex", "").strip(),
                 line=self.line,
-                path="/".join(self.path),
+                path=f"{self.list_path}/{name}[{index}]" if index else f"{self.list_path}/{name}",
                 depth=depth,
             )
+            self._handlers(self.item_start, self.item_end)
         elif name == "BoQCtgy":
-            category = _Category(
-                number=attrib.get("RNoPart", "").strip(), line=self.line, path="/".join(self.path)
-            )
+            self.list_path = None
+            category = _Category(number=attrib.get("RNoPart", "").strip(), line=self.line)
             self.categories.append(category)
+            self._category_changed()
             # What it declares, in file order (outer categories first); filled at its end.
-            category.row = [self._category_number(), None]
+            category.row = [self.category_number, None]
             self.result.categories.append(category.row)
         elif name == "LblTx" and parent == "BoQCtgy":
             self._rich_start("label", depth)
@@ -281,41 +299,23 @@ class _Target:
             self.totals = {}
             self.totals_owner = parent
         elif self.totals is not None and parent == "Totals" and name in _TOTALS_FIELDS:
-            self.text = []
+            self._collect()
         elif (parent, name) in _INFO_FIELDS or (parent == "BoQBkdn" and name in _BKDN_FIELDS):
-            self.text = []
+            self._collect()
         elif name == "BoQBkdn" and parent == "BoQInfo":
             self.bkdn.append({})
-        elif name in ("Remark", "PerfDescr"):
-            self.item = _Item(
-                tag=name, number="", index="", line=self.line, path="/".join(self.path), depth=depth
-            )
-
-    def data(self, text: str) -> None:
-        if self.rich is not None:
-            self.rich.append(text)
-        elif self.text is not None:
-            self.text.append(text)
 
     def end(self, tag: str) -> None:
-        name = self.names.pop()
-        depth = len(self.names) + 1
-        self.path.pop()
-        self.counts.pop()
-        parent = self.names[-1] if self.names else ""
-        if self.rich is not None:
-            if name in _LINE_ENDS:
-                self.rich.append("\n")
-            if depth == self.rich_depth:
-                self._rich_end()
-            return
+        self.list_path = None
+        names = self.names
+        name = names.pop()
+        depth = len(names) + 1
+        self.child_counts.pop(depth, None)
+        self.indexes.pop(depth, None)
         if self.text is not None:
-            value = "".join(self.text).strip()
-            self.text = None
-            item = self.item
-            if item is not None:
-                item.values[name] = value
-            elif parent == "Totals" and self.totals is not None:
+            value = self._collected()
+            parent = names[-1] if names else ""
+            if parent == "Totals" and self.totals is not None:
                 self.totals[name] = value
             elif parent == "BoQBkdn" and self.bkdn:
                 self.bkdn[-1][name] = value
@@ -323,25 +323,70 @@ class _Target:
                 self.info[_INFO_FIELDS[(parent, name)]] = value
                 if name == "DP":
                     self._phase(value, from_dp=True)
-            return
-        item = self.item
-        if item is not None:
-            if depth == item.depth:
-                self.item = None
-                if name in ("Remark", "PerfDescr"):
-                    self._note(item)
-                else:
-                    self._item_end(item)
-            return
-        if name == "BoQCtgy":
+        elif name == "BoQCtgy":
             self._category_end()
         elif name == "Totals" and self.totals is not None:
             self._totals_end()
         elif name == "BoQInfo":
             self._bkdn_end()
 
-    def close(self) -> None:
-        return None
+    def item_start(self, tag: str, attrib: dict[str, str]) -> None:
+        """An element inside an item (or a remark): its fields and its own description's texts."""
+        name = self.local_names.get(tag)
+        if name is None:
+            name = self.local_names[tag] = tag[tag.rfind("}") + 1 :]
+        names = self.names
+        names.append(name)
+        depth = len(names)
+        item = self.item
+        if depth == item.depth + 1:
+            if name in _ITEM_FIELDS:
+                self._collect()
+        elif name in _ITEM_TEXTS and names[item.depth] == "Description" and depth <= item.depth + 4:
+            self._rich_start("short" if name == "OutlineText" else "long", depth)
+
+    def item_end(self, tag: str) -> None:
+        names = self.names
+        name = names.pop()
+        if self.text is not None:
+            self.item.values[name] = self._collected()
+        elif len(names) < self.item.depth:
+            item, self.item = self.item, None
+            self.indexes.pop(item.depth, None)
+            self._handlers(self.start, self.end)
+            if name in _NOTES:
+                self._note(item)
+            else:
+                self._item_end(item)
+
+    def rich_start(self, tag: str, attrib: dict[str, str]) -> None:
+        """An element of a text (paragraphs, spans, lists, tables)."""
+        name = self.local_names.get(tag)
+        if name is None:
+            name = self.local_names[tag] = tag[tag.rfind("}") + 1 :]
+        self.names.append(name)
+
+    def rich_end(self, tag: str) -> None:
+        name = self.names.pop()
+        if name in _LINE_ENDS:
+            self.rich.append("\n")
+        if len(self.names) < self.rich_depth:
+            self._rich_end()
+
+    def _handlers(self, start: Callable, end: Callable) -> None:
+        self.parser.StartElementHandler = start
+        self.parser.EndElementHandler = end
+
+    def _collect(self) -> None:
+        """Gather the text of the element just opened."""
+        self.text = []
+        self.parser.CharacterDataHandler = self.text.append
+
+    def _collected(self) -> str:
+        value = "".join(self.text).strip()
+        self.text = None
+        self.parser.CharacterDataHandler = None
+        return value
 
     # Parts ----------------------------------------------------------------------------------------
     def _root(self, tag: str, name: str) -> None:
@@ -349,7 +394,7 @@ class _Target:
             raise ImportFailed(
                 "not_gaeb", f"The XML's root is <{name}>, not <{ROOT}>: not GAEB DA XML."
             )
-        self.namespace = tag[1 : tag.find("}")] if tag.startswith("{") else ""
+        self.namespace = tag[: tag.rfind("}")] if "}" in tag else ""
         if self.namespace and not self.namespace.startswith(NAMESPACE_PREFIX):
             raise ImportFailed(
                 "not_gaeb",
@@ -399,62 +444,49 @@ class _Target:
         length, numeric = shape
         return part.zfill(length) if numeric else part
 
-    def _category_number(self) -> str:
-        shapes = self.level_shapes
-        return ".".join(
-            self._shaped(c.number, shapes[at] if at < len(shapes) else None)
-            for at, c in enumerate(self.categories)
-            if c.number
-        )
-
-    def _parts(self) -> tuple[str, ...]:
-        """The numbers of the open categories, outermost first (`01`, `01.02`): the parts whose
-        declared totals the item counts toward."""
-        parts = []
+    def _category_changed(self) -> None:
+        """Work out again what the items of the open categories share: the categories' number
+        (`01.02`), their parts (`01`, `01.02`: whose declared totals the items count toward) and
+        the section (their labels; a category without one by its number)."""
         shapes = self.level_shapes
         numbers: list[str] = []
+        parts: list[str] = []
+        labels: list[str] = []
         for at, category in enumerate(self.categories):
             if category.number:
                 numbers.append(
                     self._shaped(category.number, shapes[at] if at < len(shapes) else None)
                 )
                 parts.append(".".join(numbers))
-        return tuple(parts)
+            labels.append(category.label or ".".join(numbers))
+        self.category_number = parts[-1] if parts else ""
+        self.category_parts = tuple(parts)
+        self.section = " / ".join(labels)
 
     def _number(self, item: _Item) -> str:
-        parts = [self._category_number(), self._shaped(item.number, self.item_shape), item.index]
+        number = self._shaped(item.number, self.item_shape)
+        parts = (self.category_number, number, item.index)
         return ".".join(part for part in parts if part)
-
-    def _section(self) -> str:
-        """The path of the open categories' labels (a category without one by its number)."""
-        parts, numbers = [], []
-        for category in self.categories:
-            numbers.append(category.number)
-            parts.append(category.label or ".".join(numbers))
-        return " / ".join(parts)
-
-    def _in_item_description(self, depth: int) -> bool:
-        """Whether the element at `depth` is in the item's own description (not in a
-        sub-description's)."""
-        item = self.item
-        return (
-            item is not None
-            and len(self.names) > item.depth
-            and self.names[item.depth] == "Description"
-            and depth <= item.depth + 4
-        )
 
     def _rich_start(self, kind: str, depth: int) -> None:
         self.rich = []
         self.rich_kind = kind
         self.rich_depth = depth
+        self.parser.CharacterDataHandler = self.rich.append
+        self._handlers(self.rich_start, self.rich_end)
 
     def _rich_end(self) -> None:
         text = _flatten(self.rich or [])
         self.rich = None
+        self.parser.CharacterDataHandler = None
+        if self.item is not None:
+            self._handlers(self.item_start, self.item_end)
+        else:
+            self._handlers(self.start, self.end)
         if self.rich_kind == "label":
             if self.categories:
                 self.categories[-1].label = " ".join(text.split())
+                self._category_changed()
         elif self.item is not None:
             if self.rich_kind == "short":
                 self.item.short_text = text
@@ -477,11 +509,12 @@ class _Target:
     def _category_end(self) -> None:
         category = self.categories.pop()
         category.row[1] = category.declared.get("Total")
+        self._category_changed()
 
     def _note(self, item: _Item) -> None:
         text = item.short_text or item.long_text
         if text:
-            label = f"{item.tag} {self._section()}".strip()
+            label = f"{item.tag} {self.section}".strip()
             self.notes.append(f"{label}: {text}")
 
     # Items ----------------------------------------------------------------------------------------
@@ -592,11 +625,11 @@ class _Target:
             quantity=quantity,
             unit_price=unit_price,
             total_price=total,
-            section=self._section(),
+            section=self.section,
             where_text=where,
             kind=kind,
             long_text=item.long_text,
-            parts=self._parts(),
+            parts=self.category_parts,
         )
         if self.previous_positions is not None and self.phase.startswith(BID_PHASE):
             self._complete(position, has_short_text=bool(item.short_text))
@@ -679,6 +712,32 @@ def declared_totals(declared: dict[str, Decimal]) -> dict[str, str]:
     return named
 
 
+def _parser(target: _Target) -> XMLParserType:
+    """An expat parser driving `target`, with defusedxml's rules: a DTD, an entity declaration
+    or an external reference stops it (entity expansion is how XML bombs work)."""
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
+    parser.buffer_size = CHUNK
+    parser.StartElementHandler = target.start
+    parser.EndElementHandler = target.end
+
+    def doctype(name: str, system_id: str | None, public_id: str | None, *_: object) -> None:
+        raise DTDForbidden(name, system_id, public_id)
+
+    def entity(name: str, *args: object) -> None:
+        raise EntitiesForbidden(name, None, None, None, None, None)
+
+    def external(context: str, base: str | None, system_id: str, public_id: str) -> None:
+        raise ExternalReferenceForbidden(context, base, system_id, public_id)
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = entity
+    parser.ExternalEntityRefHandler = external
+    target.parser = parser
+    return parser
+
+
 def _phase_from_name(filename: str) -> str:
     match = re.search(r"\.[xXdD](\d\d)$", filename)
     return match.group(1) if match else ""
@@ -698,37 +757,34 @@ def read(
     stream.seek(0)
     report.notes["format"] = "gaeb"
     target = _Target(report, filename, previous)
-    parser = DefusedXMLParser(
-        target=target, forbid_dtd=True, forbid_entities=True, forbid_external=True
-    )
-    target.parser = parser
+    parser = _parser(target)
     chunks = 0
     try:
         while chunk := stream.read(CHUNK):
-            parser.feed(chunk)
+            parser.Parse(chunk, False)
             if target.ready:
                 yield from target.ready
                 target.ready.clear()
             chunks += 1
             if chunks % 8 == 0:
                 on_progress(stream.tell(), size)
-        parser.close()
+        parser.Parse(b"", True)
     except DefusedXmlException as exc:
         raise ImportFailed(
             "forbidden_xml",
             f"line {target.line}: the XML declares a DTD or entities ({type(exc).__name__}); they "
             "are refused because entity expansion can blow up without bound.",
         ) from None
-    except ParseError as exc:
-        line, column = exc.position
-        message = str(exc).split(":")[0]
-        if not target.names and line <= 1 and not target.info:
+    except ExpatError as exc:
+        message = expat.ErrorString(exc.code)
+        if not target.names and exc.lineno <= 1 and not target.info:
             raise ImportFailed("invalid_xml", f"The file is not XML: {message}.") from None
-        where = "/".join(target.path) or "the document"
+        where = target.path() or "the document"
         raise ImportFailed(
             "invalid_xml",
-            f"The XML is not well-formed: line {line}, column {column}, in {where}: {message}.",
-            line=line,
+            f"The XML is not well-formed: line {exc.lineno}, column {exc.offset}, in {where}: "
+            f"{message}.",
+            line=exc.lineno,
             path=where,
         ) from None
     yield from target.ready
