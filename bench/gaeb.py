@@ -15,8 +15,11 @@ Only the benchmark's own tenant (`bench-gaeb`) is written and removed.
 """
 
 import argparse
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -121,6 +124,52 @@ def plain_iterparse(path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, len(rows)
 
 
+def child_import(project_id: str, path: str) -> None:
+    """Import `path` into the project (in a process of its own) and print what it took."""
+    import django
+
+    django.setup()
+    from projects.models import Project
+    from projects.services import budget_import
+
+    project = Project.objects.get(pk=project_id)
+    started = time.perf_counter()
+    with open(path, "rb") as stream:
+        outcome = budget_import(project=project, stream=stream, filename=Path(path).name)
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_rss_mb": peak_rss_mb(),
+                "positions": outcome.version.position_count,
+            }
+        )
+    )
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program. (getrusage's ru_maxrss is kept
+    across execve: a child forked from a big parent would report the parent's size.)"""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_import(project_id: str, path: Path) -> dict:
+    child = subprocess.run(
+        [sys.executable, __file__, "--child-import", project_id, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if child.returncode != 0:
+        raise RuntimeError(f"the import failed:\n{child.stderr}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
 def purge_bench_tenant() -> None:
     from django.db import connection
 
@@ -147,7 +196,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3, help="Interleaved runs (medians count).")
+    parser.add_argument(
+        "--child-import", nargs=2, metavar=("PROJECT", "FILE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
+    if args.child_import:
+        child_import(*args.child_import)
+        return
 
     ensure_database()
     import django
@@ -156,7 +211,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from bench.imports import copy_baseline, run_import
+    from bench.imports import copy_baseline
     from projects.models import Project
     from tenants.models import Plan
     from tenants.services import tenant_create
@@ -182,8 +237,9 @@ def main() -> None:
                 parses.append(seconds)
                 copies.append(copy_baseline(str(tenant.id), str(project.id), path)[0])
                 print(
-                    f"  run {run + 1}: import {result['seconds']:.2f} s, iterparse {seconds:.2f} s,"
-                    f" COPY {copies[-1]:.2f} s (load {load_average()})"
+                    f"  run {run + 1}: import {result['seconds']:.2f} s "
+                    f"({result['peak_rss_mb']:.0f} MB), iterparse {seconds:.2f} s, "
+                    f"COPY {copies[-1]:.2f} s (load {load_average()})"
                 )
             project.refresh_from_db()
             if project.total_cost != total:
