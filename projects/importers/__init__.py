@@ -39,6 +39,7 @@ __all__ = [
     "read_rows",
     "rows_from_positions",
     "sniff_format",
+    "unpriced_row",
 ]
 
 
@@ -95,6 +96,8 @@ def read_positions(
 
 
 def _line_key(position: ParsedPosition) -> str:
+    if position.key:
+        return position.key
     if position.position_number:
         parts = [position.position_number]
     else:
@@ -141,11 +144,13 @@ def rows_from_positions(
     unaudited = Position.AuditStatus.UNAUDITED.value
     key_limit = stored.MAX_LENGTHS["line_key"] - 8  # room for a " #n" duplicate suffix
     tally = Tally()
+    priced = False
     for position in positions:
         values = _stored_values(position, report)
         if values is None:
             continue
         total = values[_TOTAL]
+        priced = priced or _priced(values)
         tally.add(
             object_code=position.object_code,
             parts=position.parts,
@@ -185,8 +190,28 @@ def rows_from_positions(
             f"The file has {len(report.errors)} problem(s), nothing was imported: {shown}{more}.",
             problems=report.errors,
         )
+    if count and not priced:
+        # A tender (zadání): every unit price is empty or zero. Its prices are unknown, not 0.00.
+        report.unpriced = True
+        report.notes["unpriced"] = "every unit price is empty or zero: a tender, imported unpriced"
+        tally.priced.clear()
     _reconcile(report, tally)
     return count
+
+
+def _priced(values: tuple) -> bool:
+    return any(values[index] not in _NO_PRICE for index in _PRICE_INDEXES)
+
+
+def unpriced_row(row: tuple) -> tuple:
+    """A stored row (ROW_FIELDS order) of a tender: its prices and total empty, fingerprinted
+    anew."""
+    row = list(row)
+    for index in _ROW_PRICE_INDEXES:
+        row[index] = None
+    content = row[_CONTENT_START : _CONTENT_START + len(stored.CONTENT_FIELDS)]
+    row[-1] = stored.fingerprint(content)
+    return tuple(row)
 
 
 def _reconcile(report: ImportReport, tally: Tally) -> None:
@@ -239,6 +264,12 @@ def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | No
 
 
 _TOTAL = stored.CONTENT_FIELDS.index("total_price")
+_PRICES = ("unit_price", "total_price", "material_unit_price", "assembly_unit_price")
+_PRICE_INDEXES = tuple(stored.CONTENT_FIELDS.index(name) for name in _PRICES)
+_CONTENT_START = stored.ROW_FIELDS.index(stored.CONTENT_FIELDS[0])
+_ROW_PRICE_INDEXES = tuple(stored.ROW_FIELDS.index(name) for name in _PRICES)
+# A price that is not one: empty, or zero at any of the stored scales.
+_NO_PRICE = frozenset({None, "0.00", "0.0000", "-0.00", "-0.0000"})
 
 
 _INVALID = object()

@@ -56,6 +56,9 @@ class ParsedPosition:
     # The codes of the parts (díly) the item lies in, outermost first (e.g. ("HSV", "1")): the
     # reconciliation sums items per object and part against the totals the file declares.
     parts: tuple[str, ...] = ()
+    # The line key when the reader knows it better than the number does (Kalkula's own export
+    # carries it; a KROS number that restarts per part is told apart by its part); "" derives it.
+    key: str = ""
 
     @property
     def where(self) -> str:
@@ -104,7 +107,7 @@ class ImportReport:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     warning_count: int = 0
-    notes: dict[str, int | str | list[str]] = field(default_factory=dict)
+    notes: dict[str, int | str | list[str] | dict[str, str]] = field(default_factory=dict)
     # Totals the file declares, to reconcile with its items: (object, part, amount); object ""
     # is the whole file, part "" a whole object (projects.reconciliation).
     declared: list[tuple[str, str, Decimal]] = field(default_factory=list)
@@ -115,6 +118,8 @@ class ImportReport:
     # The reconciliation's disagreements about a whole object or the whole budget: an import
     # with any must not look like a success.
     total_mismatches: list[str] = field(default_factory=list)
+    # Every unit price of the file is empty or zero (a tender): prices and totals are stored empty.
+    unpriced: bool = False
 
     def declare(self, object_code: str, part: str, amount: Decimal | None) -> None:
         """The file says the items of `object_code` / `part` add up to `amount`."""

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from projects.importers.base import ImportFailed, ImportReport, ParsedPosition, ProgressCallback
-from projects.importers.tabular import NoHeader, Row, TableReader
+from projects.importers.layouts import choose
+from projects.importers.tabular import NoHeader, Row, missing_columns, open_table
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (";", ",", "\t", "|")
@@ -104,20 +105,26 @@ def read(
     rows, encoding, delimiter = csv_rows(stream, report=report, on_progress=on_progress)
     # Unquoted decimal commas can't live in a comma-separated file: there a lone comma groups
     # thousands.
-    table = TableReader(
-        report=report,
-        location=lambda line: f"row {line}",
-        default_decimal_comma=False if delimiter == "," else None,
-    )
     try:
-        yield from table.read(rows)
-    except NoHeader:
+        table = open_table(
+            rows,
+            report=report,
+            location=lambda line: f"row {line}",
+            choose=choose,
+            default_decimal_comma=False if delimiter == "," else None,
+        )
+    except NoHeader as exc:
+        if exc.near is not None:
+            line, header = exc.near
+            raise missing_columns(f"row {line}", header) from None
         raise ImportFailed(
             "no_header",
-            f"No header row in the first rows of the file (read as {encoding}, "
-            f"separated by {delimiter!r}): expected columns such as Description, Unit, Quantity "
-            "(Popis, MJ, Množství; Beschreibung, Einheit, Menge).",
+            f"No header row in the file (read as {encoding}, separated by {delimiter!r}): "
+            "expected columns such as Description, Unit, Quantity (Popis, MJ, Množství; "
+            "Beschreibung, Einheit, Menge).",
         ) from None
+    report.notes["layout"] = table.layout
+    yield from table.positions()
 
 
 def _lines(stream: BinaryIO, encoding: str) -> Iterator[str]:

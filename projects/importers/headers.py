@@ -11,10 +11,15 @@ from dataclasses import dataclass, field
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "position_number": (
         "Item", "Item no", "No", "No.", "Number", "#", "Pos", "Position", "Position no", "Line",
-        "Č.", "PČ", "P.č.", "Poř. č.", "Pořadové číslo", "Číslo položky", "Č. pol.",
-        "Pos.-Nr.", "Positionsnummer", "OZ", "Ordnungszahl", "Nr.", "Lfd. Nr.",
+        "Č.", "PČ", "ČP", "P.č.", "Poř. č.", "Poř. číslo", "Pořadové číslo", "Číslo položky",
+        "Č. pol.", "Pos.-Nr.", "Positionsnummer", "OZ", "Ordnungszahl", "Nr.", "Lfd. Nr.",
     ),
-    "row_type": ("Typ", "Typ věty", "Typ řádku", "Row type", "Zeilentyp", "Satzart"),
+    # The row type (KROS D/K/M/VV/PP…, ASPE S/O/SD/P/PP/VV/TS); a column so named that holds work
+    # categories (HSV, PSV) is read as the category instead (projects.importers.layouts).
+    "row_type": ("Typ", "TV", "Typ věty", "Typ řádku", "Row type", "Zeilentyp", "Satzart"),
+    # RTS/BUILDpower's hidden column marking take-off (VV) and text (POP) rows.
+    "record_type": ("#TypZaznamu#",),
+    "level": ("Úroveň", "Level", "Ebene"),
     "code": (
         "Code", "Item code", "Catalog code", "Ref", "Reference", "Kód", "Kód položky",
         "Art.-Nr.", "Artikelnummer", "Leistungsnummer", "Kennziffer", "Schlüssel",
@@ -32,8 +37,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "unit_price": (
         "Unit price", "Unit rate", "Rate", "Price", "Price per unit", "Jedn. cena",
         "Jednotková cena", "J.cena", "Cena/MJ", "Cena za MJ", "Cena jednotková",
-        "Einheitspreis", "EP", "Preis", "Preis je Einheit", "E-Preis",
+        "Einheitspreis", "EP", "Preis", "Preis je Einheit", "E-Preis", "Jednotková",
     ),
+    "material_unit_price": (
+        "J. materiál", "Jednotková cena materiál", "Material unit price", "Materialpreis",
+    ),
+    "assembly_unit_price": (
+        "J. montáž", "Jednotková cena montáž", "Assembly unit price", "Lohnpreis",
+    ),
+    "price_system": ("Cenová soustava", "Price system", "Cenová soustava a edice"),
+    "long_text": ("Long text", "Plný popis", "Langtext"),
+    "takeoff": ("Take-off", "Výkaz výměr", "Aufmaß"),
+    "line_key": ("Line key",),
     "total_price": (
         "Total", "Total price", "Amount", "Line total", "Extended price", "Cena celkem",
         "Celkem", "Celková cena", "Gesamtpreis", "GP", "Gesamtbetrag", "Betrag", "Summe",
@@ -62,16 +77,21 @@ def normalise(header: str) -> str:
 _LOOKUP: dict[str, str] = {
     normalise(name): field for field, names in SYNONYMS.items() for name in names
 }
+# Headers that name another field when their first one is taken by an earlier column: RTS writes
+# `P.č.` (the number) and then `Číslo položky` (the item's code).
+FALLBACKS: dict[str, str] = {normalise("Číslo položky"): "code"}
 
 
 def field_for(header: str) -> str | None:
+    key = _key(header)
+    return _LOOKUP.get(key) if key else None
+
+
+def _key(header: str) -> str:
     key = normalise(header)
-    if not key:
-        return None
-    found = _LOOKUP.get(key)
-    if found is None and _CURRENCY.search(key):
-        found = _LOOKUP.get(_CURRENCY.sub("", key))
-    return found
+    if key and key not in _LOOKUP and _CURRENCY.search(key):
+        key = _CURRENCY.sub("", key)
+    return key
 
 
 @dataclass
@@ -94,7 +114,10 @@ def map_header(cells: list[str]) -> HeaderMap:
     header = HeaderMap()
     for index, cell in enumerate(cells):
         text = str(cell).strip() if cell is not None else ""
-        name = field_for(text) if text else None
+        key = _key(text) if text else ""
+        name = _LOOKUP.get(key) if key else None
+        if name is not None and name in header.columns:
+            name = FALLBACKS.get(key)
         if name is None or name in header.columns:
             if text:
                 header.ignored.append(text)

@@ -1,11 +1,16 @@
-"""UNIXML 1.2 (unixml.cz), the open Czech budget exchange format KROS exports by default.
+"""UNIXML 1.1 and 1.2 (unixml.cz), the open Czech budget exchange format KROS exports by default.
 
 `unixml/stavba/objekty/objekt` holds `dily/dil[/dily/dil…]/polozky/polozka` items (`typ_vety` K
-work, M material) with `kod_polozky`, `cislo_polozky`, `mnozstvi`, `jednotkova_cena` (decimal
-comma). The description and unit come from the same object's
+work, M material: the position's kind; `typ_polozky` HSV/PSV/M: its category) with `kod_polozky`,
+`cislo_polozky`, `mnozstvi`, `jednotkova_cena` (decimal comma), `cenova_soustava` (the price
+system and edition) and the take-off `vykaz_vymer` (one element per line: its expression and
+value). The description and unit come from the same object's
 `zdroje/zdroje_konstrukce/zdroj_konstrukce` (K) or `zdroje/zdroje_materialy/zdroj_material` (M)
-with the same `kod_polozky`; the total is quantity × unit price rounded to 0.01. A position's
-identity is its object (`kod_objektu`) and number.
+with the same `kod_polozky` (which may name the price system too); an item of a 1.1 file may
+carry them itself (`nazev_polozky`, `merna_jednotka`). The total is the item's `cena_celkem` where
+the file writes one, else quantity × unit price rounded to 0.01. A `cena_celkem` of a part, an
+object or the building is a declared total (projects.reconciliation). A position's identity is its
+object (`kod_objektu`) and number.
 
 Parsed with defusedxml as a pull parser fed line by line, so memory stays flat (items are kept, as
 small tuples, only until their object ends: its `zdroje` may follow its `dily`) and messages can
@@ -30,12 +35,17 @@ from projects.importers.base import (
     parse_decimal,
     round_money,
 )
+from projects.importers.tabular import decimal_text
 
 ROOT = "unixml"
-SUPPORTED_VERSION = "1.2"
+SUPPORTED_VERSIONS = ("1.1", "1.2")
 ITEM_TYPES = {"K": "zdroj_konstrukce", "M": "zdroj_material"}
 RESOURCE_TAGS = frozenset(ITEM_TYPES.values())
+DECLARED_TOTAL_TAGS = frozenset({"cena_celkem", "celkova_cena"})
 CHUNK = 64 * 1024
+# The children of a take-off line holding its expression and its value.
+_EXPRESSION_TAGS = ("vyraz", "vzorec", "popis", "text")
+_VALUE_TAGS = ("hodnota", "vysledek", "mnozstvi", "vymera")
 
 
 @dataclass
@@ -48,6 +58,13 @@ class _Item:
     quantity: str
     unit_price: str
     section: list[str]
+    category: str = ""
+    price_system: str = ""
+    total: str = ""
+    note: str = ""
+    description: str = ""
+    unit: str = ""
+    takeoff: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -55,14 +72,46 @@ class _Object:
     code: str = ""
     name: str = ""
     items: list[_Item] = field(default_factory=list)
-    # (K or M, kod_polozky) → (description, unit)
-    resources: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    # (K or M, kod_polozky) → (description, unit, price system)
+    resources: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     section_names: dict[str, str] = field(default_factory=dict)
+    # (part code or "" for the object, declared total as written)
+    declared: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _text(element: Element, tag: str) -> str:
     child = element.find(tag)
     return (child.text or "").strip() if child is not None else ""
+
+
+def _first(element: Element, tags: tuple[str, ...]) -> str:
+    for child in element:
+        if any(tag in child.tag for tag in tags):
+            value = (child.text or "").strip()
+            if value:
+                return value
+    return ""
+
+
+def _takeoff(element: Element | None, line: int) -> list[tuple[str, str, int]]:
+    """The lines of a `vykaz_vymer`: (expression, value as written, line)."""
+    if element is None:
+        return []
+    lines = []
+    for offset, entry in enumerate(element):
+        if len(entry):
+            expression, value = _first(entry, _EXPRESSION_TAGS), _first(entry, _VALUE_TAGS)
+        else:
+            expression, value = (entry.text or "").strip(), ""
+        if expression or value:
+            lines.append((expression, value, line + offset + 1))
+    return lines
+
+
+def _group(parts: list[str]) -> str:
+    """The lettered group (HSV, PSV, M, VRN) an item lies in: its work category."""
+    top = parts[0] if parts else ""
+    return "" if any(ch.isdigit() for ch in top) else top
 
 
 def _pull_parser() -> XMLPullParser:
@@ -98,7 +147,8 @@ class _Reader:
                     "not_unixml", f"The XML's root is <{element.tag}>, not <{ROOT}>: not UNIXML."
                 )
             version = element.get("verze", "")
-            if version != SUPPORTED_VERSION:
+            self.report.notes["unixml_version"] = version
+            if version not in SUPPORTED_VERSIONS:
                 self.report.warning("unixml", f"version {version!r}; read as UNIXML 1.2")
         elif element.tag == "objekt":
             self.obj = _Object()
@@ -128,7 +178,11 @@ class _Reader:
                     element, "zkraceny_popis_polozky"
                 )
                 key = (item_type, _text(element, "kod_polozky"))
-                obj.resources[key] = (description, _text(element, "merna_jednotka"))
+                obj.resources[key] = (
+                    description,
+                    _text(element, "merna_jednotka"),
+                    _text(element, "cenova_soustava"),
+                )
                 self._drop(element, parent)
             elif tag == "polozka":
                 obj.items.append(
@@ -141,15 +195,32 @@ class _Reader:
                         quantity=_text(element, "mnozstvi"),
                         unit_price=_text(element, "jednotkova_cena"),
                         section=[c for c in self.dil_codes if c],
+                        category=_text(element, "typ_polozky"),
+                        price_system=_text(element, "cenova_soustava"),
+                        total=_text(element, "cena_celkem"),
+                        note=_text(element, "poznamka_polozky"),
+                        description=_text(element, "nazev_polozky")
+                        or _text(element, "popis_polozky"),
+                        unit=_text(element, "merna_jednotka") or _text(element, "mj"),
+                        takeoff=_takeoff(element.find("vykaz_vymer"), self.item_line),
                     )
                 )
                 self._drop(element, parent)
+            elif tag in DECLARED_TOTAL_TAGS and parent.tag == "dil":
+                code = self.dil_codes[-1] if self.dil_codes else ""
+                if code:
+                    obj.declared.append((code, (element.text or "").strip()))
+            elif tag in DECLARED_TOTAL_TAGS and parent.tag == "objekt":
+                obj.declared.append(("", (element.text or "").strip()))
             elif tag == "dil":
                 self.dil_codes.pop()
             elif tag == "objekt":
                 yield from self._positions(obj)
+                self._declare(obj)
                 self.obj = None
                 self._drop(element, parent)
+        elif tag in DECLARED_TOTAL_TAGS and parent is not None and parent.tag == "stavba":
+            self._declare_amount("", "", (element.text or "").strip())
         self.stack.pop()
         self.path.pop()
         self.sibling_counts.pop()
@@ -159,6 +230,18 @@ class _Reader:
         element.clear()
         parent.remove(element)
 
+    def _declare(self, obj: _Object) -> None:
+        for part, amount in obj.declared:
+            self._declare_amount(obj.code, part, amount)
+
+    def _declare_amount(self, object_code: str, part: str, amount: str) -> None:
+        try:
+            self.report.declare(object_code, part, parse_decimal(amount, decimal_comma=True))
+        except NotANumber:
+            self.report.warning(
+                "unixml", f"the declared total {amount!r} is not a number: not checked"
+            )
+
     def _positions(self, obj: _Object) -> Iterator[ParsedPosition]:
         object_label = " ".join(part for part in (obj.code, obj.name) if part)
         for item in obj.items:
@@ -167,6 +250,8 @@ class _Reader:
                 continue
             where = self.where(item.line, item.path)
             resource = obj.resources.get((item.item_type, item.code))
+            if resource is None and (item.description or item.unit):
+                resource = (item.description, item.unit, "")
             if resource is None:
                 self.report.error(
                     where,
@@ -176,28 +261,39 @@ class _Reader:
                 )
                 continue
             numbers: dict[str, Decimal | None] = {}
-            for name, raw in (("mnozstvi", item.quantity), ("jednotkova_cena", item.unit_price)):
+            for name, raw in (
+                ("mnozstvi", item.quantity),
+                ("jednotkova_cena", item.unit_price),
+                ("cena_celkem", item.total),
+            ):
                 try:
                     numbers[name] = parse_decimal(raw, decimal_comma=True)
                 except NotANumber:
                     self.report.error(where, f'"{raw}" is not a number', name)
-            if len(numbers) < 2:
+            if len(numbers) < 3:
                 continue
             quantity, unit_price = numbers["mnozstvi"], numbers["jednotkova_cena"]
             if quantity is None:
                 self.report.warning(where, "no quantity", "mnozstvi")
-            total = (
-                round_money(quantity * unit_price)
-                if quantity is not None and unit_price is not None
-                else None
-            )
+            total = numbers["cena_celkem"]
+            if total is None and quantity is not None and unit_price is not None:
+                total = round_money(quantity * unit_price)
             sections = [obj.section_names.get(code) or code for code in item.section]
+            takeoff = []
+            for expression, value, line in item.takeoff:
+                try:
+                    amount = parse_decimal(value, decimal_comma=True) if value else None
+                except NotANumber:
+                    amount = None
+                takeoff.append(
+                    {"expression": expression, "value": decimal_text(amount), "line": line}
+                )
             yield ParsedPosition(
                 source_line=item.line,
                 position_number=item.number,
                 code=item.code,
                 description=" ".join(resource[0].split()),
-                category=item.item_type,
+                category=item.category or _group(item.section),
                 unit=resource[1],
                 quantity=quantity,
                 unit_price=unit_price,
@@ -205,6 +301,11 @@ class _Reader:
                 section=" / ".join([object_label, *sections]) if object_label else "",
                 object_code=obj.code,
                 where_text=where,
+                kind=item.item_type,
+                price_system=item.price_system or resource[2],
+                long_text=item.note,
+                takeoff=takeoff,
+                parts=tuple(item.section),
             )
 
 

@@ -1,10 +1,11 @@
 """Exporting a version of a budget as XLSX, CSV or GAEB DA XML 3.3 (X83 tender, X84 bid), kept as
 the project's evidence.
 
-Each XLSX/CSV row carries the position's kind, audit status and its findings in that version
-("rule: reasoning", joined by " | "), loaded in one query for the whole version. Text cells a
-spreadsheet would run as a formula are escaped (projects.exporters.escape_text); numbers stay
-exact Decimals.
+Each XLSX/CSV row carries the position's audit status and its findings in that version
+("rule: reasoning", joined by " | "), loaded in one query for the whole version, and everything
+the position says (its line key among it), so the file imports back losslessly
+(projects.importers.kalkula). Text cells a spreadsheet would run as a formula are escaped
+(projects.exporters.escape_text); numbers stay exact Decimals.
 """
 
 import tempfile
@@ -93,12 +94,31 @@ def export_rows(
         "unit_price",
         "total_price",
         "audit_status",
+        "category",
         "kind",
+        "price_system",
+        "material_unit_price",
+        "assembly_unit_price",
+        "long_text",
+        "takeoff",
     )
     total = version.position_count or 1
     for done, row in enumerate(positions.iterator(chunk_size=ROW_CHUNK), start=1):
-        line_key, *values, status, kind = row
-        yield ExportRow(*values, status=status, findings=findings.get(line_key, ""), kind=kind)
+        line_key, *values, status = row[:10]
+        category, kind, price_system, material, assembly, long_text, takeoff = row[10:]
+        yield ExportRow(
+            *values,
+            status=status,
+            findings=findings.get(line_key, ""),
+            category=category,
+            kind=kind,
+            price_system=price_system,
+            material_unit_price=material,
+            assembly_unit_price=assembly,
+            long_text=long_text,
+            takeoff=takeoff,
+            line_key=line_key,
+        )
         if done % ROW_CHUNK == 0:
             progress.update(90 * done // total, 100, step="writing the file")
             progress.check_cancelled()

@@ -7,7 +7,12 @@ Two phases, so a bad file never writes anything and the project is locked only b
 2. write: under the project's row lock, in one transaction, rows whose content is unchanged since
    the current version are kept as they are when they can stay in place (versions share them;
    their source line is that of the file that first wrote them); the others are written (COPY on
-   PostgreSQL) and the rows they replace, or that the file no longer has, are closed.
+   PostgreSQL) and the rows they replace, or that the file no longer has, are closed. A file
+   identical to the current version makes no version at all ("no changes").
+
+A tender (every unit price empty or zero) is stored unpriced: its prices and totals empty. The
+result names the file's declared totals and their reconciliation with the items, and says loudly
+when a whole object's or the whole budget's total disagrees.
 """
 
 import bisect
@@ -24,7 +29,7 @@ from config.errors import ApiError
 from jobs.models import Job
 from jobs.progress import NoProgress
 from projects.bulk import positions_analyze, positions_close, positions_write
-from projects.importers import ImportFailed, ImportReport, read_rows
+from projects.importers import ImportFailed, ImportReport, read_rows, unpriced_row
 from projects.importers.base import MAX_LISTED
 from projects.models import BudgetVersion, Position, Project
 from projects.rows import ORDINAL_GAP
@@ -42,29 +47,68 @@ _AUDIT_STATUS, _FINGERPRINT = -2, -1
 
 @dataclass
 class ImportOutcome:
-    """The version an import made and what the reading noticed on the way."""
+    """The version an import made (or the current one, when the file changed nothing) and what
+    the reading noticed on the way."""
 
     version: BudgetVersion
     report: ImportReport
+    unchanged: bool = False
+
+    @property
+    def message(self) -> str:
+        version, report = self.version, self.report
+        if self.unchanged:
+            text = (
+                f"No changes: the file holds the same budget as version {version.number}; no "
+                "version was made."
+            )
+        else:
+            text = (
+                f"Version {version.number}: {version.position_count} positions, total "
+                f"{version.total_cost}; {version.added_count} added, {version.removed_count} "
+                f"removed, {version.modified_count} modified."
+            )
+        if report.total_mismatches:
+            text = (
+                "WARNING: the imported total differs from the total the file declares — "
+                + "; ".join(report.total_mismatches)
+                + ". Check the reconciliation table. "
+                + text
+            )
+        return text
 
     def as_result(self) -> dict[str, Any]:
         version = self.version
-        return {
-            "version": version.number,
-            "positions": version.position_count,
-            "total_cost": str(version.total_cost),
-            "changes": {
+        changes = {"added": 0, "removed": 0, "modified": 0}
+        if not self.unchanged:
+            changes = {
                 "added": version.added_count,
                 "removed": version.removed_count,
                 "modified": version.modified_count,
-            },
-            "delta_cost": str(version.delta_cost),
+            }
+        return {
+            "version": version.number,
+            "unchanged": self.unchanged,
+            "message": self.message,
+            "positions": version.position_count,
+            "total_cost": str(version.total_cost),
+            "changes": changes,
+            "delta_cost": "0.00" if self.unchanged else str(version.delta_cost),
             "warnings": [p.as_dict() for p in self.report.warnings[:MAX_LISTED]],
             "warning_count": self.report.warning_count,
             "notes": self.report.notes,
-            "reconciliation": version.reconciliation,
-            "declared_totals": version.declared_totals,
+            "reconciliation": self.report.reconciliation,
+            "declared_totals": self.report.declared_totals,
+            "total_mismatches": self.report.total_mismatches,
         }
+
+
+class _Unchanged(Exception):
+    """The file holds exactly the current version: the transaction is rolled back."""
+
+    def __init__(self, version: BudgetVersion) -> None:
+        super().__init__()
+        self.version = version
 
 
 def budget_import(
@@ -96,6 +140,7 @@ def budget_import(
                 spool,
                 count,
                 progress,
+                unpriced=report.unpriced,
                 trigger=trigger,
                 created_by=created_by,
                 actor=actor,
@@ -104,6 +149,11 @@ def budget_import(
                 reconciliation=report.reconciliation,
                 declared_totals=report.declared_totals,
             )
+    except _Unchanged as exc:
+        project_status_settle(project=project)
+        outcome = ImportOutcome(version=exc.version, report=report, unchanged=True)
+        progress.log(outcome.message)
+        return outcome
     except BaseException:
         project_status_settle(project=project)
         raise
@@ -111,12 +161,9 @@ def budget_import(
     # of a big budget still moves valid_to on many, and a diff planned on stale statistics takes
     # seconds instead of a fraction of one (bench/imports.py).
     positions_analyze(rows_written=count)
-    progress.log(
-        f"Version {version.number}: {version.position_count} positions, "
-        f"{version.added_count} added, {version.removed_count} removed, "
-        f"{version.modified_count} modified."
-    )
-    return ImportOutcome(version=version, report=report)
+    outcome = ImportOutcome(version=version, report=report)
+    progress.log(outcome.message)
+    return outcome
 
 
 def _read(
@@ -230,9 +277,12 @@ def _write(
     spool: IO[bytes],
     count: int,
     progress: Any,
+    *,
+    unpriced: bool,
     **version_fields: Any,
 ) -> BudgetVersion:
-    """Write the spooled rows as the project's next version and commit it."""
+    """Write the spooled rows as the project's next version and commit it (a tender's rows
+    unpriced). Raises _Unchanged, writing nothing, when they are the current version's rows."""
     progress.update(READ_SHARE, 100, step="writing the version")
     with transaction.atomic():
         try:
@@ -252,16 +302,21 @@ def _write(
         placement = _Placement([kept[2] for kept in current.values()]) if current else None
         version = version_open(project=project, **version_fields)
         to_close = []
-        done = 0
+        done = written = 0
         for batch in _spooled_batches(spool):
+            if unpriced:
+                batch = [unpriced_row(row) for row in batch]
             fresh = batch if placement is None else _placed(batch, current, placement, to_close)
-            positions_write(project=project, valid_from=version.number, rows=fresh)
+            written += positions_write(project=project, valid_from=version.number, rows=fresh)
             done += len(batch)
             progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
             progress.check_cancelled()
         if placement is not None:
-            positions_write(project=project, valid_from=version.number, rows=placement.finish())
+            rest = placement.finish()
+            written += positions_write(project=project, valid_from=version.number, rows=rest)
         to_close.extend(kept[0] for kept in current.values())
+        if placement is not None and not written and not to_close:
+            raise _Unchanged(project.current_version)
         positions_close(ids=to_close, valid_to=version.number)
         return version_commit(project=project, version=version)
 

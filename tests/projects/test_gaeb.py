@@ -641,7 +641,7 @@ def test_the_spreadsheet_exports_show_the_kind(project, member, import_file, fmt
     else:
         sheet = load_workbook(io.BytesIO(data), read_only=True)["Budget"]
         rows = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
-    kinds = {row[1]: row[rows[0].index("Kind")] for row in rows[1:]}
+    kinds = {row[1]: row[rows[0].index("Row type")] for row in rows[1:]}
     assert kinds["01.02.0010.A"] == "alternative"
     assert kinds["01.02.0090"] == "markup"
     assert kinds["02.01.0010"] == ""

@@ -283,27 +283,26 @@ class TestXlsx:
     def test_the_kros_export(self):
         rows, report = read(kros_workbook(), "stavba.xlsx")
         by_key = {r["line_key"]: r for r in rows}
-        assert list(by_key) == [
-            "SO 01 - Hrubá stavba|1",
-            "SO 01 - Hrubá stavba|2",
-            "SO 01 - Hrubá stavba|3",
-            "SO 02 - Přípojky|1",
-        ]
-        first = by_key["SO 01 - Hrubá stavba|1"]
+        # The object is its code (from the cover's `Objekt:`), as UNIXML names it.
+        assert list(by_key) == ["SO 01|1", "SO 01|2", "SO 01|3", "SO 02|1"]
+        first = by_key["SO 01|1"]
         assert (
             first.items()
             >= {
                 "section": "SO 01 - Hrubá stavba / HSV - Práce a dodávky HSV / 1 - Zemní práce",
-                "category": "K",
+                "category": "HSV",
+                "kind": "K",
+                "long_text": "Hloubení jam nezapažených v hornině tř. 3",
+                "takeoff": '[{"expression":"3*3,5","line":13,"value":"10.5"}]',
                 "quantity": D("10.5"),
                 "unit_price": D("182"),
                 "total_price": D("1911"),
                 "source_line": 11,
             }.items()
         )
-        assert by_key["SO 01 - Hrubá stavba|3"]["category"] == "M"
-        assert by_key["SO 01 - Hrubá stavba|3"]["quantity"] == D("1000")
-        assert by_key["SO 02 - Přípojky|1"]["section"] == (
+        assert by_key["SO 01|3"]["kind"] == "M"
+        assert by_key["SO 01|3"]["quantity"] == D("1000")
+        assert by_key["SO 02|1"]["section"] == (
             "SO 02 - Přípojky / PSV - Práce a dodávky PSV / 721 - Vnitřní kanalizace"
         )
         assert report.notes["skipped_sheets"] == ["Rekapitulace stavby"]
@@ -370,7 +369,7 @@ class TestUnixml:
     def test_nested_parts_materials_and_resources_after_the_items(self):
         rows, _ = read(UNIXML.format(price="12,345").encode(), "x.xml")
         assert [
-            {k: r[k] for k in ("line_key", "section", "description", "unit", "category")}
+            {k: r[k] for k in ("line_key", "section", "description", "unit", "category", "kind")}
             for r in rows
         ] == [
             {
@@ -378,14 +377,16 @@ class TestUnixml:
                 "section": "SO 01 Dům / HSV / Zemní práce",
                 "description": "Hloubení",
                 "unit": "m3",
-                "category": "K",
+                "category": "HSV",
+                "kind": "K",
             },
             {
                 "line_key": "SO 01|2",
                 "section": "SO 01 Dům / HSV / Zemní práce",
                 "description": "Písek těžený frakce 0-4",
                 "unit": "t",
-                "category": "M",
+                "category": "HSV",
+                "kind": "M",
             },
         ]
         # total = quantity × unit price rounded to 0.01

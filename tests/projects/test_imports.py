@@ -103,19 +103,34 @@ class TestSamples:
         rows = Position.objects.filter(project=project, line_key="1").order_by("valid_from")
         assert [(r.valid_from, r.valid_to) for r in rows] == [(1, 2), (2, None)]
 
-    def test_the_same_file_twice_makes_a_version_without_changes(self, project, import_file):
+    def test_the_same_file_twice_makes_no_version(self, project, import_file, listen):
         import_file(project, sample("budget-v1-en.csv"), "a.csv")
+        events = listen(project)
         job = import_file(project, sample("budget-v1-en.csv"), "a.csv")
+        assert job.status == "succeeded", job.error
+        assert job.result["unchanged"] is True
+        assert job.result["message"].startswith("No changes: the file holds the same budget as ")
         assert job.result["changes"] == {"added": 0, "removed": 0, "modified": 0}
+        assert (job.result["version"], job.result["positions"]) == (1, 300)
+        assert BudgetVersion.objects.filter(project=project).count() == 1
+        assert (project.status, project.current_version.number) == ("ready", 1)
         assert Position.objects.filter(project=project).count() == 300
+        # No version.created event: nothing was committed.
+        received = []
+        while True:
+            try:
+                received.append(events.receive(timeout=0.3)["type"])
+            except TimeoutError:
+                break
+        assert received and "version.created" not in received
 
-    def test_the_same_budget_from_another_format_shares_every_row(self, project, import_file):
+    def test_the_same_budget_from_another_format_changes_nothing(self, project, import_file):
         import_file(project, sample("budget-v1-en.csv"), "a.csv")
         Position.objects.filter(project=project).update(audit_status="red")
         job = import_file(project, sample("budget-v1.xlsx"), "a.xlsx")
         assert job.result["changes"] == {"added": 0, "removed": 0, "modified": 0}
-        assert project.red_count == 300
-        assert Position.objects.filter(project=project).count() == 300
+        assert job.result["unchanged"] is True
+        assert Position.objects.filter(project=project, audit_status="red").count() == 300
 
     def test_insertions_and_moves_keep_the_file_order_of_every_version(
         self, project, member, import_file

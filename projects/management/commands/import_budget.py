@@ -13,8 +13,8 @@ from tenants.models import Tenant
 
 class Command(BaseCommand):
     help = (
-        "Import a budget file (CSV, XLSX, UNIXML 1.2) as the next version of a project: runs the "
-        "same import_budget job as the API, inline, with a progress bar."
+        "Import a budget file (CSV, XLSX, UNIXML 1.1/1.2) as the next version of a project: runs "
+        "the same import_budget job as the API, inline, with a progress bar."
     )
 
     def add_arguments(self, parser):
@@ -46,6 +46,11 @@ class Command(BaseCommand):
             raise CommandError(job_failure_message(job, what="Import"))
         result = job.result
         changes = result["changes"]
+        if result.get("total_mismatches"):
+            self.stdout.write(self.style.ERROR(result["message"]))
+        if result.get("unchanged"):
+            self.stdout.write(self.style.SUCCESS(result["message"]))
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"Version {result['version']} of {project_obj}: {result['positions']} positions, "
