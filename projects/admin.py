@@ -370,11 +370,19 @@ class PositionAdmin(TenantScopedAdmin):
         "unit",
         "unit_price",
         "total_price",
+        "kind",
         "audit_status",
         "valid_from",
         "valid_to",
     ]
-    list_filter = [ProjectFilter, VersionFilter, "audit_status", SectionFilter, CodeGroupFilter]
+    list_filter = [
+        ProjectFilter,
+        VersionFilter,
+        "audit_status",
+        "kind",
+        SectionFilter,
+        CodeGroupFilter,
+    ]
     search_fields = ["line_key", "code", "description"]
     list_select_related = ["project"]
     ordering = ["project", "ordinal", "valid_from"]

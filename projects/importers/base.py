@@ -19,6 +19,9 @@ MAX_ERRORS = 1000
 MAX_LISTED = 100
 
 ProgressCallback = Callable[[int, int], None]
+# The project's current positions by line key, as {"description", "unit", "kind", "long_text",
+# "section"}: called (once, and only by a reader that needs them) to complete a file's items.
+PreviousPositions = Callable[[], dict[str, dict[str, str]]]
 
 
 @dataclass(slots=True)

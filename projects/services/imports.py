@@ -216,7 +216,14 @@ def _read(
 
     count = 0
     batch: list[tuple] = []
-    for row in read_rows(stream, filename=filename, report=report, on_progress=on_progress):
+
+    def previous() -> dict[str, dict[str, str]]:
+        return current_positions(project=project)
+
+    rows = read_rows(
+        stream, filename=filename, report=report, on_progress=on_progress, previous=previous
+    )
+    for row in rows:
         count += 1
         if count > limit:  # counted to the end, for the message, but never kept
             continue
@@ -228,6 +235,16 @@ def _read(
         _spool_batch(spool, batch)
     positions_quota_check(tenant=project.tenant, count=count)
     return report, count
+
+
+def current_positions(*, project: Project) -> dict[str, dict[str, str]]:
+    """The texts, unit and kind of the project's current positions by line key: what a GAEB
+    X84 bid, which carries prices only, takes from the tender it answers."""
+    fields = ("description", "unit", "kind", "long_text", "section")
+    rows = Position.objects.filter(project=project, valid_to__isnull=True).values_list(
+        "line_key", *fields
+    )
+    return {key: dict(zip(fields, values, strict=True)) for key, *values in rows.iterator(10_000)}
 
 
 def _spool_batch(spool: IO[bytes], batch: list[tuple]) -> None:
