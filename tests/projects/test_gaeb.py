@@ -10,7 +10,6 @@ import pytest
 from projects.importers import ImportReport, ParsedPosition, rows_from_positions, sniff_format
 from projects.importers import gaeb as reader
 from projects.models import Position
-from tests.conftest import SHARED_DATA
 from tests.factories import ProjectFactory
 from tests.projects import gaeb_files as g
 from tests.projects.test_importers import failure, read
@@ -397,16 +396,7 @@ def assert_structure(data: bytes, phase: str) -> None:
         assert root.find(f"{q}Award/{q}BoQ/{q}BoQInfo/{q}Totals/{q}Total") is not None
 
 
-def require_schemas() -> None:
-    if not (XSD_DIR / "GAEB_DA_XML_Lib_3.3_2021-05.xsd").exists():
-        pytest.skip(f"the official GAEB XSDs are not in {XSD_DIR} (see its README)")
-
-
 class TestFixturesAgainstTheSchema:
-    @pytest.fixture(autouse=True)
-    def schemas(self):
-        require_schemas()
-
     def test_the_bvbs_stand_in_is_a_valid_x84(self):
         assert_valid(g.bvbs_bid(), "84")
 
@@ -416,14 +406,6 @@ class TestFixturesAgainstTheSchema:
     @pytest.mark.parametrize("name", SAMPLES)
     def test_the_samples_are_valid(self, name):
         assert_valid((DATA / name).read_bytes(), name[-2:])
-
-
-def test_the_samples_are_copies_of_the_shared_ones():
-    shared = SHARED_DATA / "gaeb"
-    if not shared.exists():
-        pytest.skip("no shared data folder here")
-    for name in SAMPLES:
-        assert (DATA / name).read_bytes() == (shared / name).read_bytes()
 
 
 def version_positions(project) -> dict[str, Position]:
