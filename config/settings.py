@@ -227,6 +227,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # that many tasks: never, in practice, with this one. Between tasks config/celery.py checks them
 # instead, as Django does between requests: CONN_MAX_AGE and CONN_HEALTH_CHECKS hold in workers.
 CELERY_DB_REUSE_MAX = 2**62
+# The last line against a job that swells a worker (the files it opens are measured first, see
+# ARCHIVE_*): a prefork child above this resident size is replaced once its task ends, instead of
+# keeping the memory. 0: no ceiling.
+JOBS_WORKER_MAX_MEMORY_MB = env_int("JOBS_WORKER_MAX_MEMORY_MB", 1024)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = JOBS_WORKER_MAX_MEMORY_MB * 1024 or None  # in KiB
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Jobs (jobs/) ------------------------------------------------------------------------------------
@@ -338,6 +343,19 @@ if EVIDENCE_DOWNLOAD_URL_EXPIRY_SECONDS > 300:
 EVIDENCE_SPOOL_DIR = Path(env_str("EVIDENCE_SPOOL_DIR", str(VAR_DIR / "uploads")))
 # Text kept per document for content search (PostgreSQL's tsvector holds at most 1 MB).
 EVIDENCE_TEXT_MAX_CHARS = env_int("EVIDENCE_TEXT_MAX_CHARS", 300_000, minimum=1)
+
+# Archives and spreadsheets (core/archives.py) ---------------------------------------------------
+# Every zip (XLSX, ODS, …) is measured before anything opens it: an upload by its directory, an
+# import also by inflating it as a stream and counting each sheet's cells as a reader lays them
+# out (rows × columns up to the last cell: python-calamine holds that whole rectangle, ~30 bytes
+# a cell). Over a limit, the upload is refused (413) or the import fails, naming the limit.
+ARCHIVE_MAX_ENTRIES = env_int("ARCHIVE_MAX_ENTRIES", 10_000, minimum=1)
+ARCHIVE_MAX_UNCOMPRESSED_BYTES = env_int("ARCHIVE_MAX_UNCOMPRESSED_BYTES", 512 * 1024**2, minimum=1)
+# Entries above 1 MiB that inflate more than this many times (office files: 5-50, a sheet of
+# identical rows 260, deflate at most 1032).
+ARCHIVE_MAX_RATIO = env_int("ARCHIVE_MAX_RATIO", 500, minimum=1)
+SPREADSHEET_MAX_CELLS_PER_SHEET = env_int("SPREADSHEET_MAX_CELLS_PER_SHEET", 5_000_000, minimum=1)
+SPREADSHEET_MAX_CELLS = env_int("SPREADSHEET_MAX_CELLS", 10_000_000, minimum=1)
 
 # Auth --------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

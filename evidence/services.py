@@ -24,7 +24,7 @@ from rest_framework import status
 from core.errors import ApiError
 from evidence import storage
 from evidence.extraction import ExtractionFailed, extract_text, has_text
-from evidence.filetypes import check_allowed, sniff_type
+from evidence.filetypes import check_allowed, check_archive, sniff_type
 from evidence.models import Evidence, EvidenceDownload, evidence_key
 from evidence.selectors import DOWNLOAD_TOKEN_SALT, evidence_stored_bytes
 from evidence.storage import SPOOL_PREFIX
@@ -112,6 +112,7 @@ def evidence_store(
     content_type = sniff_type(upload.head)
     if check_type:
         check_allowed(content_type)
+    check_archive(upload.head, upload.file)
     existing = Evidence.objects.for_tenant(tenant).filter(sha256=upload.sha256).first()
     if existing is not None:
         return StoredEvidence(evidence=existing, duplicate=True)

@@ -16,6 +16,7 @@ from projects.importers.base import (
     ParsedPosition,
     ProgressCallback,
 )
+from projects.importers.guard import spreadsheet_guard
 from projects.models import Position
 
 SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # zip (XLSX, ODS), OLE2 (XLS)
@@ -58,7 +59,10 @@ def read_positions(
     stream.seek(0)
     head = stream.read(4096)
     stream.seek(0)
-    return READERS[sniff_format(head, filename)](stream, report=report, on_progress=on_progress)
+    file_format = sniff_format(head, filename)
+    if file_format == "xlsx":
+        spreadsheet_guard(stream)  # measured before it is opened: zip bombs, huge sheets
+    return READERS[file_format](stream, report=report, on_progress=on_progress)
 
 
 def _line_key(position: ParsedPosition) -> str:
