@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.ForwardedForMiddleware",
     "core.middleware.RequestIdMiddleware",
+    # Before anything reads the body: gives a chunked body (no Content-Length) its length.
+    "core.middleware.ChunkedBodyMiddleware",
     # Outermost after the request id, so the logged duration covers everything below it.
     "tenants.middleware.RequestLogMiddleware",
     "tenants.middleware.RateLimitHeadersMiddleware",

@@ -187,15 +187,41 @@ def evidence_store_file(
     kind: str = Evidence.Kind.OTHER,
     project: Project | None = None,
     uploaded_by: AbstractBaseUser | None = None,
+    api_key: ApiKey | None = None,
 ) -> StoredEvidence:
-    """`evidence_store` for bytes that do not come from an HTTP upload (jobs, commands, imports)."""
+    """`evidence_store` for any file: a SpooledUpload (from the streaming upload handler) as it
+    is, anything else (jobs, commands, the admin) spooled first, with the same size limit."""
+    if isinstance(fileobj, SpooledUpload):
+        return evidence_store(
+            tenant=tenant,
+            upload=fileobj,
+            kind=kind,
+            project=project,
+            uploaded_by=uploaded_by,
+            api_key=api_key,
+        )
     upload = spool_fileobj(fileobj, name=name)
     try:
         return evidence_store(
-            tenant=tenant, upload=upload, kind=kind, project=project, uploaded_by=uploaded_by
+            tenant=tenant,
+            upload=upload,
+            kind=kind,
+            project=project,
+            uploaded_by=uploaded_by,
+            api_key=api_key,
         )
     finally:
         upload.close()
+
+
+def evidence_discard(*, evidence: Evidence) -> None:
+    """Remove a document stored moments ago for an operation that then could not start (an
+    import refused before its job existed): its row and its object, under the tenant lock as
+    uploads decide whether to reuse an object. The month's upload counter keeps its bytes."""
+    with transaction.atomic():
+        _lock_tenant(evidence.tenant)
+        Evidence.objects.filter(pk=evidence.pk).delete()
+        default_storage.delete(evidence.key)
 
 
 def _announce(evidence: Evidence) -> None:

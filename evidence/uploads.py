@@ -155,3 +155,22 @@ class EvidenceUploadHandler(FileUploadHandler):
             self.file = None
         if self.upload is not None:
             self.upload.close()
+
+
+class StreamingUploadMixin:
+    """For every API view that takes a `file` (evidence, budget and catalog imports): the body
+    streams through EvidenceUploadHandler before anything reads it (the size limit answers 413
+    while it arrives; never held in memory), and whatever it spooled is removed once the
+    response is made."""
+
+    upload_handler: EvidenceUploadHandler | None = None
+
+    def initialize_request(self, request, *args, **kwargs):
+        self.upload_handler = EvidenceUploadHandler(request)
+        request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self.upload_handler is not None:
+            self.upload_handler.close()
+        return super().finalize_response(request, response, *args, **kwargs)
