@@ -297,6 +297,9 @@ if AWS_STORAGE_BUCKET_NAME:
         access_key=env_str("AWS_ACCESS_KEY_ID"),
         secret_key=env_str("AWS_SECRET_ACCESS_KEY"),
         region=env_str("AWS_S3_REGION_NAME", "us-east-1"),
+        connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT_SECONDS", 2, minimum=1),
+        read_timeout=env_int("AWS_S3_READ_TIMEOUT_SECONDS", 4, minimum=1),
+        max_attempts=env_int("AWS_S3_MAX_ATTEMPTS", 2, minimum=1),
     )
 else:
     _default_storage = {
