@@ -388,7 +388,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "core.json_input.DepthLimitedJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
@@ -414,6 +414,9 @@ SPECTACULAR_SETTINGS = {
         "config.schema.postprocess",
     ],
 }
+
+# A JSON body nested deeper than this is refused (400) before it is decoded.
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 64, minimum=1)
 
 # Platform guarantees -----------------------------------------------------------------------------
 # Idempotency-Key: a POST repeated with the same key and body within this gets the first answer.

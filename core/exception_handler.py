@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from core.errors import ApiError, envelope
+from core.json_input import without_nul
 from core.storage_errors import STORAGE_UNAVAILABLE_MESSAGE, is_storage_unavailable
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"
         code = codes if isinstance(codes, str) else "error"
         body = envelope(code, str(exc.detail))
-    response.data = body
+    # An error may echo the input: no NUL characters (PostgreSQL stores none, and the answer to
+    # a POST with an Idempotency-Key is stored).
+    response.data = without_nul(body)
     return response
 
 
