@@ -24,6 +24,7 @@ from projects.importers.base import (
     cell_to_text,
 )
 from projects.importers.csvfile import csv_rows
+from projects.importers.guard import spreadsheet_guard
 from projects.importers.headers import HeaderMap, map_header
 from projects.importers.tabular import (
     CONVENTION_SAMPLE_ROWS,
@@ -64,6 +65,7 @@ def read_catalog(
         rows, _, _ = csv_rows(stream, report=report, on_progress=on_progress)
         where = "row {}"
     elif file_format == "xlsx":
+        spreadsheet_guard(stream)  # measured before it is opened: zip bombs, huge sheets
         rows, where = _xlsx_rows(stream, report)
     else:
         raise ImportFailed(

@@ -128,6 +128,7 @@ def catalog_import_start(
         created_by=created_by,
         created_by_key=created_by_key,
         dispatch=dispatch,
+        evidence_kind=Evidence.Kind.CATALOG,
     )
 
 

@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.ForwardedForMiddleware",
     "core.middleware.RequestIdMiddleware",
+    # Before anything reads the body: gives a chunked body (no Content-Length) its length.
+    "core.middleware.ChunkedBodyMiddleware",
     # Outermost after the request id, so the logged duration covers everything below it.
     "tenants.middleware.RequestLogMiddleware",
     "tenants.middleware.RateLimitHeadersMiddleware",
@@ -227,6 +229,11 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # that many tasks: never, in practice, with this one. Between tasks config/celery.py checks them
 # instead, as Django does between requests: CONN_MAX_AGE and CONN_HEALTH_CHECKS hold in workers.
 CELERY_DB_REUSE_MAX = 2**62
+# The last line against a job that swells a worker (the files it opens are measured first, see
+# ARCHIVE_*): a prefork child above this resident size is replaced once its task ends, instead of
+# keeping the memory. 0: no ceiling.
+JOBS_WORKER_MAX_MEMORY_MB = env_int("JOBS_WORKER_MAX_MEMORY_MB", 1024)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = JOBS_WORKER_MAX_MEMORY_MB * 1024 or None  # in KiB
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # Jobs (jobs/) ------------------------------------------------------------------------------------
@@ -290,6 +297,9 @@ if AWS_STORAGE_BUCKET_NAME:
         access_key=env_str("AWS_ACCESS_KEY_ID"),
         secret_key=env_str("AWS_SECRET_ACCESS_KEY"),
         region=env_str("AWS_S3_REGION_NAME", "us-east-1"),
+        connect_timeout=env_int("AWS_S3_CONNECT_TIMEOUT_SECONDS", 2, minimum=1),
+        read_timeout=env_int("AWS_S3_READ_TIMEOUT_SECONDS", 4, minimum=1),
+        max_attempts=env_int("AWS_S3_MAX_ATTEMPTS", 2, minimum=1),
     )
 else:
     _default_storage = {
@@ -339,6 +349,19 @@ EVIDENCE_SPOOL_DIR = Path(env_str("EVIDENCE_SPOOL_DIR", str(VAR_DIR / "uploads")
 # Text kept per document for content search (PostgreSQL's tsvector holds at most 1 MB).
 EVIDENCE_TEXT_MAX_CHARS = env_int("EVIDENCE_TEXT_MAX_CHARS", 300_000, minimum=1)
 
+# Archives and spreadsheets (core/archives.py) ---------------------------------------------------
+# Every zip (XLSX, ODS, …) is measured before anything opens it: an upload by its directory, an
+# import also by inflating it as a stream and counting each sheet's cells as a reader lays them
+# out (rows × columns up to the last cell: python-calamine holds that whole rectangle, ~30 bytes
+# a cell). Over a limit, the upload is refused (413) or the import fails, naming the limit.
+ARCHIVE_MAX_ENTRIES = env_int("ARCHIVE_MAX_ENTRIES", 10_000, minimum=1)
+ARCHIVE_MAX_UNCOMPRESSED_BYTES = env_int("ARCHIVE_MAX_UNCOMPRESSED_BYTES", 512 * 1024**2, minimum=1)
+# Entries above 1 MiB that inflate more than this many times (office files: 5-50, a sheet of
+# identical rows 260, deflate at most 1032).
+ARCHIVE_MAX_RATIO = env_int("ARCHIVE_MAX_RATIO", 500, minimum=1)
+SPREADSHEET_MAX_CELLS_PER_SHEET = env_int("SPREADSHEET_MAX_CELLS_PER_SHEET", 5_000_000, minimum=1)
+SPREADSHEET_MAX_CELLS = env_int("SPREADSHEET_MAX_CELLS", 10_000_000, minimum=1)
+
 # Auth --------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -365,7 +388,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "core.json_input.DepthLimitedJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
@@ -391,6 +414,9 @@ SPECTACULAR_SETTINGS = {
         "config.schema.postprocess",
     ],
 }
+
+# A JSON body nested deeper than this is refused (400) before it is decoded.
+JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 64, minimum=1)
 
 # Platform guarantees -----------------------------------------------------------------------------
 # Idempotency-Key: a POST repeated with the same key and body within this gets the first answer.

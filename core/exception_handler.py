@@ -3,9 +3,6 @@
 import logging
 from typing import Any
 
-from boto3.exceptions import S3TransferFailedError, S3UploadFailedError
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -15,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from core.errors import ApiError, envelope
+from core.json_input import without_nul
+from core.storage_errors import STORAGE_UNAVAILABLE_MESSAGE, is_storage_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -36,22 +35,6 @@ def _flatten(detail: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}: {detail}" if prefix else str(detail)]
 
 
-# Object storage (S3) not answering, or answering with its own failure: the request cannot be done
-# now, but nothing about it is wrong; the client may retry later.
-STORAGE_UNAVAILABLE_ERRORS = (
-    BotoConnectionError,
-    HTTPClientError,
-    S3UploadFailedError,
-    S3TransferFailedError,
-)
-
-
-def _is_storage_unavailable(exc: Exception) -> bool:
-    if isinstance(exc, ClientError):
-        return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
-    return isinstance(exc, STORAGE_UNAVAILABLE_ERRORS)
-
-
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -59,12 +42,10 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RequestDataTooBig):
         exc = ApiError(code="request_too_large", message=str(exc), status_code=413)
-    elif _is_storage_unavailable(exc):
+    elif is_storage_unavailable(exc):
         logger.warning("storage unavailable: %s", exc)
         exc = ApiError(
-            code="storage_unavailable",
-            message="File storage is unavailable; nothing was stored. Retry later.",
-            status_code=503,
+            code="storage_unavailable", message=STORAGE_UNAVAILABLE_MESSAGE, status_code=503
         )
     response = exception_handler(exc, context)
     if response is None:
@@ -79,7 +60,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         codes = exc.get_codes() if hasattr(exc, "get_codes") else "error"
         code = codes if isinstance(codes, str) else "error"
         body = envelope(code, str(exc.detail))
-    response.data = body
+    # An error may echo the input: no NUL characters (PostgreSQL stores none, and the answer to
+    # a POST with an Idempotency-Key is stored).
+    response.data = without_nul(body)
     return response
 
 

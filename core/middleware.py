@@ -2,11 +2,16 @@
 
 import ipaddress
 import re
+import tempfile
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.handlers.asgi import ASGIRequest
+from django.core.handlers.wsgi import LimitedStream
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from core.errors import envelope
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
@@ -55,3 +60,57 @@ def forwarded_client(header: str, *, proxies: int) -> str | None:
         return str(ipaddress.ip_address(entries[-proxies]))
     except ValueError:
         return None
+
+
+# Room beyond the largest file for a multipart body's part headers and small fields.
+CHUNKED_BODY_OVERHEAD = 1024 * 1024
+CHUNKED_READ_SIZE = 1024 * 1024
+
+
+class ChunkedBodyMiddleware:
+    """A body sent with `Transfer-Encoding: chunked` has no Content-Length, and Django and DRF
+    read a body without one as empty. gunicorn decodes the chunks and ends `wsgi.input` at the
+    body's end (`wsgi.input_terminated`); ASGI servers hand Django the whole body. So such a body
+    is spooled to a temporary file (memory stays flat; more than the largest upload plus room for
+    the form fields answers 413 while it arrives) and the request gets its length."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        if (
+            meta.get("CONTENT_LENGTH")
+            or "chunked" not in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+        ):
+            return self.get_response(request)
+        if isinstance(request, ASGIRequest):
+            source = request._stream
+        elif meta.get("wsgi.input_terminated"):
+            source = meta["wsgi.input"]
+        else:  # a WSGI server that cannot say where the body ends: read as before
+            return self.get_response(request)
+        limit = settings.EVIDENCE_MAX_UPLOAD_BYTES + CHUNKED_BODY_OVERHEAD
+        spool = tempfile.TemporaryFile()
+        size = 0
+        while chunk := source.read(CHUNKED_READ_SIZE):
+            size += len(chunk)
+            if size > limit:
+                spool.close()
+                return JsonResponse(
+                    envelope(
+                        "request_too_large",
+                        f"The request body is larger than the limit of {limit} bytes.",
+                        {"max_bytes": limit},
+                    ),
+                    status=413,
+                )
+            spool.write(chunk)
+        spool.seek(0)
+        meta["CONTENT_LENGTH"] = str(size)
+        # Django's own request internals: the body is read again from the spool.
+        request._stream = LimitedStream(spool, size)  # type: ignore[assignment, arg-type]
+        request._read_started = False  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response._resource_closers.append(spool.close)  # type: ignore[attr-defined]
+        return response

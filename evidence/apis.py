@@ -1,5 +1,5 @@
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -19,10 +19,25 @@ from tenants.scoping import TenantScopedGenericAPIView
 
 
 class EvidenceOutputSerializer(serializers.ModelSerializer):
-    # Null for uploads made with an API key, which has no user.
-    uploaded_by = serializers.CharField(
-        source="uploaded_by.get_username", default=None, read_only=True, allow_null=True
+    uploaded_by = serializers.SerializerMethodField(
+        help_text="Who uploaded it: a user's name, or `API key <name> (<prefix>)`; null for "
+        "documents the platform made itself."
     )
+    uploaded_by_key = serializers.UUIDField(
+        source="uploaded_by_key_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The API key it was uploaded with.",
+    )
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_uploaded_by(self, evidence: Evidence) -> str | None:
+        if evidence.uploaded_by is not None:
+            return evidence.uploaded_by.get_username()
+        if evidence.uploaded_by_key is not None:
+            key = evidence.uploaded_by_key
+            return f"API key {key.name} ({key.prefix})"
+        return None
 
     class Meta:
         model = Evidence
@@ -35,6 +50,7 @@ class EvidenceOutputSerializer(serializers.ModelSerializer):
             "kind",
             "project",
             "uploaded_by",
+            "uploaded_by_key",
             "created_at",
             "text_status",
         ]

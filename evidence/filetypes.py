@@ -1,9 +1,12 @@
 """What a file is, read from its first bytes (never its name or the client's claim)."""
 
+from typing import IO
+
 import magic
 from django.conf import settings
 from rest_framework import status
 
+from core.archives import ArchiveRefused, archive_check, archive_limits, is_zip
 from core.errors import ApiError
 
 # How much of a file libmagic is shown: enough for every type on the allow-list (office files are
@@ -25,3 +28,20 @@ def check_allowed(content_type: str) -> None:
             status_code=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             details={"content_type": content_type},
         )
+
+
+def check_archive(head: bytes, file: IO[bytes]) -> None:
+    """Refuse (413, naming the limit) a zip (XLSX, ODS, DOCX, …) whose directory is over the
+    ARCHIVE_* limits: too many entries, too large inflated, or inflating too many times. Read
+    from the directory alone; an import measures a spreadsheet's contents before opening it."""
+    if not is_zip(head):
+        return
+    try:
+        archive_check(file, limits=archive_limits(), sheets=False)
+    except ArchiveRefused as exc:
+        raise ApiError(
+            code="archive_limit_exceeded",
+            message=exc.message,
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            details=exc.details,
+        ) from None

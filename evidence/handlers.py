@@ -21,7 +21,7 @@ def extract_evidence_text(job: Job, progress: Progress) -> dict:
     try:
         evidence = evidence_extract_text(evidence=evidence)
     except (BotoCoreError, ClientError) as exc:
-        raise JobTransientError("storage_unavailable", f"Storage did not answer: {exc}") from exc
+        raise JobTransientError("storage_unavailable", "File storage did not answer.") from exc
     if evidence.text_status == Evidence.TextStatus.FAILED:
         raise JobInputError("unreadable_document", evidence.text_error)
     progress.update(1, 1, step="Text extracted")

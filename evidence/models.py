@@ -21,6 +21,7 @@ class Evidence(TenantOwnedModel):
 
     class Kind(models.TextChoices):
         BUDGET = "budget", "Budget"
+        CATALOG = "catalog", "Price catalog"
         DRAWING = "drawing", "Drawing"
         INVOICE = "invoice", "Invoice"
         PHOTO = "photo", "Photo"

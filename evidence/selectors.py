@@ -49,7 +49,9 @@ def _matching(queryset: QuerySet[Evidence], q: str) -> QuerySet[Evidence]:
 def evidence_list(*, tenant: Tenant, filters: EvidenceFilters | None = None) -> QuerySet[Evidence]:
     filters = filters or {}
     queryset: QuerySet[Evidence] = (
-        Evidence.objects.for_tenant(tenant).select_related("uploaded_by").defer("text")
+        Evidence.objects.for_tenant(tenant)
+        .select_related("uploaded_by", "uploaded_by_key")
+        .defer("text")
     )
     if filters.get("line_key"):
         # The documents attached to that position, whichever project they were uploaded to.
@@ -69,7 +71,7 @@ def evidence_list(*, tenant: Tenant, filters: EvidenceFilters | None = None) -> 
 def evidence_get(*, tenant: Tenant, evidence_id: uuid.UUID) -> Evidence | None:
     return (
         Evidence.objects.for_tenant(tenant)
-        .select_related("uploaded_by")
+        .select_related("uploaded_by", "uploaded_by_key")
         .defer("text")
         .filter(pk=evidence_id)
         .first()

@@ -24,7 +24,7 @@ from rest_framework import status
 from core.errors import ApiError
 from evidence import storage
 from evidence.extraction import ExtractionFailed, extract_text, has_text
-from evidence.filetypes import check_allowed, sniff_type
+from evidence.filetypes import check_allowed, check_archive, sniff_type
 from evidence.models import Evidence, EvidenceDownload, evidence_key
 from evidence.selectors import DOWNLOAD_TOKEN_SALT, evidence_stored_bytes
 from evidence.storage import SPOOL_PREFIX
@@ -112,6 +112,7 @@ def evidence_store(
     content_type = sniff_type(upload.head)
     if check_type:
         check_allowed(content_type)
+    check_archive(upload.head, upload.file)
     existing = Evidence.objects.for_tenant(tenant).filter(sha256=upload.sha256).first()
     if existing is not None:
         return StoredEvidence(evidence=existing, duplicate=True)
@@ -186,15 +187,41 @@ def evidence_store_file(
     kind: str = Evidence.Kind.OTHER,
     project: Project | None = None,
     uploaded_by: User | None = None,
+    api_key: ApiKey | None = None,
 ) -> StoredEvidence:
-    """`evidence_store` for bytes that do not come from an HTTP upload (jobs, commands, imports)."""
+    """`evidence_store` for any file: a SpooledUpload (from the streaming upload handler) as it
+    is, anything else (jobs, commands, the admin) spooled first, with the same size limit."""
+    if isinstance(fileobj, SpooledUpload):
+        return evidence_store(
+            tenant=tenant,
+            upload=fileobj,
+            kind=kind,
+            project=project,
+            uploaded_by=uploaded_by,
+            api_key=api_key,
+        )
     upload = spool_fileobj(fileobj, name=name)
     try:
         return evidence_store(
-            tenant=tenant, upload=upload, kind=kind, project=project, uploaded_by=uploaded_by
+            tenant=tenant,
+            upload=upload,
+            kind=kind,
+            project=project,
+            uploaded_by=uploaded_by,
+            api_key=api_key,
         )
     finally:
         upload.close()
+
+
+def evidence_discard(*, evidence: Evidence) -> None:
+    """Remove a document stored moments ago for an operation that then could not start (an
+    import refused before its job existed): its row and its object, under the tenant lock as
+    uploads decide whether to reuse an object. The month's upload counter keeps its bytes."""
+    with transaction.atomic():
+        _lock_tenant(evidence.tenant)
+        Evidence.objects.filter(pk=evidence.pk).delete()
+        default_storage.delete(evidence.key)
 
 
 def _announce(evidence: Evidence) -> None:

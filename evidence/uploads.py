@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest
 from rest_framework import status
+from rest_framework.views import APIView
 
 from core.errors import ApiError
 from evidence.filetypes import HEAD_BYTES
@@ -160,3 +161,22 @@ class EvidenceUploadHandler(FileUploadHandler):
             self.file = None
         if self.upload is not None:
             self.upload.close()
+
+
+class StreamingUploadMixin(APIView):
+    """For every API view that takes a `file` (evidence, budget and catalog imports): the body
+    streams through EvidenceUploadHandler before anything reads it (the size limit answers 413
+    while it arrives; never held in memory), and whatever it spooled is removed once the
+    response is made."""
+
+    upload_handler: EvidenceUploadHandler | None = None
+
+    def initialize_request(self, request, *args, **kwargs):
+        self.upload_handler = EvidenceUploadHandler(request)
+        request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if self.upload_handler is not None:
+            self.upload_handler.close()
+        return super().finalize_response(request, response, *args, **kwargs)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.db import delete_in_batches
 from core.errors import ApiError
+from core.storage_errors import is_storage_unavailable
 from jobs import live
 from jobs.errors import JobCancelled, JobInputError, JobLost, JobTransientError
 from jobs.heartbeat import Heartbeat
@@ -189,10 +190,17 @@ def job_execute(*, job_id: str, progress_class: Callable[[Job], Progress] = Prog
                 }
                 return _finish(job, progress, Job.Status.FAILED, error=error)
             except Exception as exc:
+                if is_storage_unavailable(exc):
+                    logger.warning("job %s (%s): storage unavailable: %s", job.id, job.kind, exc)
+                    transient = JobTransientError(
+                        "storage_unavailable", "File storage is unavailable."
+                    )
+                    return _retry_later(job, progress, transient)
                 logger.exception("job %s (%s) crashed", job.id, job.kind)
+                # The log has the exception; the tenant sees no internals (hosts, keys, paths).
                 error = {
                     "code": "internal_error",
-                    "message": f"{type(exc).__name__}: {exc}",
+                    "message": f"The job stopped on an internal error (logged with job {job.id}).",
                     "details": {},
                 }
                 return _finish(job, progress, Job.Status.FAILED, error=error)

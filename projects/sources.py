@@ -1,9 +1,11 @@
-"""Where an import's file is kept between the request and the job.
+"""Where an import's file is kept between the request and the job: always a document of the
+tenant's evidence, named in the job input as `{"evidence": "<id>", "filename"}`.
 
-Either a document the tenant already keeps as evidence, named in the job input as
-`{"evidence": "<id>", "filename"}`, or a file uploaded with the import request and kept in
-`default_storage` under `tenants/<tenant id>/imports/<uuid>/<safe name>`, named as
-`{"path", "filename"}`.
+A file uploaded with the import request takes the one path every uploaded byte takes (evidence:
+the streaming handler's size limit, type sniffing, archive limits, the storage quota) and is kept
+as a `budget` or `catalog` document of the tenant, counted in its storage; a failed import leaves
+it there, visible. Jobs queued before that named a file under `tenants/<tenant id>/imports/` as
+`{"path", "filename"}`: those are still read.
 """
 
 import uuid
@@ -12,12 +14,12 @@ from contextlib import contextmanager
 from pathlib import PurePath
 from typing import IO, Any, BinaryIO
 
-from django.core.files import File
 from django.core.files.storage import default_storage
-from django.utils.text import get_valid_filename
 
 from core.errors import ApiError
+from evidence.models import Evidence
 from evidence.selectors import evidence_get
+from evidence.services import StoredEvidence, evidence_discard, evidence_store_file
 from jobs.models import Job
 from jobs.services import job_create
 from projects.importers import ImportFailed
@@ -28,11 +30,33 @@ def _prefix(tenant: Tenant) -> str:
     return f"tenants/{tenant.id}/imports/"
 
 
+def import_source_store(
+    *,
+    tenant: Tenant,
+    file: IO[bytes],
+    filename: str,
+    kind: str = Evidence.Kind.BUDGET,
+    project: Any = None,
+    uploaded_by: Any = None,
+    api_key: Any = None,
+) -> tuple[StoredEvidence, dict[str, str]]:
+    """Keep an uploaded file as the tenant's evidence; returns it and the job input naming it."""
+    name = PurePath(filename.replace("\\", "/")).name or "budget"
+    stored = evidence_store_file(
+        tenant=tenant,
+        fileobj=file,
+        name=name,
+        kind=kind,
+        project=project,
+        uploaded_by=uploaded_by,
+        api_key=api_key,
+    )
+    return stored, {"evidence": str(stored.evidence.id), "filename": name}
+
+
 def import_source_save(*, tenant: Tenant, file: IO[bytes], filename: str) -> dict[str, str]:
-    """Store an uploaded file; returns the job input that names it."""
-    safe_name = get_valid_filename(PurePath(filename.replace("\\", "/")).name) or "budget"
-    path = default_storage.save(f"{_prefix(tenant)}{uuid.uuid4()}/{safe_name}", File(file))
-    return {"path": path, "filename": PurePath(filename.replace("\\", "/")).name or safe_name}
+    """Keep an uploaded file as the tenant's evidence; returns the job input that names it."""
+    return import_source_store(tenant=tenant, file=file, filename=filename)[1]
 
 
 def import_source_from_evidence(*, tenant: Tenant, evidence_id: uuid.UUID) -> dict[str, str]:
@@ -75,16 +99,27 @@ def import_job_start(
     created_by: Any = None,
     created_by_key: Any = None,
     dispatch: bool = True,
+    evidence_kind: str = Evidence.Kind.BUDGET,
 ) -> Job:
-    """Keep the uploaded `file` (or name the tenant's document `evidence_id`) and start the import
-    job `kind` on it. A job that cannot start (another import or audit of the project is running,
-    the monthly quota) raises its error and leaves no file behind."""
+    """Keep the uploaded `file` as evidence of `evidence_kind` (or name the tenant's document
+    `evidence_id`) and start the import job `kind` on it. A job that cannot start (another import
+    or audit of the project is running, the monthly quota) raises its error and leaves no new
+    document behind."""
+    stored = None
     if evidence_id is not None:
         source = import_source_from_evidence(tenant=tenant, evidence_id=evidence_id)
     else:
         if file is None:
             raise ValueError("an import needs a file or a document")
-        source = import_source_save(tenant=tenant, file=file, filename=filename)
+        stored, source = import_source_store(
+            tenant=tenant,
+            file=file,
+            filename=filename,
+            kind=evidence_kind,
+            project=project,
+            uploaded_by=created_by,
+            api_key=created_by_key,
+        )
     try:
         return job_create(
             tenant=tenant,
@@ -96,6 +131,6 @@ def import_job_start(
             dispatch=dispatch,
         )
     except Exception:
-        if "path" in source:
-            default_storage.delete(source["path"])
+        if stored is not None and not stored.duplicate:
+            evidence_discard(evidence=stored.evidence)
         raise

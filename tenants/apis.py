@@ -125,7 +125,15 @@ class ApiKeyDetailApi(TenantScopedGenericAPIView):
         return Response(self.get_serializer(self.get_object()).data)
 
     def delete(self, request: Request, pk: str) -> Response:
-        api_key_revoke(api_key=self.get_object())
+        api_key = self.get_object()
+        # As with creating one: no revoking a key that carries more power than whoever asks.
+        if not Role.at_least(self.tenant_context.role, api_key.role):
+            raise ApiError(
+                code="forbidden",
+                message="You cannot revoke a key with a role above your own.",
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        api_key_revoke(api_key=api_key)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 
 from core.db import delete_in_batches
 from core.errors import ApiError
+from core.json_input import without_nul
 from tenants.models import IdempotencyKey, Tenant
 
 HEADER = "Idempotency-Key"
@@ -113,7 +114,9 @@ def idempotency_claim(*, tenant: Tenant, key: str, request_hash: str) -> Claim:
 def idempotency_answer(*, record: IdempotencyKey, status_code: int, data: object) -> None:
     """Store the answer to replay: the status and the body as the client received it."""
     record.status_code = status_code
-    record.response_body = None if data is None else json.loads(JSONRenderer().render(data))
+    record.response_body = (
+        None if data is None else without_nul(json.loads(JSONRenderer().render(data)))
+    )
     record.save(update_fields=["status_code", "response_body"])
 
 

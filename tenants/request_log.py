@@ -74,12 +74,12 @@ def _values(entry: Entry) -> tuple:
         entry.user_id,
         entry.created_at,
         entry.method[:10],
-        entry.path[:2000],
+        entry.path[:2000].replace("\x00", "\ufffd"),  # PostgreSQL text holds no NUL
         entry.status_code,
         Decimal(entry.duration_ns // 1000) / 1000,
         entry.request_id[:128],
         ip,
-        entry.user_agent[:300],
+        entry.user_agent[:300].replace("\x00", "\ufffd"),
     )
 
 

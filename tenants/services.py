@@ -41,6 +41,18 @@ def tenant_create(
     return tenant
 
 
+def tenant_status_set(*, tenant: Tenant, status: str) -> Tenant:
+    """Suspend (every request and job start answers 403 `tenant_suspended`, open websockets are
+    closed) or resume a tenant: the one way the commands do it (the admin form saves the same
+    field, and tenants.signals closes the sockets and drops the cached keys either way)."""
+    if status not in Tenant.Status.values:
+        raise ApiError(code="invalid", message=f"Unknown status {status!r}.")
+    if tenant.status != status:
+        tenant.status = status
+        tenant.save(update_fields=["status"])
+    return tenant
+
+
 def membership_set(*, tenant: Tenant, user: User, role: str) -> Membership:
     """Give `user` the `role` in `tenant`, creating the membership when needed."""
     membership, _ = Membership.objects.update_or_create(

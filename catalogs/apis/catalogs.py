@@ -10,6 +10,7 @@ from catalogs import selectors
 from catalogs.models import CatalogItem, PriceCatalog
 from catalogs.services import catalog_import_start
 from core.pagination import CursorPage
+from evidence.uploads import StreamingUploadMixin
 from jobs.apis import JobOutputSerializer
 from projects.apis.common import PlainDecimalField
 from tenants.context import actor_label
@@ -49,7 +50,7 @@ class CatalogItemPage(CursorPage):
     ordering = "code"  # unique per catalog
 
 
-class CatalogListCreateApi(TenantAPIView):
+class CatalogListCreateApi(StreamingUploadMixin, TenantAPIView):
     """Everyone reads catalogs; importing one is for admins and owners."""
 
     pagination_class = CatalogPage

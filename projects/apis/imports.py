@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from evidence.uploads import StreamingUploadMixin
 from jobs.apis import JobOutputSerializer
 from projects.apis.common import ProjectScopedApi
 from projects.services.imports import budget_import_start
@@ -13,7 +14,7 @@ from tenants.context import actor_label
 from tenants.ratelimit import JOBS
 
 
-class ImportCreateApi(ProjectScopedApi):
+class ImportCreateApi(StreamingUploadMixin, ProjectScopedApi):
     write_bucket = JOBS
 
     @extend_schema_serializer(component_name="ImportCreate")

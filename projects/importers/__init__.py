@@ -18,6 +18,7 @@ from projects.importers.base import (
     PreviousPositions,
     ProgressCallback,
 )
+from projects.importers.guard import spreadsheet_guard
 from projects.models import Position
 from projects.reconciliation import Tally, is_total, reconcile
 
@@ -87,12 +88,14 @@ def read_positions(
     stream.seek(0)
     head = stream.read(4096)
     stream.seek(0)
-    format = sniff_format(head, filename)
-    if format == "gaeb":  # the phase may be only in the suffix (.x83) of a 3.0/3.1 file
+    file_format = sniff_format(head, filename)
+    if file_format == "xlsx":
+        spreadsheet_guard(stream)  # measured before it is opened: zip bombs, huge sheets
+    if file_format == "gaeb":  # the phase may be only in the suffix (.x83) of a 3.0/3.1 file
         return gaeb.read(
             stream, report=report, on_progress=on_progress, filename=filename, previous=previous
         )
-    return READERS[format](stream, report=report, on_progress=on_progress)
+    return READERS[file_format](stream, report=report, on_progress=on_progress)
 
 
 def _line_key(position: ParsedPosition) -> str:

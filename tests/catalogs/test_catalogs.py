@@ -183,7 +183,7 @@ class TestImport:
         assert CatalogItem.objects.get(catalog=catalog, code=rows[0]["code"]).unit_price != 999
 
     def test_bad_requests(self, admin, catalog, outsider):
-        assert start_import(admin, b"").status_code == 202  # an empty file fails in the job
+        assert start_import(admin, b"").status_code == 400  # empty: refused as every upload is
         response = admin.client.post("/api/v1/catalogs/", {}, format="json")
         assert response.status_code == 400
         assert (

@@ -43,6 +43,7 @@ class TestListing:
             "kind": "photo",
             "project": None,
             "uploaded_by": None,
+            "uploaded_by_key": None,
             "created_at": response.json()["created_at"],
             "text_status": "pending",
         }

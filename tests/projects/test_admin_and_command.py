@@ -145,7 +145,7 @@ class TestCommand:
         assert f"Version 1 of Nová 12: 300 positions, total {EXPECTED['total_cost']} CZK" in out
         project = Project.objects.get(tenant=tenant, name="Nová 12")
         assert project.current_version.actor == "manage.py import_budget"
-        job = Job.objects.get(project=project)
+        job = Job.objects.get(project=project, kind="import_budget")
         assert (job.status, job.attempts) == ("succeeded", 1)
 
     def test_a_bad_file_fails_with_its_problems(self, tenant, project, tmp_path):

@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from jobs.models import Job
 from jobs.services import job_create, job_execute
@@ -190,12 +191,6 @@ BROKEN = {
         "The XML is not well-formed: line",
     ),
     "XML entity bomb": ("bomb.xml", bomb, "forbidden_xml", "declares a DTD or entities"),
-    "wrong encoding": (
-        "budget.csv",
-        lambda: "Kód;Popis;MJ;Množství\n1;Příčka;m;1\n".encode("utf-16-le"),
-        "unsupported_encoding",
-        "UTF-16 without a byte order mark",
-    ),
     "missing columns": (
         "budget.csv",
         lambda: b"Item,Code,Description,Unit,Unit price,Total\n1,A,Wall,m,1.00,1.00\n",
@@ -208,7 +203,6 @@ BROKEN = {
         "invalid_file",
         'row 17, column "Množství": "abc" is not a number',
     ),
-    "empty file": ("budget.csv", lambda: b"", "empty_file", "The file is empty."),
     "header only": (
         "budget.csv",
         lambda: b"Code,Description,Unit,Quantity\n",
@@ -243,9 +237,27 @@ class TestBrokenFiles:
             }
         ]
 
+    # Refused at the upload, as every uploaded file is (evidence's checks): no job starts.
+    @pytest.mark.parametrize(
+        ("data", "status", "code"),
+        [
+            (b"", 400, "empty_file"),
+            ("Kód;Popis;MJ;Množství\n1;Příčka;m;1\n".encode("utf-16-le"), 415, "unsupported_type"),
+        ],
+        ids=["empty file", "UTF-16 without a byte order mark"],
+    )
+    def test_a_file_evidence_refuses_starts_no_job(self, project, member, data, status, code):
+        response = member.client.post(
+            f"/api/v1/projects/{project.id}/imports/",
+            {"file": SimpleUploadedFile("budget.csv", data)},
+            format="multipart",
+        )
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+        assert not Job.objects.filter(kind="import_budget").exists()
+
     def test_a_failed_import_leaves_the_current_version_as_it_was(self, project, import_file):
         import_file(project, sample("budget-v1-en.csv"), "v1.csv")
-        job = import_file(project, b"", "empty.csv")
+        job = import_file(project, b"Code,Description,Unit,Quantity\n", "empty.csv")
         assert job.status == "failed"
         assert (project.status, project.current_version.number) == ("ready", 1)
         assert project.position_count == 300
