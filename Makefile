@@ -59,6 +59,7 @@ lint: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python manage.py check
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy | $(BIN)/mypy-baseline filter
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir var/site
 
 format: install

@@ -13,7 +13,7 @@ from audits.start import audit_start
 from core.errors import ApiError
 from projects.admin import ProjectAdmin, ProjectFilter
 from projects.models import Project
-from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_user
 
 # The project admin with the audit action: audits is the app above projects that knows how.
 admin.site.unregister(Project)
@@ -28,7 +28,9 @@ class AuditedProjectAdmin(ProjectAdmin):
         for project in queryset.select_related("tenant"):
             try:
                 job = audit_start(
-                    project=project, actor=request.user.get_username(), created_by=request.user
+                    project=project,
+                    actor=request.user.get_username(),
+                    created_by=admin_user(request),
                 )
             except ApiError as exc:  # archived, no budget, another import or audit running, …
                 self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)

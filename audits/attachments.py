@@ -4,7 +4,7 @@ evidence; what it points at (positions, findings) is known here."""
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -31,7 +31,7 @@ def attachment_create(
     project: Project,
     position: str | None = None,
     finding: Finding | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
 ) -> tuple[Attachment, bool]:
     """Attach the document to a position of `project` (named by id or line key) or to one of its
@@ -43,6 +43,7 @@ def attachment_create(
     if finding is not None:
         line_key, rule = finding.line_key, finding.rule
     else:
+        assert position is not None  # one of the two, checked above
         (line_key,) = position_line_keys(project=project, references=[position])
         rule = ""
     attachment, created = Attachment.objects.get_or_create(
@@ -85,6 +86,8 @@ def attachment_target(
         return finding.project, finding
     project = (
         Project.objects.for_tenant(tenant).filter(pk=project_id, deleted_at__isnull=True).first()
+        if project_id is not None
+        else None
     )
     if project is None:
         raise ApiError(code="invalid", message="project: unknown project.")

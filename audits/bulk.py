@@ -95,9 +95,9 @@ def findings_write(*, rows: Iterable[tuple]) -> int:
             write_row = copy.write_row
             dumps = json.dumps
             for row in rows:
-                row = list(row)
-                row[_EVIDENCE] = dumps(row[_EVIDENCE], ensure_ascii=False)
-                write_row(row)
+                cells = list(row)
+                cells[_EVIDENCE] = dumps(cells[_EVIDENCE], ensure_ascii=False)
+                write_row(cells)
                 count += 1
         return count
     batch = []

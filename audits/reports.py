@@ -239,12 +239,12 @@ def _compare_statuses(project: Project, report: AuditReport, document: dict) -> 
     _listed(problems, "positions whose status disagrees", wrong)
 
     totals = exact_total(Position.objects.filter(project=project, valid_to__isnull=True))
-    cached = (
+    row = (
         Project.objects.filter(pk=project.pk)
         .values("green_count", "amber_count", "red_count")
         .get()
     )
-    cached = {name.removesuffix("_count"): value for name, value in cached.items()}
+    cached = {name.removesuffix("_count"): value for name, value in row.items()}
     for name, value in cached.items():
         if totals[name] != value:
             problems.append(

@@ -124,8 +124,8 @@ def findings_text_by_line(version: BudgetVersion) -> dict[str, str]:
     " | "), in one query: the findings column of budget exports."""
     texts: dict[str, list[str]] = defaultdict(list)
     rows = (
-        Finding.objects.for_tenant(version.tenant_id)
-        .filter(version=version)
+        # for_tenant() takes a Tenant: the version's tenant by id, without loading it.
+        Finding.objects.filter(tenant_id=version.tenant_id, version=version)
         .order_by("line_key", "rule")
         .values_list("line_key", "rule", "reasoning")
     )

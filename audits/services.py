@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -42,7 +42,7 @@ from projects.services.versions import project_lock
 
 REPORT_FORMAT = "kalkula.audit-report/1"
 REPORT_POSITION_FIELDS = ("id", "line_key", "source_line", "status")
-_RANK = {status: Recommendation(status).rank for status in Recommendation}
+_RANK: dict[str, int] = {status: Recommendation(status).rank for status in Recommendation}
 _READ_FIELDS = (
     "id",
     "line_key",
@@ -108,7 +108,7 @@ def audit_run(
     policy: Policy | None = None,
     job: Job | None = None,
     progress: Any = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
 ) -> AuditOutcome:
     """Audit `version` (the current one by default) of `project` against `catalog` (none: the
@@ -205,7 +205,7 @@ def _write(
     results: dict[str, list],
     job: Job | None,
     progress: Any,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     actor: str,
 ) -> AuditOutcome:
     """The locked project's report, findings and statuses, all in the caller's transaction."""
@@ -367,7 +367,7 @@ def finding_waive(
     *,
     finding: Finding,
     reason: str,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
 ) -> Waiver:
     """Waive `finding`: it no longer counts toward its position's status (in this version, and in

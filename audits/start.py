@@ -3,7 +3,7 @@
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from catalogs.selectors import catalog_get
 from core.errors import ApiError
@@ -24,7 +24,7 @@ def audit_start(
     actor: str,
     version: int | None = None,
     catalog: UUID | str | None = DEFAULT_CATALOG,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     created_by_key: ApiKey | None = None,
     dispatch: bool = True,
 ) -> Job:

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from catalogs.models import Alert, CatalogItem, PriceCatalog
 from catalogs.services import alert_acknowledge, catalog_import_start
 from core.errors import ApiError
-from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_user
 
 
 class CatalogImportForm(forms.Form):
@@ -34,7 +34,7 @@ class PriceCatalogAdmin(TenantScopedAdmin):
     actions = ["import_catalog_file"]
     readonly_fields = ["version", "item_count", "source", "items", "created_at", "updated_at"]
 
-    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:  # type: ignore[override]  # names are field groups
         if obj is None:
             return ["tenant", "name", "currency"]
         return ["tenant", "name", "currency", *self.readonly_fields]
@@ -65,7 +65,7 @@ class PriceCatalogAdmin(TenantScopedAdmin):
                         catalog_id=catalog.pk,
                         file=upload,
                         filename=upload.name,
-                        created_by=request.user,
+                        created_by=admin_user(request),
                     )
                 except ApiError as exc:  # the monthly job quota
                     self.message_user(request, f"{catalog.name}: {exc.detail}", messages.ERROR)

@@ -166,7 +166,7 @@ def _items(rows: Iterator[Row], report: ImportReport, where: str) -> Iterator[Pa
                 header.names["code"],
             )
             ok = False
-        if ok:
+        if ok and price is not None:  # no price is not ok
             seen[code] = line
             yield ParsedItem(line, code, description, unit, price)
 

@@ -15,14 +15,14 @@ before anything is written), then, in one transaction under the catalog's row lo
   transaction commits.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
 from typing import IO, Any, BinaryIO
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -106,7 +106,7 @@ def catalog_import_start(
     file: IO[bytes] | None = None,
     filename: str = "",
     evidence_id: UUID | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     created_by_key: ApiKey | None = None,
     dispatch: bool = True,
 ) -> Job:
@@ -158,10 +158,10 @@ def catalog_import(
         catalog, created = _catalog_locked(
             tenant=tenant, catalog_id=catalog_id, name=name or catalog_name_from(filename)
         )
-        outcome, changes = _upsert(catalog, items, source=source, created=created)
+        outcome, changes = _upsert(tenant, catalog, items, source=source, created=created)
         outcome.report = report
         progress.update(80, 100, step="raising alerts")
-        alerts = _alerts_create(catalog=catalog, changes=changes) if changes else []
+        alerts = _alerts_create(tenant=tenant, catalog=catalog, changes=changes) if changes else []
         outcome.alerts = len(alerts)
         if alerts:
             events = [_alert_event(alert) for alert in alerts]
@@ -190,13 +190,17 @@ def _catalog_locked(*, tenant: Tenant, catalog_id: Any, name: str) -> tuple[Pric
 
 
 def _upsert(
-    catalog: PriceCatalog, items: list[ParsedItem], *, source: Evidence | None, created: bool
+    tenant: Tenant,
+    catalog: PriceCatalog,
+    items: list[ParsedItem],
+    *,
+    source: Evidence | None,
+    created: bool,
 ) -> tuple[CatalogImportOutcome, list[CatalogChange]]:
     outcome = CatalogImportOutcome(catalog=catalog, created=created)
     version = catalog.version + 1
     stored = {
-        item.code: item
-        for item in CatalogItem.objects.for_tenant(catalog.tenant_id).filter(catalog=catalog)
+        item.code: item for item in CatalogItem.objects.for_tenant(tenant).filter(catalog=catalog)
     }
     new: list[CatalogItem] = []
     updated: list[CatalogItem] = []
@@ -250,11 +254,11 @@ def _upsert(
     return outcome, changes
 
 
-def _current_positions(*, tenant_id: Any, codes: list[str]) -> Iterator[dict]:
+def _current_positions(*, tenant: Tenant, codes: list[str]) -> Iterator[Mapping[str, Any]]:
     """Current positions with these codes in the tenant's projects that are not archived."""
     for start in range(0, len(codes), CODE_BATCH):
         yield from (
-            Position.objects.for_tenant(tenant_id)
+            Position.objects.for_tenant(tenant)
             .filter(valid_to__isnull=True, code__in=codes[start : start + CODE_BATCH])
             .exclude(project__status=Project.Status.ARCHIVED)
             .filter(project__deleted_at__isnull=True)
@@ -272,10 +276,12 @@ def _current_positions(*, tenant_id: Any, codes: list[str]) -> Iterator[dict]:
         )
 
 
-def _alerts_create(*, catalog: PriceCatalog, changes: list[CatalogChange]) -> list[Alert]:
+def _alerts_create(
+    *, tenant: Tenant, catalog: PriceCatalog, changes: list[CatalogChange]
+) -> list[Alert]:
     by_code = {change.item.code: change for change in changes}
     alerts = []
-    for position in _current_positions(tenant_id=catalog.tenant_id, codes=list(by_code)):
+    for position in _current_positions(tenant=tenant, codes=list(by_code)):
         change = by_code[position["code"]]
         alerts.append(
             Alert(
@@ -299,7 +305,7 @@ def _price_text(value: Decimal | None) -> str:
     return plain_text(value, min_places=2) if value is not None else "(none)"
 
 
-def _message(catalog: PriceCatalog, change: CatalogChange, position: dict) -> str:
+def _message(catalog: PriceCatalog, change: CatalogChange, position: Mapping[str, Any]) -> str:
     item, what = change.item, []
     label = position["position_number"] or position["line_key"]
     if change.kind in (Alert.Kind.PRICE, Alert.Kind.PRICE_AND_UNIT):
@@ -322,7 +328,9 @@ def _message(catalog: PriceCatalog, change: CatalogChange, position: dict) -> st
     )
 
 
-def _details(catalog: PriceCatalog, change: CatalogChange, position: dict) -> dict[str, Any]:
+def _details(
+    catalog: PriceCatalog, change: CatalogChange, position: Mapping[str, Any]
+) -> dict[str, Any]:
     return {
         "catalog_name": catalog.name,
         "old": {"unit": change.old_unit, "unit_price": str(change.old_price)},

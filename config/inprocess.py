@@ -49,7 +49,8 @@ class InProcessWorker:
     def start(self) -> None:
         self.thread.start()
         if self.beat is not None:
-            self.beat.start()
+            # thread=True makes it a _Threaded; celery-types' _Process lacks Process.start.
+            self.beat.start()  # type: ignore[union-attr]
 
     def stop(self) -> None:
         if self.beat is not None:

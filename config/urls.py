@@ -1,12 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
 from core import exception_handler
 from evidence.views import evidence_file
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenants.urls")),
     path("", include("evidence.urls")),
     path("", include("jobs.urls")),

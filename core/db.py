@@ -1,7 +1,7 @@
 """Database helpers shared by the apps."""
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model, QuerySet
@@ -22,12 +22,12 @@ def delete_in_batches(queryset: QuerySet, *, batch_size: int = 5000) -> int:
         deleted += model.objects.filter(pk__in=ids).delete()[1].get(model._meta.label, 0)
 
 
-class RowReader:
+class RowReader(Generic[ModelT]):
     """Model instances from hand-written SELECTs, with values converted as the ORM converts them
     (UUIDs and datetimes on SQLite). For a hot path where compiling an ORM query costs more than
     running it: select `columns(alias)`, then `read(row)` the same slice of the row."""
 
-    def __init__(self, model: type[Model]) -> None:
+    def __init__(self, model: type[ModelT]) -> None:
         self.model = model
         self.fields = model._meta.concrete_fields
         self.attnames = [field.attname for field in self.fields]
@@ -35,9 +35,13 @@ class RowReader:
 
     def columns(self, alias: str) -> str:
         quote = connection.ops.quote_name
-        return ", ".join(f"{alias}.{quote(field.column)}" for field in self.fields)
+        # A concrete field always has a column; the stubs type Field.column for every field.
+        return ", ".join(
+            f"{alias}.{quote(field.column)}"  # type: ignore[arg-type]
+            for field in self.fields
+        )
 
-    def read(self, row: Sequence, *, using: str = DEFAULT_DB_ALIAS) -> Model:
+    def read(self, row: Sequence, *, using: str = DEFAULT_DB_ALIAS) -> ModelT:
         converters = self._converters.get(using)
         if converters is None:
             db = connections[using]

@@ -69,6 +69,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     response = exception_handler(exc, context)
     if response is None:
         return None  # not an API error: a real bug, left to Django's 500 handling and logging
+    assert isinstance(exc, exceptions.APIException)  # DRF's handler answers nothing else
     if isinstance(exc, ApiError):
         body = envelope(exc.error_code, str(exc.detail), exc.details)
     elif isinstance(exc, exceptions.ValidationError):

@@ -1,3 +1,5 @@
+from typing import Any
+
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -11,7 +13,7 @@ class CursorPage(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-    ordering = "-created_at"
+    ordering: str | list[str] | tuple[str, ...] = "-created_at"
 
     def get_page_size(self, request: Request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -37,7 +39,7 @@ class CursorPage(CursorPagination):
                 {self.cursor_query_param: "Invalid cursor: use the `next` link of a page."}
             ) from None
 
-    def get_paginated_response(self, data: list) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
         return Response({"results": data, "next": self.get_next_link()})
 
     def get_paginated_response_schema(self, schema: dict) -> dict:

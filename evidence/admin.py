@@ -11,7 +11,7 @@ from tenants.admin import ReadOnlyAdmin
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     fields = ["project", "line_key", "rule", "actor", "created_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs' field lists are invariant
     extra = 0
     can_delete = False
 

@@ -48,7 +48,9 @@ def _matching(queryset: QuerySet[Evidence], q: str) -> QuerySet[Evidence]:
 
 def evidence_list(*, tenant: Tenant, filters: EvidenceFilters | None = None) -> QuerySet[Evidence]:
     filters = filters or {}
-    queryset = Evidence.objects.for_tenant(tenant).select_related("uploaded_by").defer("text")
+    queryset: QuerySet[Evidence] = (
+        Evidence.objects.for_tenant(tenant).select_related("uploaded_by").defer("text")
+    )
     if filters.get("line_key"):
         # The documents attached to that position, whichever project they were uploaded to.
         attached = Attachment.objects.for_tenant(tenant).filter(line_key=filters["line_key"])

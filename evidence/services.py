@@ -9,10 +9,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import BinaryIO
+from typing import IO, Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -93,7 +93,7 @@ def evidence_store(
     upload: SpooledUpload,
     kind: str = Evidence.Kind.OTHER,
     project: Project | None = None,
-    uploaded_by: AbstractBaseUser | None = None,
+    uploaded_by: User | None = None,
     api_key: ApiKey | None = None,
     check_type: bool = True,
 ) -> StoredEvidence:
@@ -181,11 +181,11 @@ def evidence_store(
 def evidence_store_file(
     *,
     tenant: Tenant,
-    fileobj: BinaryIO,
+    fileobj: IO[bytes],
     name: str,
     kind: str = Evidence.Kind.OTHER,
     project: Project | None = None,
-    uploaded_by: AbstractBaseUser | None = None,
+    uploaded_by: User | None = None,
 ) -> StoredEvidence:
     """`evidence_store` for bytes that do not come from an HTTP upload (jobs, commands, imports)."""
     upload = spool_fileobj(fileobj, name=name)
@@ -247,7 +247,7 @@ def evidence_extract_text(*, evidence: Evidence) -> Evidence:
 def evidence_download_link(
     *,
     evidence: Evidence,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     api_key: ApiKey | None = None,
     ip_address: str | None = None,
 ) -> str:
@@ -292,7 +292,11 @@ def evidence_verify(*, evidence: Evidence) -> IntegrityResult:
     """Re-hash the stored object (streamed) and compare it with the recorded hash and size."""
     hasher = hashlib.sha256()
     size = 0
-    result = {"evidence_id": evidence.id, "tenant_id": evidence.tenant_id, "key": evidence.key}
+    result: dict[str, Any] = {
+        "evidence_id": evidence.id,
+        "tenant_id": evidence.tenant_id,
+        "key": evidence.key,
+    }
     try:
         for chunk in storage.iter_object(evidence.key):
             hasher.update(chunk)

@@ -4,15 +4,18 @@ links, listings with modification times and abandoned multipart uploads. Everyth
 through `default_storage` as it is configured."""
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import ClientError
-from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from storages.backends.s3 import S3Storage
+
+if TYPE_CHECKING:  # evidence.uploads imports this module
+    from evidence.uploads import SpooledUpload
 
 CHUNK_SIZE = 1024 * 1024
 # Spool files (uploads in progress) start with this; abandoned ones are purged by it.
@@ -30,7 +33,12 @@ def is_s3() -> bool:
     return isinstance(default_storage, S3Storage)
 
 
-def iter_object(name: str, *, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+def _s3_storage() -> S3Storage:
+    """default_storage, once is_s3() said it is an S3Storage (Storage to the type checker)."""
+    return cast(S3Storage, default_storage)
+
+
+def iter_object(name: str, *, chunk_size: int = CHUNK_SIZE) -> Generator[bytes]:
     """The object's bytes in chunks, never all in memory; FileNotFoundError when it is missing."""
     with default_storage.open(name, "rb") as stored:
         s3_object = getattr(stored, "obj", None)
@@ -53,7 +61,7 @@ def iter_object(name: str, *, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
 
 def presigned_url(name: str, *, content_disposition: str, content_type: str, expires: int) -> str:
     """A time-limited GET link to the object that answers with the given headers (S3 only)."""
-    storage = default_storage
+    storage = _s3_storage()
     return storage.url(
         name,
         parameters={
@@ -66,16 +74,17 @@ def presigned_url(name: str, *, content_disposition: str, content_type: str, exp
 
 def iter_stored_objects(prefix: str) -> Iterator[StoredObject]:
     """Every object whose name starts with `prefix` (a folder, ending in '/')."""
-    storage = default_storage
     if is_s3():
-        client = storage.connection.meta.client
+        s3 = _s3_storage()
+        client = s3.connection.meta.client
         pages = client.get_paginator("list_objects_v2").paginate(
-            Bucket=storage.bucket_name, Prefix=prefix
+            Bucket=s3.bucket_name, Prefix=prefix
         )
         for page in pages:
             for entry in page.get("Contents", ()):
                 yield StoredObject(name=entry["Key"], modified_at=entry["LastModified"])
         return
+    storage = default_storage
     assert isinstance(storage, FileSystemStorage), "evidence needs S3Storage or FileSystemStorage"
     root = Path(storage.location)
     for directory, _, files in os.walk(root / prefix):
@@ -92,7 +101,7 @@ def abort_multipart_uploads(*, prefix: str, started_before: datetime) -> int:
     """Abort S3 multipart uploads under `prefix` that a killed process left unfinished."""
     if not is_s3():
         return 0
-    storage = default_storage
+    storage = _s3_storage()
     client = storage.connection.meta.client
     aborted = 0
     pages = client.get_paginator("list_multipart_uploads").paginate(
@@ -108,7 +117,7 @@ def abort_multipart_uploads(*, prefix: str, started_before: datetime) -> int:
     return aborted
 
 
-def save_file(name: str, file: File, *, content_type: str) -> bool:
+def save_file(name: str, file: "SpooledUpload", *, content_type: str) -> bool:
     """Store a spooled file (one with a `temporary_file_path`) as `name` unless an object of
     that name exists; True when this call created it. Local storage moves the file; S3 gets it
     in parts read from disk."""
@@ -121,7 +130,7 @@ def save_file(name: str, file: File, *, content_type: str) -> bool:
             default_storage.delete(saved_as)
             return False
         return True
-    storage = default_storage
+    storage = _s3_storage()
     extra = {"ContentType": content_type}
     if storage.default_acl:
         extra["ACL"] = storage.default_acl

@@ -5,7 +5,7 @@ tenant has it already or the upload is refused."""
 
 import hashlib
 import tempfile
-from typing import IO, BinaryIO
+from typing import IO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -35,6 +35,11 @@ def too_large_error(max_size: int) -> ApiError:
 class SpooledUpload(UploadedFile):
     """A received file in a spool file, with its size, SHA-256 and first bytes (for sniffing its
     type); the spool file is removed when closed."""
+
+    # Always given, unlike an UploadedFile's.
+    file: IO[bytes]
+    name: str
+    size: int
 
     def __init__(self, *, file: IO[bytes], name: str, size: int, sha256: str, head: bytes) -> None:
         super().__init__(file=file, name=name, content_type=None, size=size)
@@ -92,7 +97,7 @@ class Spool:
         self.file.close()
 
 
-def spool_fileobj(fileobj: BinaryIO, *, name: str, max_size: int | None = None) -> SpooledUpload:
+def spool_fileobj(fileobj: IO[bytes], *, name: str, max_size: int | None = None) -> SpooledUpload:
     """Spool a file-like object the way an HTTP upload is spooled (for commands, jobs, imports)."""
     spool = Spool(max_size=settings.EVIDENCE_MAX_UPLOAD_BYTES if max_size is None else max_size)
     try:
@@ -140,7 +145,7 @@ class EvidenceUploadHandler(FileUploadHandler):
         return None
 
     def file_complete(self, file_size: int) -> SpooledUpload:
-        assert self.file is not None
+        assert self.file is not None and self.file_name is not None
         receiver, self.file = self.file, None
         self.upload = receiver.finish(name=self.file_name)
         return self.upload

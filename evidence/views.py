@@ -1,9 +1,9 @@
 """The target of signed local download links (local storage's stand-in for S3 presigned URLs)."""
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
@@ -12,7 +12,7 @@ from evidence.selectors import evidence_from_download_token
 from evidence.storage import iter_object
 
 
-def _stream(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+def _stream(first: bytes, chunks: Generator[bytes]) -> Generator[bytes]:
     # A generator, so that the response closes the storage stream when the client goes away.
     try:
         yield first
@@ -22,7 +22,7 @@ def _stream(first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 
 @require_safe
-def evidence_file(request: HttpRequest, token: str) -> HttpResponse:
+def evidence_file(request: HttpRequest, token: str) -> HttpResponseBase:
     """Stream the document a valid, unexpired link names. The link is the credential, as a
     presigned URL is: it names the tenant it was issued for and nobody can forge one."""
     try:

@@ -26,7 +26,7 @@ class KindFilter(admin.SimpleListFilter):
 class JobEventInline(admin.TabularInline):
     model = JobEvent
     fields = ["seq", "type", "payload", "created_at"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs' field lists are invariant
     ordering = ["seq"]
     extra = 0
     can_delete = False
@@ -82,7 +82,7 @@ class JobAdmin(TenantScopedAdmin):
         "celery_task_id",
         "last_seq",
     ]
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]  # the stubs' field lists are invariant
 
     @admin.display(description="progress")
     def progress_bar(self, job: Job) -> str:

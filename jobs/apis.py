@@ -1,3 +1,5 @@
+from typing import cast
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -44,16 +46,16 @@ class JobOutputSerializer(serializers.ModelSerializer):
 
     def get_created_by(self, job: Job) -> dict | None:
         """Who started it: `{"type": "user", "username"}` or `{"type": "api_key", "id", "name"}`."""
-        if job.created_by_key_id:
-            key = job.created_by_key
+        if job.created_by_key_id and (key := job.created_by_key) is not None:
             return {"type": "api_key", "id": str(key.id), "name": key.name}
-        if job.created_by_id:
-            return {"type": "user", "username": job.created_by.get_username()}
+        if job.created_by_id and (user := job.created_by) is not None:
+            return {"type": "user", "username": user.get_username()}
         return None
 
 
 class JobEventOutputSerializer(serializers.ModelSerializer):
-    data = serializers.SerializerMethodField()
+    # DRF's metaclass takes declared fields off the class: `data` stays the serializer's data.
+    data = serializers.SerializerMethodField()  # type: ignore[assignment]
 
     class Meta:
         model = JobEvent
@@ -177,7 +179,7 @@ class JobEventListApi(TenantScopedGenericAPIView):
         pending = job_events_pending(job=job, after=since)
         page = self.paginate_queryset(job_event_list(tenant=self.tenant, job=job, since=since))
         results = self.get_serializer(page, many=True).data
-        if self.paginator.get_next_link() is None:
+        if cast(CursorPage, self.paginator).get_next_link() is None:
             last = results[-1]["seq"] if results else since
             results += [
                 {

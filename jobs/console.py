@@ -4,6 +4,8 @@ the Celery task calls. Domain commands (import_budget, audit_project, …) use `
 import time
 from typing import Any, TextIO
 
+from django.core.management.base import OutputWrapper
+
 from jobs.models import Job, JobEvent
 from jobs.progress import Progress
 from jobs.services import JobRetryScheduled, job_execute
@@ -11,13 +13,15 @@ from jobs.services import JobRetryScheduled, job_execute
 BAR_WIDTH = 30
 # Problems of a failed job a command lists (the job keeps them all).
 SHOWN_PROBLEMS = 20
+# A command's self.stdout or self.stderr, or a plain text stream.
+Stream = TextIO | OutputWrapper
 
 
 class _Bar:
     """A progress bar on `stream`: redrawn in place on a terminal, one line per percent
     otherwise."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: Stream) -> None:
         self.stream = stream
         self._interactive = stream.isatty()
         self._bar = ""
@@ -27,23 +31,31 @@ class _Bar:
         filled = BAR_WIDTH * percent // 100
         bar = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {percent:3d}% {step}"[:120]
         if self._interactive and bar != self._bar:
-            self.stream.write("\r" + bar.ljust(len(self._bar)))
+            self._write("\r" + bar.ljust(len(self._bar)))
         elif not self._interactive and percent != self._percent:
-            self.stream.write(bar + "\n")
+            self._write(bar + "\n")
         self.stream.flush()
         self._bar, self._percent = bar, percent
 
     def end(self) -> None:
         if self._interactive and self._bar:
-            self.stream.write("\n")
+            self._write("\n")
             self.stream.flush()
             self._bar = ""
+
+    def _write(self, text: str) -> None:
+        if isinstance(self.stream, OutputWrapper):
+            # It ends every write with a newline unless told otherwise: the bar is redrawn in
+            # place, on one line.
+            self.stream.write(text, ending="")
+        else:
+            self.stream.write(text)
 
 
 class ConsoleProgress(Progress):
     """Also draws a progress bar on `bar_stream` and prints log lines to `log_stream`."""
 
-    def __init__(self, job: Job, *, bar_stream: TextIO, log_stream: TextIO) -> None:
+    def __init__(self, job: Job, *, bar_stream: Stream, log_stream: Stream) -> None:
         super().__init__(job)
         self.bar = _Bar(bar_stream)
         self.log_stream = log_stream
@@ -68,7 +80,7 @@ class ConsoleBar:
     """The console half of ConsoleProgress for work that runs without a job (a dry run for a
     tenant that does not exist yet): the same bar and log lines, nothing stored."""
 
-    def __init__(self, *, bar_stream: TextIO, log_stream: TextIO) -> None:
+    def __init__(self, *, bar_stream: Stream, log_stream: Stream) -> None:
         self.bar = _Bar(bar_stream)
         self.log_stream = log_stream
         self.step = ""
@@ -89,7 +101,7 @@ class ConsoleBar:
         self.bar.end()
 
 
-def job_run_inline(*, job: Job, bar_stream: TextIO, log_stream: TextIO) -> Job:
+def job_run_inline(*, job: Job, bar_stream: Stream, log_stream: Stream) -> Job:
     """Run a job created with `dispatch=False` (by its kind's start service) here and now,
     waiting out the backoff of transient errors."""
     runs: list[ConsoleProgress] = []

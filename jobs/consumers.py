@@ -17,6 +17,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db.models import QuerySet
 
 from jobs.events import group_for
 from jobs.progress import job_event_data
@@ -35,6 +36,7 @@ UNAUTHENTICATED_CLOSE_CODE = 4401
 def context_still_valid(context: TenantContext) -> bool:
     """A key revoked, a membership ended or a tenant suspended since the handshake ends the
     socket's rights (checked on every subscribe)."""
+    grants: QuerySet[ApiKey] | QuerySet[Membership]
     if context.api_key is not None:
         grants = ApiKey.objects.filter(pk=context.api_key.pk, revoked_at__isnull=True)
     else:
@@ -119,6 +121,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 topic=topic if isinstance(topic, str) else None,
             )
             return
+        assert isinstance(topic, str)  # parse_topic parses only a str
         if action == "unsubscribe":
             await self.unsubscribe(topic)
         else:
@@ -142,6 +145,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 topic=topic,
             )
             return
+        assert self.context is not None  # receive() answers an authenticated socket only
         if not await database_sync_to_async(context_still_valid)(self.context):
             await self.send_error(code="not_authenticated", message="Your access has ended.")
             await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
@@ -173,6 +177,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self, topic: str, job_id: Any, *, after: int, before: int | None = None
     ) -> None:
         """Send the job's events with after < seq (< before), and note the last one sent."""
+        assert self.context is not None  # receive() answers an authenticated socket only
         events = await database_sync_to_async(job_events_replay)(
             tenant=self.context.tenant, job_id=job_id, since=after
         )

@@ -1,6 +1,7 @@
 """What a running handler reports: percent and step, log lines, and whether it should stop."""
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import connection, transaction
@@ -87,7 +88,7 @@ class Progress:
         self._last_cancel_check = now
         if live.cancel_flag_get(job_id=self.job.id):
             raise JobCancelled
-        state = (
+        state: Mapping[str, Any] | None = (
             Job.objects.filter(pk=self.job.pk)
             .values("status", "attempts", "cancel_requested_at")
             .first()

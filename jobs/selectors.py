@@ -60,7 +60,8 @@ def job_events_replay(
     pending = live.outbox_read(job_id=job_id, after=since)
     stored = JobEvent.objects.for_tenant(tenant).filter(job_id=job_id, seq__gt=since)
     events = {entry["seq"]: entry for entry in pending}
-    events.update({row["seq"]: row for row in stored.values("seq", "type", "payload")})
+    rows = stored.values("seq", "type", "payload")
+    events.update({row["seq"]: row for row in rows})  # type: ignore[misc]  # rows are plain dicts
     return [events[seq] for seq in sorted(events)]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -54,7 +54,7 @@ def job_create(
     kind: str,
     input: dict[str, Any] | None = None,
     project: Project | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     created_by_key: ApiKey | None = None,
     dispatch: bool = True,
     count_usage: bool = True,
@@ -122,7 +122,7 @@ def _publish_task(*, job: Job, task_id: str) -> bool:
 
     try:
         run_job.apply_async(
-            args=[str(job.id)],
+            args=(str(job.id),),
             task_id=task_id,
             queue=job.queue,
             retry=True,

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from core.errors import ApiError
 from tenants.authentication import parse_api_key_header
@@ -17,7 +17,7 @@ from tenants.services import api_key_authenticate
 
 
 def websocket_tenant_context(
-    *, authorization: str | None, user: AbstractBaseUser | None, tenant_slug: str | None
+    *, authorization: str | None, user: User | AnonymousUser | None, tenant_slug: str | None
 ) -> TenantContext:
     """From an `Authorization: Api-Key` header, else from the session's user (who names a tenant
     with `?tenant=<slug>` or the X-Tenant header when in several). Raises ApiError."""

@@ -18,7 +18,7 @@ from projects.models import Position
 from tenants.models import Tenant
 from tenants.services import positions_quota_check
 
-_STATUS_RANK = {
+_STATUS_RANK: dict[str, int] = {
     Position.AuditStatus.UNAUDITED: 0,
     Position.AuditStatus.GREEN: 1,
     Position.AuditStatus.AMBER: 2,
@@ -87,9 +87,9 @@ def project_prepare(
         except ApiError as exc:
             raise Unreadable(str(exc.detail)) from None
     by_number: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        by_number.setdefault(row[_POSITION_NUMBER], index)
-    statuses = [Position.AuditStatus.UNAUDITED] * len(rows)
+    for at, row in enumerate(rows):
+        by_number.setdefault(row[_POSITION_NUMBER], at)
+    statuses: list[str] = [Position.AuditStatus.UNAUDITED] * len(rows)
     findings: list[tuple] = []
     rejected: list[Rejection] = []
     ids = new_ids(len(rows))
@@ -100,7 +100,7 @@ def project_prepare(
             why = f"no position {audit.position_number!r} in the project"
         elif audit.recommendation not in legacy.RECOMMENDATIONS:
             why = f"recommendation {audit.recommendation!r} is not GREEN, AMBER or RED"
-        if why:
+        if why or index is None:  # no index: there is a why
             rejected.append(
                 Rejection(
                     "audit_result",

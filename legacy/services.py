@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -100,7 +100,7 @@ def legacy_import_start(
     legacy_tenant: str = "",
     dry_run: bool = False,
     verify: bool = False,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     dispatch: bool = True,
 ) -> Job:
     """Start the import_legacy job that migrates (or dry-runs, or verifies) the legacy
@@ -364,7 +364,7 @@ def _write(
     prepared: PreparedProject, *, tenant: Tenant | None, tenant_label: str, dry_run: bool, job: Any
 ) -> _Outcome:
     source = prepared.project
-    entry = {
+    entry: dict[str, Any] = {
         "id": source.legacy_id,
         "name": source.name[:_NAME_LIMIT],
         "positions": len(prepared.rows),
@@ -382,6 +382,7 @@ def _write(
             else:
                 rejected.append(problem)
         return _Outcome(entry=entry, rejected=rejected)
+    assert tenant is not None  # only a dry run may be for a tenant that does not exist yet
     with transaction.atomic():
         project = Project.objects.create(
             tenant=tenant, name=source.name[:_NAME_LIMIT], legacy_id=source.legacy_id
@@ -399,8 +400,8 @@ def _write(
         positions_write(project=project, valid_from=version.number, rows=prepared.rows)
         findings_write(rows=_finding_rows(prepared.findings, version=version))
         for file in source.files:
-            stored, problem = _store(file, source, tenant=tenant, project=project)
-            if stored:
+            problem = _store(file, source, tenant=tenant, project=project)
+            if problem is None:
                 entry["evidence"] += 1
             else:
                 rejected.append(problem)
@@ -441,17 +442,18 @@ def _summary(source: LegacyProject) -> str:
 
 def _store(
     file: LegacyFile, source: LegacyProject, *, tenant: Tenant, project: Project
-) -> tuple[bool, Rejection | None]:
+) -> Rejection | None:
+    """Store the file as the project's evidence: None, or the problem that kept it out."""
     upload, problem = file_open_checked(file, source, tenant.slug)
     if upload is None:
-        return False, problem
+        return problem
     try:
         # Types are not checked: the old installation accepted these documents already.
         evidence_store(
             tenant=tenant, upload=upload, kind=file.kind, project=project, check_type=False
         )
     except ApiError as exc:  # a quota: reported, the project proceeds
-        return False, Rejection(
+        return Rejection(
             "evidence",
             upload.sha256,
             str(exc.detail),
@@ -460,4 +462,4 @@ def _store(
         )
     finally:
         upload.close()
-    return True, None
+    return None

@@ -62,7 +62,7 @@ class Rejection:
     line: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        data = {"kind": self.kind, "id": self.id, "why": self.why}
+        data: dict[str, Any] = {"kind": self.kind, "id": self.id, "why": self.why}
         if self.tenant:
             data["tenant"] = self.tenant
         if self.file:

@@ -2,9 +2,12 @@
 position edit makes a version, an import starts the same job the API starts; versions and the rows
 of old versions are read-only."""
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.db.models.functions import Substr
 from django.http import HttpRequest
@@ -18,7 +21,7 @@ from projects.selectors import valid_in
 from projects.services import position_edit, project_archive, project_create, project_update
 from projects.services.imports import budget_import_start
 from projects.services.versions import EDITABLE_FIELDS
-from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_tenant_ids
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_tenant_ids, admin_user
 
 CODE_GROUP_LENGTH = 3  # ÚRS/KROS codes start with their work class: 131… excavation, 274… footings
 FILTER_CHOICES_LIMIT = 200
@@ -53,7 +56,7 @@ class BudgetVersionInline(admin.TabularInline):
         "created_at",
         "positions",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs' field lists are invariant
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -98,7 +101,7 @@ class ProjectAdmin(TenantScopedAdmin):
         "deleted_at",
     ]
 
-    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:  # type: ignore[override]  # names are field groups
         if obj is None:
             return ["tenant", "name", "currency"]
         return ["tenant", "name", "currency", *self.readonly_fields]
@@ -121,7 +124,7 @@ class ProjectAdmin(TenantScopedAdmin):
             )
             return
         created = project_create(
-            tenant=obj.tenant, name=obj.name, currency=obj.currency, created_by=request.user
+            tenant=obj.tenant, name=obj.name, currency=obj.currency, created_by=admin_user(request)
         )
         obj.pk = obj.id = created.pk
 
@@ -152,7 +155,7 @@ class ProjectAdmin(TenantScopedAdmin):
                         actor=request.user.get_username(),
                         file=upload,
                         filename=upload.name,
-                        created_by=request.user,
+                        created_by=admin_user(request),
                     )
                 except ApiError as exc:  # another import or audit running, the monthly quota
                     self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)
@@ -235,8 +238,19 @@ class BudgetVersionAdmin(ReadOnlyAdmin):
         )
 
 
-def _selected_project(request: HttpRequest) -> str | None:
-    return request.GET.get("project") or None
+def _selected_project(request: HttpRequest) -> uuid.UUID | None:
+    return _project_id(request.GET.get("project"))
+
+
+def _project_id(value: str | None) -> uuid.UUID | None:
+    """The project a list is filtered by, if any. A malformed id is a bad lookup, which the admin
+    answers as it does for its own filters (back to the list, `?e=1`), not a server error."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise IncorrectLookupParameters(f"project: {value!r} is not an id") from None
 
 
 class ProjectFilter(admin.SimpleListFilter):
@@ -254,7 +268,8 @@ class ProjectFilter(admin.SimpleListFilter):
         return [(str(p.pk), str(p)) for p in [*chosen, *recent]]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(project=self.value()) if self.value() else queryset
+        project = _project_id(self.value())
+        return queryset.filter(project=project) if project else queryset
 
 
 class VersionFilter(admin.SimpleListFilter):
@@ -285,11 +300,16 @@ class VersionFilter(admin.SimpleListFilter):
             }
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
+        value = self.value()
+        if value is None:
             return queryset.filter(valid_to__isnull=True)
-        if self.value() == "all":
+        if value == "all":
             return queryset
-        return queryset.filter(valid_in(int(self.value())))
+        try:
+            number = int(value)
+        except ValueError:
+            raise IncorrectLookupParameters(f"version: {value!r} is not a number") from None
+        return queryset.filter(valid_in(number))
 
 
 class SectionFilter(admin.SimpleListFilter):
@@ -350,11 +370,19 @@ class PositionAdmin(TenantScopedAdmin):
         "unit",
         "unit_price",
         "total_price",
+        "kind",
         "audit_status",
         "valid_from",
         "valid_to",
     ]
-    list_filter = [ProjectFilter, VersionFilter, "audit_status", SectionFilter, CodeGroupFilter]
+    list_filter = [
+        ProjectFilter,
+        VersionFilter,
+        "audit_status",
+        "kind",
+        SectionFilter,
+        CodeGroupFilter,
+    ]
     search_fields = ["line_key", "code", "description"]
     list_select_related = ["project"]
     ordering = ["project", "ordinal", "valid_from"]
@@ -382,9 +410,10 @@ class PositionAdmin(TenantScopedAdmin):
         return text if len(text) <= 80 else text[:79] + "…"
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        # This admin's fields are names, not the groups the stubs allow for.
         if obj is not None and obj.is_current:
-            return [name for name in self.fields if name not in EDITABLE_FIELDS]
-        return list(self.fields)
+            return [name for name in self.fields if name not in EDITABLE_FIELDS]  # type: ignore[misc]
+        return list(self.fields)  # type: ignore[arg-type]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -398,7 +427,7 @@ class PositionAdmin(TenantScopedAdmin):
             project=obj.project,
             position_id=obj.pk,
             changes=changes,
-            created_by=request.user,
+            created_by=admin_user(request),
             actor=request.user.get_username(),
         )
         # The admin goes on with `obj`: point it at the row that replaced the edited one.

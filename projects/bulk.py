@@ -56,8 +56,9 @@ def positions_write(*, project: Project, valid_from: int, rows: Iterable[tuple])
                 for row in rows:
                     takeoff = row[TAKEOFF_INDEX]
                     if takeoff.__class__ is not str:
-                        row = list(row)
-                        row[TAKEOFF_INDEX] = takeoff_text(takeoff or [])
+                        cells = list(row)
+                        cells[TAKEOFF_INDEX] = takeoff_text(takeoff or [])
+                        row = tuple(cells)
                     row_id = row[0] or (next(fresh) if fresh is not None else str(uuid.uuid4()))
                     write_row((row_id, *head, *row[1:]))
                     count += 1

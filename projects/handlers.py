@@ -17,12 +17,14 @@ from projects.sources import import_source_open
 
 def job_project(job: Job) -> Project:
     """The project the job works on, of the job's tenant."""
-    project = (
-        Project.objects.for_tenant(job.tenant)
-        .select_related("current_version", "tenant")
-        .filter(pk=job.project_id)
-        .first()
-    )
+    project = None
+    if job.project_id is not None:
+        project = (
+            Project.objects.for_tenant(job.tenant)
+            .select_related("current_version", "tenant")
+            .filter(pk=job.project_id)
+            .first()
+        )
     if project is None:
         raise JobInputError("project_not_found", "The job names no project of this tenant.")
     return project

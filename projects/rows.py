@@ -9,6 +9,7 @@ import json
 import json.encoder
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import overload
 
 from projects.models import (
     MONEY_DIGITS,
@@ -70,8 +71,8 @@ SCALES = {
     "assembly_unit_price": (UNIT_PRICE_DIGITS, UNIT_PRICE_PLACES),
     "total_price": (MONEY_DIGITS, MONEY_PLACES),
 }
-MAX_LENGTHS = {
-    name: Position._meta.get_field(name).max_length
+MAX_LENGTHS: dict[str, int] = {
+    name: Position._meta.get_field(name).max_length  # type: ignore[misc, union-attr]  # CharFields
     for name in (
         "section",
         "position_number",
@@ -132,7 +133,7 @@ def fingerprint(values: Iterable[object]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-_EMPTY = ("", None, "[]", [])
+_EMPTY: tuple[object, ...] = ("", None, "[]", [])
 
 
 def takeoff_text(lines: list) -> str:
@@ -168,11 +169,16 @@ def counts_toward_total(kind: str) -> bool:
     return kind not in NOT_COUNTED_KINDS
 
 
+@overload
+def plain_text(value: Decimal, *, min_places: int = 0) -> str: ...
+@overload
+def plain_text(value: None, *, min_places: int = 0) -> None: ...
 def plain_text(value: Decimal | None, *, min_places: int = 0) -> str | None:
     """A stored number for people: no exponent, no trailing zeros beyond `min_places`."""
     if value is None:
         return None
     normalised = value.normalize()
-    if normalised.as_tuple().exponent > -min_places:
+    # A stored number is finite: its exponent is an int, not NaN's or infinity's letter.
+    if normalised.as_tuple().exponent > -min_places:  # type: ignore[operator]
         normalised = normalised.quantize(Decimal(1).scaleb(-min_places))
     return format(normalised, "f")

@@ -151,8 +151,10 @@ _OPENED = (
     f"SELECT {_COLUMNS} FROM {_TABLE} WHERE project_id = %s "  # noqa: S608
     "AND valid_from > %s AND valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)"
 )
+# Null-safe: a value that appears or disappears (a tender's empty price, then the bid's) differs.
+# (`a <> b` is NULL when either is; `(a IS NULL) <> (b IS NULL)` is then TRUE.)
 _DIFFERS = " OR ".join(
-    f"NOT (o.{f} = n.{f} OR (o.{f} IS NULL AND n.{f} IS NULL))" for f in CONTENT_FIELDS
+    f"o.{f} <> n.{f} OR (o.{f} IS NULL) <> (n.{f} IS NULL)" for f in CONTENT_FIELDS
 )
 # One full join pairs the two sides by line key. A full join can only be hashed or merged, never
 # a nested loop, so the plan stays linear even when the statistics of a table just bulk-loaded

@@ -60,7 +60,7 @@ def import_source_open(*, tenant: Tenant, source: dict) -> Iterator[BinaryIO]:
     except FileNotFoundError:
         raise ImportFailed("source_not_found", "The file to import was not found.") from None
     with stream:
-        yield stream
+        yield stream  # type: ignore[misc]  # a File opened "rb" is a binary stream
 
 
 def import_job_start(

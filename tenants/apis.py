@@ -43,6 +43,7 @@ class MeApi(TenantAPIView):
                 "name": context.api_key.name,
             }
         else:
+            assert context.user is not None  # a context without an API key is a user's
             principal = {"type": "user", "username": context.user.get_username()}
         data = {
             "tenant": {

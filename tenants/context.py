@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from rest_framework.request import Request
 
 from core.errors import ApiError
@@ -15,12 +15,15 @@ TENANT_HEADER = "X-Tenant"
 class TenantContext:
     tenant: Tenant
     role: str
-    user: AbstractBaseUser | None
+    user: User | None
     api_key: ApiKey | None
 
 
 def resolve_tenant_context(
-    *, api_key: ApiKey | None, user: AbstractBaseUser | None, tenant_slug: str | None = None
+    *,
+    api_key: ApiKey | None,
+    user: User | AnonymousUser | None,
+    tenant_slug: str | None = None,
 ) -> TenantContext:
     """From an API key (its tenant and role) or a user's membership (chosen by slug if several)."""
     if api_key is not None:
@@ -28,10 +31,10 @@ def resolve_tenant_context(
             tenant=api_key.tenant, role=api_key.role, user=None, api_key=api_key
         )
     elif user is not None and user.is_authenticated:
-        memberships = Membership.objects.filter(user=user).select_related("tenant")
+        queryset = Membership.objects.filter(user=user).select_related("tenant")
         if tenant_slug:
-            memberships = memberships.filter(tenant__slug=tenant_slug)
-        memberships = list(memberships[:2])
+            queryset = queryset.filter(tenant__slug=tenant_slug)
+        memberships = list(queryset[:2])
         if not memberships:
             raise ApiError(
                 code="no_tenant", message="You are not a member of that tenant.", status_code=403
@@ -69,7 +72,7 @@ def request_tenant_context(request: Request) -> TenantContext:
             user=None if api_key else request.user,
             tenant_slug=request.headers.get(TENANT_HEADER),
         )
-        request._request.tenant_context = context
+        request._request.tenant_context = context  # type: ignore[attr-defined]  # Kalkula's own
     return context
 
 

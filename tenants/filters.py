@@ -45,4 +45,4 @@ class RequestLogFilter(django_filters.FilterSet):
 
     class Meta:
         model = RequestLog
-        fields = []
+        fields: list[str] = []

@@ -12,10 +12,12 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from rest_framework import status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -50,8 +52,11 @@ def request_fingerprint(request: Request) -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method}\n{request.get_full_path()}\n".encode())
     if request.content_type.startswith("multipart/"):
-        for name in sorted(request.data.keys()):
-            for value in request.data.getlist(name):
+        # The form parsers give a QueryDict of fields and files; the stubs type `data` for the
+        # JSON parser's answers too.
+        data = cast("MultiValueDict[str, Any]", request.data)
+        for name in sorted(data.keys()):
+            for value in data.getlist(name):
                 digest.update(f"\n{name}=".encode())
                 if hasattr(value, "chunks"):
                     digest.update(f"file:{value.name}:{value.size}:".encode())
@@ -84,19 +89,19 @@ def idempotency_claim(*, tenant: Tenant, key: str, request_hash: str) -> Claim:
                 )
             return Claim(record=record, replay=False)
         except IntegrityError:
-            record = IdempotencyKey.objects.for_tenant(tenant).filter(key=key).first()
-        if record is None:  # purged between our insert and this read: claim it again
+            existing = IdempotencyKey.objects.for_tenant(tenant).filter(key=key).first()
+        if existing is None:  # purged between our insert and this read: claim it again
             continue
-        if record.created_at < timezone.now() - settings.IDEMPOTENCY_KEY_TTL:
-            IdempotencyKey.objects.filter(pk=record.pk).delete()
+        if existing.created_at < timezone.now() - settings.IDEMPOTENCY_KEY_TTL:
+            IdempotencyKey.objects.filter(pk=existing.pk).delete()
             continue
-        if record.request_hash != request_hash:
+        if existing.request_hash != request_hash:
             raise ApiError(
                 code="idempotency_key_reused",
                 message=f"This {HEADER} was used for a different request; use a new key.",
                 status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
-        return Claim(record=record, replay=True)
+        return Claim(record=existing, replay=True)
     # Only reachable if other requests keep expiring or purging the key under us.
     raise ApiError(
         code="idempotency_in_progress",

@@ -1,5 +1,6 @@
 import uuid
 from dataclasses import dataclass
+from typing import Self, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -92,8 +93,13 @@ class Tenant(models.Model):
         )
 
 
-class TenantQuerySet(models.QuerySet):
-    def for_tenant(self, tenant: Tenant) -> "TenantQuerySet":
+_M = TypeVar("_M", bound=models.Model)
+
+
+class TenantQuerySet(models.QuerySet[_M]):
+    """Generic in its model, so `Model.objects.for_tenant(t)` is a QuerySet of that model."""
+
+    def for_tenant(self, tenant: Tenant) -> Self:
         return self.filter(tenant=tenant)
 
 

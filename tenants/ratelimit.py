@@ -250,7 +250,7 @@ class BucketRateThrottle(BaseThrottle):
         if decision is None:
             return True
         # RateLimitHeadersMiddleware puts it on the response, whatever the outcome.
-        request._request.rate_limit = decision
+        request._request.rate_limit = decision  # type: ignore[attr-defined]  # Kalkula's own
         if not decision.allowed:
             raise RateLimited(decision)
         return True

@@ -14,12 +14,13 @@ import threading
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, close_old_connections, connections, transaction
+from django.db.models import Field
 from django.utils import timezone
 
 from core.db import delete_in_batches
@@ -87,10 +88,11 @@ def _insert(rows: list[tuple]) -> None:
     fifth of bulk_create's cost per row with executemany, half of that again with COPY, and a
     third of the server's work; bench/api.py)."""
     connection = connections[RequestLog.objects.db]
-    fields = [RequestLog._meta.get_field(name) for name in _FIELDS]
+    # Concrete fields by name: get_field() is typed for reverse relations too.
+    fields = [cast("Field[Any, Any]", RequestLog._meta.get_field(name)) for name in _FIELDS]
     quote = connection.ops.quote_name
     table = quote(RequestLog._meta.db_table)
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(field.column) for field in fields)  # type: ignore[arg-type]
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -187,13 +189,13 @@ def _rows_that_still_fit(entries: list[Entry]) -> list[tuple]:
     tenants = set(
         Tenant.objects.filter(pk__in={e.tenant_id for e in entries}).values_list("pk", flat=True)
     )
-    key_ids = {e.api_key_id for e in entries} - {None}
+    key_ids = {e.api_key_id for e in entries if e.api_key_id is not None}
     keys = (
         set(ApiKey.objects.filter(pk__in=key_ids).values_list("pk", flat=True))
         if key_ids
         else set()
     )
-    user_ids = {e.user_id for e in entries} - {None}
+    user_ids = {e.user_id for e in entries if e.user_id is not None}
     users = (
         set(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True))
         if user_ids

@@ -6,7 +6,7 @@ Every view on these bases also gets, without declaring anything: role checks (`r
 """
 
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAuthenticated
@@ -22,7 +22,7 @@ from tenants.idempotency import (
     idempotency_key_from,
     request_fingerprint,
 )
-from tenants.models import Role, Tenant
+from tenants.models import Role, Tenant, TenantOwnedModel
 from tenants.permissions import HasTenantRole
 from tenants.ratelimit import READS, WRITES
 
@@ -54,8 +54,9 @@ class TenantAPIView(APIView):
         self.headers = self.default_response_headers
         try:
             self.initial(request, *args, **kwargs)
-            if request.method.lower() in self.http_method_names:
-                handler = getattr(self, request.method.lower(), self.http_method_not_allowed)
+            method = request.method.lower()  # type: ignore[union-attr]  # a served request has one
+            if method in self.http_method_names:
+                handler = getattr(self, method, self.http_method_not_allowed)
             else:
                 handler = self.http_method_not_allowed
             response = self._handle(handler, request, *args, **kwargs)
@@ -99,10 +100,11 @@ class TenantAPIView(APIView):
 class TenantScopedGenericAPIView(TenantAPIView, GenericAPIView):
     """A generic view over a tenant-owned model: its queryset is always `for_tenant(tenant)`."""
 
-    model: type[Model]
+    model: type[TenantOwnedModel]
 
+    # Read-only on purpose (GenericAPIView's is a plain attribute): no view sets a queryset.
     @property
-    def queryset(self) -> QuerySet:
+    def queryset(self) -> QuerySet:  # type: ignore[override]
         """The model without any rows, for tools that introspect views (the OpenAPI schema's
         filters); tenant data is reached only through get_queryset()."""
         return self.model.objects.none()

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -25,7 +25,7 @@ API_KEY_SCHEME = "kk"
 
 
 def tenant_create(
-    *, slug: str, name: str, plan: str = Plan.FREE, owner: AbstractBaseUser | None = None
+    *, slug: str, name: str, plan: str = Plan.FREE, owner: User | None = None
 ) -> Tenant:
     if plan not in Plan.values:
         raise ApiError(code="invalid_plan", message=f"Unknown plan {plan!r}; one of {Plan.values}.")
@@ -41,7 +41,7 @@ def tenant_create(
     return tenant
 
 
-def membership_set(*, tenant: Tenant, user: AbstractBaseUser, role: str) -> Membership:
+def membership_set(*, tenant: Tenant, user: User, role: str) -> Membership:
     """Give `user` the `role` in `tenant`, creating the membership when needed."""
     membership, _ = Membership.objects.update_or_create(
         tenant=tenant, user=user, defaults={"role": role}
@@ -49,7 +49,7 @@ def membership_set(*, tenant: Tenant, user: AbstractBaseUser, role: str) -> Memb
     return membership
 
 
-def user_get_or_create(*, email: str) -> AbstractBaseUser:
+def user_get_or_create(*, email: str) -> User:
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(username=email, defaults={"email": email})
     if created:
@@ -75,7 +75,7 @@ def api_key_create(
     tenant: Tenant,
     name: str,
     role: str = Role.MEMBER,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
 ) -> IssuedKey:
     """Make a key `kk_<prefix>_<secret>`; the prefix is public and indexed, the whole is hashed."""
     if role not in Role.values:
@@ -168,7 +168,7 @@ def current_month() -> date:
     return timezone.now().date().replace(day=1)
 
 
-_METRIC_LIMITS = {
+_METRIC_LIMITS: dict[str, str] = {
     UsageCounter.Metric.JOBS_STARTED: "max_jobs_per_month",
     UsageCounter.Metric.EVIDENCE_BYTES: "max_evidence_bytes",
 }

@@ -1,5 +1,8 @@
 """Positions of any version, and edits (each a new version)."""
 
+from typing import Any
+from uuid import UUID
+
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -111,7 +114,7 @@ class PositionListApi(ProjectScopedApi):
             tenant=self.tenant, project=project, **filters.validated_data
         ).values(*POSITION_FIELDS, "ordinal")
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(positions, request, view=self)
+        page: list[Any] | None = paginator.paginate_queryset(positions, request, view=self)
         return paginator.get_paginated_response(PositionOutputSerializer(page, many=True).data)
 
 
@@ -148,7 +151,7 @@ class PositionDetailApi(ProjectScopedApi):
         )
 
     @extend_schema(responses=PositionOutputSerializer)
-    def get(self, request: Request, project_id: str, pk: str) -> Response:
+    def get(self, request: Request, project_id: str, pk: UUID) -> Response:
         project = self.project(project_id)
         position = selectors.position_get(tenant=self.tenant, project=project, position_id=pk)
         return Response(PositionOutputSerializer(position).data)
@@ -159,7 +162,7 @@ class PositionDetailApi(ProjectScopedApi):
         description="Edits a position of the current version: makes a new version whose row "
         "(with a new id) replaces it. A quantity or unit price without a total recomputes it.",
     )
-    def patch(self, request: Request, project_id: str, pk: str) -> Response:
+    def patch(self, request: Request, project_id: str, pk: UUID) -> Response:
         project = self.project(project_id)
         selectors.position_get(tenant=self.tenant, project=project, position_id=pk)
         payload = self.InputSerializer(data=request.data, partial=True)

@@ -14,7 +14,8 @@ from tenants.context import actor_label
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):
-    parent = serializers.IntegerField(source="parent.number", allow_null=True)
+    # DRF's metaclass takes declared fields off the class: `parent` stays the serializer's parent.
+    parent = serializers.IntegerField(source="parent.number", allow_null=True)  # type: ignore[assignment]
     changes = serializers.SerializerMethodField()
     delta_cost = money_field()
     total_cost = money_field()

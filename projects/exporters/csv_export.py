@@ -1,11 +1,11 @@
 import csv
 import io
-from typing import BinaryIO
+from typing import IO
 
 from projects.exporters import COLUMNS, Rows
 
 
-def write_csv(rows: Rows, out: BinaryIO) -> int:
+def write_csv(rows: Rows, out: IO[bytes]) -> int:
     """UTF-8 with BOM (so Excel opens Czech text right), comma separated; returns rows written."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
     writer = csv.writer(text)

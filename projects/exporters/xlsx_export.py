@@ -1,4 +1,4 @@
-from typing import BinaryIO
+from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -8,7 +8,7 @@ from projects.exporters import COLUMNS, Rows
 SHEET_TITLE = "Budget"
 
 
-def write_xlsx(rows: Rows, out: BinaryIO) -> int:
+def write_xlsx(rows: Rows, out: IO[bytes]) -> int:
     """A write-only workbook (rows stream to disk, not memory); returns rows written."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)

@@ -1,19 +1,21 @@
-"""Budget files → stored position rows. One module per format (csvfile, xlsx, unixml); this module
-picks the format from the file's bytes and turns what the format module yields into rows: ordinals,
-line keys, values at the stored scales, fingerprints."""
+"""Budget files → stored position rows. One module per format (csvfile, xlsx, unixml, gaeb); this
+module picks the format from the file's bytes (an XML file by its root element) and turns what the
+format module yields into rows: ordinals, line keys, values at the stored scales, fingerprints."""
 
 import codecs
+import re
 from collections.abc import Generator, Iterable, Iterator
 from decimal import Decimal
 from pathlib import PurePath
 from typing import BinaryIO
 
 from projects import rows as stored
-from projects.importers import csvfile, unixml, xlsx
+from projects.importers import csvfile, gaeb, unixml, xlsx
 from projects.importers.base import (
     ImportFailed,
     ImportReport,
     ParsedPosition,
+    PreviousPositions,
     ProgressCallback,
 )
 from projects.models import Position
@@ -21,7 +23,12 @@ from projects.reconciliation import Tally, is_total, reconcile
 
 SPREADSHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # zip (XLSX, ODS), OLE2 (XLS)
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
-READERS = {"csv": csvfile.read, "xlsx": xlsx.read, "unixml": unixml.read}
+READERS = {"csv": csvfile.read, "xlsx": xlsx.read, "unixml": unixml.read, "gaeb": gaeb.read}
+# GAEB DA XML's suffixes: .x80–.x89 (3.x), .d80–.d89 (2.x), .x31.
+GAEB_SUFFIX = re.compile(r"\.[xd](3\d|8\d)$")
+# The XML declaration, comments and processing instructions before the root element.
+_XML_PROLOGUE = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+_XML_ROOT = re.compile(rb"\s*<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
 # Long descriptions are cut in line keys (they stay whole in the row).
 KEY_DESCRIPTION_CHARS = 300
 
@@ -43,9 +50,12 @@ def sniff_format(head: bytes, filename: str) -> str:
     if head.startswith(SPREADSHEET_MAGIC):
         return "xlsx"
     text_start = head.removeprefix(codecs.BOM_UTF8).lstrip()
-    if text_start.startswith(b"<"):
-        return "unixml"
     suffix = PurePath(filename).suffix.lower()
+    if text_start.startswith(b"<"):
+        root = _xml_root(text_start)
+        if root == b"GAEB" or (root is None and GAEB_SUFFIX.match(suffix)):
+            return "gaeb"
+        return "unixml"
     if suffix in SPREADSHEET_SUFFIXES:
         return "xlsx"
     if suffix == ".xml":
@@ -53,14 +63,36 @@ def sniff_format(head: bytes, filename: str) -> str:
     return "csv"
 
 
+def _xml_root(text: bytes) -> bytes | None:
+    """The local name of the root element at the start of an XML file, None when the head does
+    not show it (a prologue longer than the head)."""
+    at = 0
+    while match := _XML_PROLOGUE.match(text, at):
+        at = match.end()
+    root = _XML_ROOT.match(text, at)
+    return root.group(1) if root else None
+
+
 def read_positions(
-    stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
+    stream: BinaryIO,
+    *,
+    filename: str,
+    report: ImportReport,
+    on_progress: ProgressCallback,
+    previous: PreviousPositions | None = None,
 ) -> Iterator[ParsedPosition]:
-    """The positions of the file as its format's module reads them."""
+    """The positions of the file as its format's module reads them. `previous` gives the current
+    version's positions to a format that completes its items from them (a GAEB X84 bid carries
+    prices only: its texts, units and kinds are the tender's)."""
     stream.seek(0)
     head = stream.read(4096)
     stream.seek(0)
-    return READERS[sniff_format(head, filename)](stream, report=report, on_progress=on_progress)
+    format = sniff_format(head, filename)
+    if format == "gaeb":  # the phase may be only in the suffix (.x83) of a 3.0/3.1 file
+        return gaeb.read(
+            stream, report=report, on_progress=on_progress, filename=filename, previous=previous
+        )
+    return READERS[format](stream, report=report, on_progress=on_progress)
 
 
 def _line_key(position: ParsedPosition) -> str:
@@ -77,13 +109,20 @@ def _line_key(position: ParsedPosition) -> str:
 
 
 def read_rows(
-    stream: BinaryIO, *, filename: str, report: ImportReport, on_progress: ProgressCallback
+    stream: BinaryIO,
+    *,
+    filename: str,
+    report: ImportReport,
+    on_progress: ProgressCallback,
+    previous: PreviousPositions | None = None,
 ) -> Iterator[tuple]:
     """Stored rows (`projects.rows.ROW_FIELDS` order, id None, numbers as their canonical text at
     the stored scale) of the file's positions, in file order; ordinals are spaced ORDINAL_GAP
     apart. Raises ImportFailed when the file cannot be read, has no positions, or (once it is read
     to the end) when rows had errors, listing them all; warnings stay in `report`."""
-    positions = read_positions(stream, filename=filename, report=report, on_progress=on_progress)
+    positions = read_positions(
+        stream, filename=filename, report=report, on_progress=on_progress, previous=previous
+    )
     count = yield from rows_from_positions(positions, report=report)
     if count == 0:
         raise ImportFailed(
@@ -167,12 +206,12 @@ def _priced(values: tuple) -> bool:
 def unpriced_row(row: tuple) -> tuple:
     """A stored row (ROW_FIELDS order) of a tender: its prices and total empty, fingerprinted
     anew."""
-    row = list(row)
+    cells = list(row)
     for index in _ROW_PRICE_INDEXES:
-        row[index] = None
-    content = row[_CONTENT_START : _CONTENT_START + len(stored.CONTENT_FIELDS)]
-    row[-1] = stored.fingerprint(content)
-    return tuple(row)
+        cells[index] = None
+    content = cells[_CONTENT_START : _CONTENT_START + len(stored.CONTENT_FIELDS)]
+    cells[-1] = stored.fingerprint(content)
+    return tuple(cells)
 
 
 def _reconcile(report: ImportReport, tally: Tally) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 # At most this many errors are collected before giving up on a file, and this many of them (and of
 # the warnings) are listed in the job's error or result.
@@ -18,6 +19,9 @@ MAX_ERRORS = 1000
 MAX_LISTED = 100
 
 ProgressCallback = Callable[[int, int], None]
+# The project's current positions by line key, as {"description", "unit", "kind", "long_text",
+# "section"}: called (once, and only by a reader that needs them) to complete a file's items.
+PreviousPositions = Callable[[], dict[str, dict[str, str]]]
 
 
 @dataclass(slots=True)
@@ -59,7 +63,8 @@ class ParsedPosition:
 
     @property
     def where(self) -> str:
-        return self.locate(self.source_line) if self.locate is not None else self.where_text
+        # A row with `locate` has its line.
+        return self.locate(self.source_line) if self.locate is not None else self.where_text  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -104,12 +109,12 @@ class ImportReport:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     warning_count: int = 0
-    notes: dict[str, int | str | list[str] | dict[str, str]] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)  # counts, names, lists of names
     # Totals the file declares, to reconcile with its items: (object, part, amount); object ""
     # is the whole file, part "" a whole object (projects.reconciliation).
     declared: list[tuple[str, str, Decimal]] = field(default_factory=list)
     # Whatever the file states about its totals ({"net": "…", "vat": "…", "gross": "…", …}).
-    declared_totals: dict[str, str] = field(default_factory=dict)
+    declared_totals: dict[str, Any] = field(default_factory=dict)
     # The reconciliation table once the items are read (projects.reconciliation.reconcile).
     reconciliation: list[dict] = field(default_factory=list)
     # The reconciliation's disagreements about a whole object or the whole budget: an import

@@ -308,7 +308,7 @@ class KrosTable(Table):
         if quantity is None:
             self.report.warning(self.location(line), "no quantity", self.header.names["quantity"])
         if unit_price is None and (material is not None or assembly is not None):
-            unit_price = (material or 0) + (assembly or 0)
+            unit_price = (material or Decimal(0)) + (assembly or Decimal(0))
         if total is None and quantity is not None and unit_price is not None:
             total = round_money(quantity * unit_price)
             self.report.count("totals computed as quantity × unit price")

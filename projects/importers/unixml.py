@@ -20,7 +20,7 @@ name the line. A DTD or entity declaration is refused: entity expansion is how X
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from xml.etree.ElementTree import Element, ParseError, TreeBuilder, XMLPullParser
 
 from defusedxml import DefusedXmlException
@@ -120,6 +120,12 @@ def _pull_parser() -> XMLPullParser:
         target=TreeBuilder(), forbid_dtd=True, forbid_entities=True, forbid_external=True
     )
     return XMLPullParser(events=("start", "end"), _parser=parser)
+
+
+def _events(parser: XMLPullParser) -> Iterator[tuple[str, Element]]:
+    """The parser's ("start" or "end", element) events, the only kinds it was asked for
+    (typeshed types read_events() for every kind)."""
+    return cast(Iterator[tuple[str, Element]], parser.read_events())
 
 
 class _Reader:
@@ -325,7 +331,7 @@ def read(
             if not chunk:
                 break
             parser.feed(chunk)
-            for event, element in parser.read_events():
+            for event, element in _events(parser):
                 if event == "start":
                     seen_root = True
                     reader.start(element, line)
@@ -336,7 +342,7 @@ def read(
                 if line % 5000 == 0:
                     on_progress(stream.tell(), size)
         parser.close()
-        for _event, element in parser.read_events():
+        for _event, element in _events(parser):
             yield from reader.end(element)
     except DefusedXmlException as exc:
         raise ImportFailed(

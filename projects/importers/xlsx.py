@@ -13,6 +13,7 @@ and section path; KROS, RTS and ASPE sheets name their object themselves.
 import unicodedata
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import partial
 from typing import BinaryIO
 
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
@@ -53,6 +54,10 @@ def sheet_rows(sheet) -> Iterator[Row]:
     pad = [""] * first_col
     for offset, cells in enumerate(sheet.iter_rows()):
         yield offset + 1, (pad + cells if first_col else cells)
+
+
+def sheet_row(sheet_name: str, line: int) -> str:
+    return f'sheet "{sheet_name}", row {line}'
 
 
 def read(
@@ -128,7 +133,7 @@ class _Workbook:
             return open_table(
                 sheet_rows(sheet),
                 report=self.report,
-                location=lambda line, name=name: f'sheet "{name}", row {line}',
+                location=partial(_sheet_location, name),
                 choose=choose,
                 sheet_name=name,
             )
@@ -152,8 +157,9 @@ class _Workbook:
         done = index * PROGRESS_SCALE
         for position in table.positions():
             yield position
-            if position.source_line % 2000 == 0:
-                self.on_progress(done + min(position.source_line // 100, PROGRESS_SCALE), total)
+            line = position.source_line or 0
+            if line % 2000 == 0:
+                self.on_progress(done + min(line // 100, PROGRESS_SCALE), total)
         self.on_progress(done + PROGRESS_SCALE, total)
 
     def _finish(self, bills: int) -> None:
@@ -178,3 +184,7 @@ class _Workbook:
                 amounts = [figures[name] for figures in objects.values() if name in figures]
                 if amounts and len(amounts) == len(objects):
                     totals[name] = str(sum(Decimal(a) for a in amounts))
+
+
+def _sheet_location(name: str, line: int) -> str:
+    return f'sheet "{name}", row {line}'

@@ -1,6 +1,6 @@
 """Project discussion."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from jobs.events import Event, publish, topic_for
@@ -14,7 +14,7 @@ def comment_create(
     project: Project,
     body: str,
     positions: list[str] | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
 ) -> Comment:
     """Post a comment, optionally about positions named by id or line key (kept as line keys, so

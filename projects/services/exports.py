@@ -1,18 +1,19 @@
-"""Exporting a version of a budget as XLSX or CSV, kept as the project's evidence.
+"""Exporting a version of a budget as XLSX, CSV or GAEB DA XML 3.3 (X83 tender, X84 bid), kept as
+the project's evidence.
 
-Each row carries the position's audit status and its findings in that version ("rule: reasoning",
-joined by " | "), loaded in one query for the whole version, and everything the position says
-(its line key among it), so the file imports back losslessly (projects.importers.kalkula). Text
-cells a spreadsheet would run as a formula are escaped (projects.exporters.escape_text); numbers
-stay exact Decimals.
+Each XLSX/CSV row carries the position's audit status and its findings in that version
+("rule: reasoning", joined by " | "), loaded in one query for the whole version, and everything
+the position says (its line key among it), so the file imports back losslessly
+(projects.importers.kalkula). Text cells a spreadsheet would run as a formula are escaped
+(projects.exporters.escape_text); numbers stay exact Decimals.
 """
 
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.text import slugify
 
 from core.errors import ApiError
@@ -24,11 +25,16 @@ from jobs.services import job_create
 from projects import selectors
 from projects.exporters import ExportRow
 from projects.exporters.csv_export import write_csv
+from projects.exporters.gaeb import GaebRow, write_gaeb
 from projects.exporters.xlsx_export import write_xlsx
 from projects.models import BudgetVersion, Project
 from tenants.models import ApiKey
 
-FORMATS = {"xlsx": write_xlsx, "csv": write_csv}
+TABULAR_FORMATS = {"xlsx": write_xlsx, "csv": write_csv}
+# GAEB DA XML 3.3 by phase: an X83 tender (no prices) and an X84 bid (prices).
+GAEB_FORMATS = {"gaeb-x83": "83", "gaeb-x84": "84"}
+FORMATS = (*TABULAR_FORMATS, *GAEB_FORMATS)
+SUFFIXES = {"gaeb-x83": "x83", "gaeb-x84": "x84"}
 ROW_CHUNK = 2000
 SPOOL_MEMORY = 8 * 1024 * 1024
 
@@ -40,6 +46,7 @@ class ExportOutcome:
     format: str
     rows: int
     duplicate: bool
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def as_result(self) -> dict[str, Any]:
         return {
@@ -51,6 +58,7 @@ class ExportOutcome:
             "version": self.version.number,
             "rows": self.rows,
             "duplicate": self.duplicate,
+            "notes": self.notes,
         }
 
 
@@ -92,10 +100,18 @@ def export_rows(
     )
     total = version.position_count or 1
     for done, row in enumerate(positions.iterator(chunk_size=ROW_CHUNK), start=1):
-        line_key, *values, status = row[:10]
+        line_key, section, number, code, description, unit, quantity, unit_price, price = row[:9]
+        status = row[9]
         category, kind, price_system, material, assembly, long_text, takeoff = row[10:]
         yield ExportRow(
-            *values,
+            section=section,
+            position_number=number,
+            code=code,
+            description=description,
+            unit=unit,
+            quantity=quantity,
+            unit_price=unit_price,
+            total_price=price,
             status=status,
             findings=findings.get(line_key, ""),
             category=category,
@@ -117,7 +133,7 @@ def budget_export_start(
     project: Project,
     format: str,
     version: int | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     created_by_key: ApiKey | None = None,
     dispatch: bool = True,
 ) -> Job:
@@ -144,16 +160,41 @@ def budget_export_start(
     )
 
 
+def gaeb_rows(
+    *, project: Project, version: BudgetVersion, progress: Any = None
+) -> Iterator[GaebRow]:
+    """The version's positions in file order as the GAEB writer takes them."""
+    progress = progress or NoProgress()
+    positions = selectors.position_list(
+        tenant=project.tenant, project=project, version=version.number
+    ).values_list(
+        "section",
+        "position_number",
+        "description",
+        "unit",
+        "quantity",
+        "unit_price",
+        "total_price",
+        "kind",
+        "long_text",
+    )
+    for done, row in enumerate(positions.iterator(chunk_size=ROW_CHUNK), start=1):
+        yield GaebRow(*row)
+        if done % ROW_CHUNK == 0:
+            progress.check_cancelled()
+
+
 def budget_export(
     *,
     project: Project,
     format: str,
     version: int | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     progress: Any = None,
 ) -> ExportOutcome:
     """Write version `version` (the current one by default) of the project's budget as `format`
-    (xlsx or csv) and keep the file as the project's evidence of kind `export`."""
+    (xlsx, csv, gaeb-x83 or gaeb-x84) and keep the file as the project's evidence of kind
+    `export`."""
     progress = progress or NoProgress()
     if format not in FORMATS:
         raise ApiError(code="invalid", message=f"format: one of {sorted(FORMATS)}.")
@@ -166,11 +207,26 @@ def budget_export(
             )
         version = project.current_version.number
     version_obj = selectors.version_get(tenant=project.tenant, project=project, number=version)
-    name = f"{slugify(project.name) or 'budget'}-v{version_obj.number}.{format}"
+    suffix = SUFFIXES.get(format, format)
+    name = f"{slugify(project.name) or 'budget'}-v{version_obj.number}.{suffix}"
+    notes: dict[str, Any] = {}
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as out:
-        rows = FORMATS[format](
-            export_rows(project=project, version=version_obj, progress=progress), out
-        )
+        if format in GAEB_FORMATS:
+            written = write_gaeb(
+                lambda: gaeb_rows(project=project, version=version_obj, progress=progress),
+                out,
+                phase=GAEB_FORMATS[format],
+                project_name=project.name,
+                currency=project.currency,
+                bill_name=f"Kalkula v{version_obj.number}",
+                contractor=project.tenant.name,
+                day=version_obj.created_at.date(),
+            )
+            rows, notes = written.rows, written.notes
+        else:
+            rows = TABULAR_FORMATS[format](
+                export_rows(project=project, version=version_obj, progress=progress), out
+            )
         progress.update(95, 100, step="storing the file")
         out.seek(0)
         stored = evidence_store_file(
@@ -189,4 +245,5 @@ def budget_export(
         format=format,
         rows=rows,
         duplicate=stored.duplicate,
+        notes=notes,
     )

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from core.errors import ApiError
@@ -127,7 +127,7 @@ def budget_import_start(
     file: IO[bytes] | None = None,
     filename: str = "",
     evidence_id: UUID | None = None,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     created_by_key: ApiKey | None = None,
     dispatch: bool = True,
 ) -> Job:
@@ -156,7 +156,7 @@ def budget_import(
     stream: BinaryIO,
     filename: str,
     trigger: str = BudgetVersion.Trigger.IMPORT,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
     progress: Any = None,
     job: Job | None = None,
@@ -217,7 +217,14 @@ def _read(
 
     count = 0
     batch: list[tuple] = []
-    for row in read_rows(stream, filename=filename, report=report, on_progress=on_progress):
+
+    def previous() -> dict[str, dict[str, str]]:
+        return current_positions(project=project)
+
+    rows = read_rows(
+        stream, filename=filename, report=report, on_progress=on_progress, previous=previous
+    )
+    for row in rows:
         count += 1
         if count > limit:  # counted to the end, for the message, but never kept
             continue
@@ -229,6 +236,16 @@ def _read(
         _spool_batch(spool, batch)
     positions_quota_check(tenant=project.tenant, count=count)
     return report, count
+
+
+def current_positions(*, project: Project) -> dict[str, dict[str, str]]:
+    """The texts, unit and kind of the project's current positions by line key: what a GAEB
+    X84 bid, which carries prices only, takes from the tender it answers."""
+    fields = ("description", "unit", "kind", "long_text", "section")
+    rows = Position.objects.filter(project=project, valid_to__isnull=True).values_list(
+        "line_key", *fields
+    )
+    return {key: dict(zip(fields, values, strict=True)) for key, *values in rows.iterator(10_000)}
 
 
 def _spool_batch(spool: IO[bytes], batch: list[tuple]) -> None:
@@ -319,7 +336,7 @@ def _write(
         # A first version keeps the file's ordinals; later ones place their rows among the kept.
         placement = _Placement([kept[2] for kept in current.values()]) if current else None
         version = version_open(project=project, **version_fields)
-        to_close = []
+        to_close: list[UUID] = []
         done = written = 0
         waiting: list[tuple] = []  # rows for the next COPY: a few big ones cost less than many
         for batch in _spooled_batches(spool):
@@ -339,8 +356,9 @@ def _write(
         written += positions_write(project=project, valid_from=version.number, rows=waiting)
         progress.update(100, 100)
         to_close.extend(kept[0] for kept in current.values())
-        if placement is not None and not written and not to_close:
-            raise _Unchanged(project.current_version)
+        current_version = project.current_version
+        if placement is not None and current_version is not None and not written and not to_close:
+            raise _Unchanged(current_version)
         positions_close(ids=to_close, valid_to=version.number)
         return version_commit(project=project, version=version)
 

@@ -1,6 +1,6 @@
 """Projects: create, change, archive (soft delete)."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Value, When
 from django.utils import timezone
@@ -23,7 +23,7 @@ def _validated(project: Project) -> Project:
 
 
 def project_create(
-    *, tenant: Tenant, name: str, currency: str = "CZK", created_by: AbstractBaseUser | None = None
+    *, tenant: Tenant, name: str, currency: str = "CZK", created_by: User | None = None
 ) -> Project:
     project = _validated(
         Project(

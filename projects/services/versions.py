@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -49,7 +49,7 @@ def version_open(
     *,
     project: Project,
     trigger: str,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     actor: str = "",
     source_name: str = "",
     summary: str = "",
@@ -174,7 +174,7 @@ def position_edit(
     project: Project,
     position_id: UUID,
     changes: dict[str, Any],
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
 ) -> tuple[Position, BudgetVersion | None]:
     """Change a current position: a new version whose row replaces it (same line key and place).
@@ -185,8 +185,11 @@ def position_edit(
         raise ValueError(f"not editable: {sorted(unknown)}")
     with transaction.atomic():
         project = project_lock(project=project)
-        old = Position.objects.for_tenant(project.tenant).filter(project=project, pk=position_id)
-        old = old.first()
+        old = (
+            Position.objects.for_tenant(project.tenant)
+            .filter(project=project, pk=position_id)
+            .first()
+        )
         if old is None:
             raise ApiError(code="not_found", message="Position not found.", status_code=404)
         if old.valid_to is not None:
@@ -263,7 +266,7 @@ def version_revert(
     *,
     project: Project,
     number: int,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     actor: str = "",
 ) -> BudgetVersion:
     """A new version equal to version `number`: rows added since are closed, rows it had that were

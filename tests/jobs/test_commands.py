@@ -68,3 +68,29 @@ def test_another_tenants_project_is_not_found(tenant, other_tenant):
     theirs = ProjectFactory(tenant=other_tenant)
     with pytest.raises(CommandError, match="No project"):
         run_job("selftest", "--tenant", "acme", "--project", str(theirs.id))
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_bar_is_redrawn_in_place(tenant):
+    # A command's stderr (an OutputWrapper) ends each write with a newline unless told not to:
+    # the bar's redraws must stay on one line, with one newline after the last.
+    err = Terminal()
+    call_command(
+        "run_job",
+        "selftest",
+        "--tenant",
+        "acme",
+        "--input",
+        '{"steps": 4, "delay": 0}',
+        stdout=io.StringIO(),
+        stderr=err,
+        no_color=True,
+    )
+    bar, after = err.getvalue().split("\n", 1)
+    assert after == ""
+    assert bar.startswith("\r[#######.......................]  25% step 1 of 4")
+    assert bar.endswith("\r[##############################] 100% step 4 of 4")

@@ -46,6 +46,7 @@ class Command(BaseCommand):
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(job_failure_message(job, what="Audit"))
         result = job.result
+        assert result is not None  # a succeeded job has its result
         counts = result["counts"]
         catalog_text = (
             f"catalog {result['catalog']} v{result['catalog_version']}"

@@ -52,7 +52,7 @@ class Command(BaseCommand):
             tenant_obj = Tenant.objects.filter(slug=tenant).first()
             if tenant_obj is None:
                 raise CommandError(f"No tenant {tenant!r}.")
-            targets = [(tenant_obj, "")]
+            targets: list[tuple[Tenant | None, str]] = [(tenant_obj, "")]
             early: list[dict] = []
         else:
             targets, early = self._jsonl_tenants(path, tenant, dry_run=options["dry_run"])
@@ -133,6 +133,7 @@ class Command(BaseCommand):
                 f"The migration of {label} failed ({error.get('code')}): {error.get('message')} "
                 f"(job {job.id})."
             )
+        assert job.result is not None  # a succeeded job has its result
         return {**job.result, "job": str(job.id)}
 
     def _queue(self, targets: list, *, mode: str, path: Path, options: dict) -> None:

@@ -50,6 +50,7 @@ class Command(BaseCommand):
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(job_failure_message(job, what="Export"))
         result = job.result
+        assert result is not None  # a succeeded job has its result
         evidence = Evidence.objects.for_tenant(project_obj.tenant).get(pk=result["evidence"])
         if output is not None:
             with default_storage.open(evidence.key, "rb") as source, output.open("wb") as target:

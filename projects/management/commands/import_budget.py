@@ -48,6 +48,7 @@ class Command(BaseCommand):
         if job.status != Job.Status.SUCCEEDED:
             raise CommandError(job_failure_message(job, what="Import"))
         result = job.result
+        assert result is not None  # a succeeded job has its result
         changes = result["changes"]
         if result.get("total_mismatches"):
             self.stdout.write(self.style.ERROR(result["message"]))

@@ -37,8 +37,8 @@ class Command(BaseCommand):
                 admin.save()
             membership_set(tenant=tenant, user=admin, role=Role.OWNER)
             key = saved.get("api_key")
-            still_valid = (
-                bool(key)
+            still_valid = bool(
+                key
                 and ApiKey.objects.filter(
                     tenant=tenant, hashed_key=hash_key(key), revoked_at__isnull=True
                 ).exists()

@@ -1,0 +1,816 @@
+"""GAEB DA XML (Germany, Austria): bills of quantities as tenders (X83), bids (X84), contract
+awards (X86) and the other bill phases, DA XML 3.0–3.3 and the 2.x files with the same (English)
+element names.
+
+`GAEB/Award/BoQ/BoQBody` nests `BoQCtgy` (lots, titles, subtitles: `RNoPart`, `LblTx`) down to
+an `Itemlist` of `Item`s and `MarkupItem`s; an `Itemlist` may also sit directly under the BoQ's
+own body (a flat bill without categories). A position's number is the chain of `RNoPart`s
+(`01.02.0010`, an `RNoIndex` appended as `.A`), each numeric part padded to its `BoQInfo/BoQBkdn`
+length; its section is the path of its categories' labels; its description the short text
+(`OutlineText`, or the long text's first line when there is none) and its long text the
+`DetailTxt`.
+
+Item kinds (`Position.kind`): `Provis` WithTotal / WithoutTotal, `ALNGroupNo` +
+`ALNSerNo` (the group's first, lowest serial is its base item, the others alternatives),
+`MarkupItem` and `MarkupIt`, `LumpSumItem`, `HourIt`, `QtyTBD`. An `Item` with no quantity, no
+price and none of those kinds is a text item: kept as a note of the import, not as a position.
+A `MarkupItem` is stored as markup % (quantity, unit "%") × the amount it applies to / 100 (unit
+price), so quantity × unit price is its total as for any other position.
+
+Where quantity × unit price and the item total (`IT`) disagree, the unit price wins (VOB/A §16c)
+and the difference is a warning. The totals the file declares (`Totals` of every `BoQCtgy`, a
+part named by its number, and of the BoQ, the whole) go to projects.reconciliation, which checks
+them against the imported items by the one rule of which kinds count; the bill's discount, net,
+VAT and gross are kept with the version and checked against each other here.
+
+Parsed by expat with defusedxml's rules (a DTD, an entity declaration or an external reference
+stops it) and handlers that keep only the item being read and the open categories: no element tree
+is built, so memory stays flat whatever the file's size, and every message names the XML line and
+path (defusedxml's own ElementTree parser is the pure-Python one, three times slower). A GAEB
+file that is not a bill (X31 quantity take-off, X89 invoice, trade and cost phases) is refused with
+a message naming its phase.
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
+from xml.parsers import expat
+from xml.parsers.expat import ExpatError, XMLParserType
+
+from defusedxml import DefusedXmlException
+from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+
+from projects.importers.base import (
+    ImportFailed,
+    ImportReport,
+    ParsedPosition,
+    PreviousPositions,
+    ProgressCallback,
+    round_money,
+)
+
+ROOT = "GAEB"
+NAMESPACE_PREFIX = "http://www.gaeb.de/GAEB_DA_XML/"
+CHUNK = 256 * 1024
+# Phases whose files carry a bill of quantities, and what each is.
+BILL_PHASES = {
+    "80": "X80 (bill of quantities text)",
+    "81": "X81 (bill of quantities)",
+    "82": "X82 (cost estimate)",
+    "83": "X83 (tender)",
+    "84": "X84 (bid)",
+    "85": "X85 (alternative bid)",
+    "86": "X86 (contract award)",
+    "87": "X87 (award confirmation)",
+}
+OTHER_PHASES = {
+    "31": "X31 (quantity take-off)",
+    "89": "X89 (invoice)",
+    "89B": "X89B (invoice supporting document)",
+    "50": "X50 (cost planning)",
+    "51": "X51 (cost planning)",
+    "52": "X52 (cost planning)",
+    "61": "X61 (estimating)",
+    "93": "X93 (trade: request)",
+    "94": "X94 (trade: offer)",
+    "96": "X96 (trade: order)",
+    "97": "X97 (trade: order confirmation)",
+    "98": "X98 (trade)",
+    "99": "X99 (trade)",
+}
+# A bid: its schema has prices but no texts, units or kinds (they are the tender's).
+BID_PHASE = "84"
+_NAMESPACE_PHASE = re.compile(r"/DA(\d\d(?:\.\d)?[A-Z]?)/(\d\.\d)/?$", re.IGNORECASE)
+
+# Kinds as stored on positions (Position.kind; "" a plain item). Which count toward totals is
+# Position.NOT_COUNTED_KINDS' business (alternatives and contingencies without total do not).
+BASE, ALTERNATIVE = "base", "alternative"
+CONTINGENCY, CONTINGENCY_WITHOUT_TOTAL = "contingency", "contingency_without_total"
+MARKUP, LUMP_SUM, HOURLY, QTY_TBD = "markup", "lump_sum", "hourly", "qty_tbd"
+MARKUP_UNIT = "%"
+
+# Direct children of an Item / MarkupItem whose text is kept.
+_ITEM_FIELDS = frozenset(
+    {
+        "Qty",
+        "QU",
+        "UP",
+        "IT",
+        "Provis",
+        "ALNGroupNo",
+        "ALNSerNo",
+        "LumpSumItem",
+        "HourIt",
+        "QtyTBD",
+        "MarkupIt",
+        "ITMarkup",
+        "Markup",
+        "NotAppl",
+    }
+)
+_NUMBERS = ("Qty", "UP", "IT", "ITMarkup", "Markup")
+_ITEMS = frozenset({"Item", "MarkupItem"})
+_NOTES = frozenset({"Remark", "PerfDescr"})
+_ITEM_TEXTS = frozenset({"OutlineText", "DetailTxt"})
+# Elements numbered in paths when they have same-named siblings (`Itemlist/Item[3]`).
+_NUMBERED = frozenset({"BoQ", "BoQCtgy", "Itemlist", "Item", "MarkupItem", "Remark", "PerfDescr"})
+# Elements that end a line of text (a paragraph, a list entry, a table cell, a line break).
+_LINE_ENDS = frozenset(
+    {"p", "div", "li", "br", "tr", "td", "ComplCaption", "ComplBody", "ComplTail"}
+)
+_TOTALS_FIELDS = frozenset(
+    {
+        "Total",
+        "DiscountPcnt",
+        "DiscountAmt",
+        "TotAfterDisc",
+        "TotalLSUM",
+        "VAT",
+        "TotalNet",
+        "VATAmount",
+        "TotalGross",
+    }
+)
+_INFO_FIELDS = {
+    ("GAEBInfo", "Version"): "version",
+    ("Award", "DP"): "dp",
+    ("AwardInfo", "Cur"): "currency",
+    ("PrjInfo", "Cur"): "currency",
+    ("BoQInfo", "Cur"): "currency",
+    ("BoQInfo", "Name"): "boq_name",
+    ("BoQInfo", "LblBoQ"): "boq_label",
+    ("PrjInfo", "NamePrj"): "project_name",
+}
+_BKDN_FIELDS = frozenset({"Type", "Length", "Num"})
+_YES = "Yes"
+
+
+@dataclass(slots=True)
+class _Category:
+    number: str
+    label: str = ""
+    line: int = 0
+    declared: dict[str, Decimal] = field(default_factory=dict)
+    row: list | None = None
+
+
+@dataclass(slots=True)
+class _Item:
+    tag: str
+    number: str
+    index: str
+    line: int
+    path: str
+    depth: int
+    values: dict[str, str] = field(default_factory=dict)
+    short_text: str = ""
+    long_text: str = ""
+
+
+@dataclass
+class Totals:
+    """What the file declares: per category (in file order) and for the whole bill."""
+
+    # [category number, declared total or None], outer categories first
+    categories: list[list] = field(default_factory=list)
+    declared: dict[str, Decimal] = field(default_factory=dict)
+
+
+def _local(tag: str) -> str:
+    return tag[tag.rfind("}") + 1 :]
+
+
+def _flatten(parts: list[str]) -> str:
+    """Text gathered from rich-text markup: each line's whitespace collapsed, empty lines
+    dropped, lines joined by newlines."""
+    lines = [" ".join(line.split()) for line in "".join(parts).split("\n")]
+    return "\n".join([line for line in lines if line])
+
+
+class _Target:
+    """The parser's target: reads elements as they open and close, yields positions by way of
+    `self.ready` (drained by `read` after every chunk)."""
+
+    def __init__(
+        self, report: ImportReport, filename: str, previous: PreviousPositions | None
+    ) -> None:
+        self.report = report
+        self.filename = filename
+        self.previous_positions = previous
+        self.previous: dict[str, dict[str, str]] | None = None
+        self.completed = 0
+        self.parser: XMLParserType | None = None
+        self.names: list[str] = []  # the open elements' local names
+        # Sibling numbers of the open elements that have same-named siblings before them (by
+        # depth), and the counts of such children under each open element (by its depth).
+        self.indexes: dict[int, int] = {}
+        self.child_counts: dict[int, dict[str, int]] = {}
+        self.local_names: dict[str, str] = {}
+        self.list_path: str | None = None  # the path of the open item list
+        self.info: dict[str, str] = {}
+        self.phase = ""
+        self.phase_from_namespace = ""
+        self.namespace = ""
+        self.bkdn: list[dict[str, str]] = []
+        self.categories: list[_Category] = []
+        self.item: _Item | None = None
+        self.text: list[str] | None = None  # the element text being gathered
+        self.rich: list[str] | None = None  # the rich text being gathered
+        self.rich_kind = ""
+        self.rich_depth = 0
+        self.totals: dict[str, str] | None = None
+        self.totals_owner = ""
+        self.ready: list[ParsedPosition] = []
+        self.result = Totals()
+        self.aln_bases: dict[str, int] = {}
+        self.notes: list[str] = []
+        self.positions = 0
+        self.level_shapes: list[tuple[int, bool]] = []
+        self.item_shape: tuple[int, bool] | None = None
+        self.category_number = ""
+        self.category_parts: tuple[str, ...] = ()
+        self.section = ""
+
+    # Where we are -------------------------------------------------------------------------------
+    @property
+    def line(self) -> int:
+        return self.parser.CurrentLineNumber if self.parser is not None else 0
+
+    def path(self) -> str:
+        """The open elements from the root, numbered where they have same-named siblings."""
+        indexes = self.indexes
+        return "/".join(
+            f"{name}[{indexes[depth]}]" if depth in indexes else name
+            for depth, name in enumerate(self.names, start=1)
+        )
+
+    def where(self, line: int | None = None, path: str | None = None) -> str:
+        return f"line {line or self.line}, {path or self.path()}"
+
+    # The parser's handlers ------------------------------------------------------------------------
+    # Three pairs, switched as the parser enters and leaves an item or a text: what happens inside
+    # an item (most of a file) is a fraction of what must be checked outside one.
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        """An element outside items and texts."""
+        name = self.local_names.get(tag)
+        if name is None:
+            name = self.local_names[tag] = tag[tag.rfind("}") + 1 :]
+        names = self.names
+        parent = names[-1] if names else ""
+        names.append(name)
+        depth = len(names)
+        if name in _NUMBERED:
+            counts = self.child_counts.get(depth - 1)
+            if counts is None:
+                counts = self.child_counts[depth - 1] = {}
+            counts[name] = index = counts.get(name, 0) + 1
+            if index > 1:
+                self.indexes[depth] = index
+        if depth == 1:
+            self._root(tag, name)
+        elif name in _ITEMS or name in _NOTES:
+            number = attrib.get("RNoPart", "").strip() if name in _ITEMS else ""
+            # The items of a list share the path up to it: worked out once per list.
+            if self.list_path is None:
+                self.list_path = "/".join(self.path().split("/")[:-1])
+            index = self.indexes.get(depth)
+            self.item = _Item(
+                tag=name,
+                number=number,
+                index=attrib.get("RNoIndex", "").strip(),
+                line=self.line,
+                path=f"{self.list_path}/{name}[{index}]" if index else f"{self.list_path}/{name}",
+                depth=depth,
+            )
+            self._handlers(self.item_start, self.item_end)
+        elif name == "BoQCtgy":
+            self.list_path = None
+            category = _Category(number=attrib.get("RNoPart", "").strip(), line=self.line)
+            self.categories.append(category)
+            self._category_changed()
+            # What it declares, in file order (outer categories first); filled at its end.
+            category.row = [self.category_number, None]
+            self.result.categories.append(category.row)
+        elif name == "LblTx" and parent == "BoQCtgy":
+            self._rich_start("label", depth)
+        elif name == "Totals" and parent in ("BoQCtgy", "BoQInfo"):
+            self.totals = {}
+            self.totals_owner = parent
+        elif self.totals is not None and parent == "Totals" and name in _TOTALS_FIELDS:
+            self._collect()
+        elif (parent, name) in _INFO_FIELDS or (parent == "BoQBkdn" and name in _BKDN_FIELDS):
+            self._collect()
+        elif name == "BoQBkdn" and parent == "BoQInfo":
+            self.bkdn.append({})
+
+    def end(self, tag: str) -> None:
+        self.list_path = None
+        names = self.names
+        name = names.pop()
+        depth = len(names) + 1
+        self.child_counts.pop(depth, None)
+        self.indexes.pop(depth, None)
+        if self.text is not None:
+            value = self._collected()
+            parent = names[-1] if names else ""
+            if parent == "Totals" and self.totals is not None:
+                self.totals[name] = value
+            elif parent == "BoQBkdn" and self.bkdn:
+                self.bkdn[-1][name] = value
+            else:
+                self.info[_INFO_FIELDS[(parent, name)]] = value
+                if name == "DP":
+                    self._phase(value, from_dp=True)
+        elif name == "BoQCtgy":
+            self._category_end()
+        elif name == "Totals" and self.totals is not None:
+            self._totals_end()
+        elif name == "BoQInfo":
+            self._bkdn_end()
+
+    def item_start(self, tag: str, attrib: dict[str, str]) -> None:
+        """An element inside an item (or a remark): its fields and its own description's texts."""
+        name = self.local_names.get(tag)
+        if name is None:
+            name = self.local_names[tag] = tag[tag.rfind("}") + 1 :]
+        names = self.names
+        names.append(name)
+        depth = len(names)
+        item = self.item
+        if depth == item.depth + 1:
+            if name in _ITEM_FIELDS:
+                self._collect()
+        elif name in _ITEM_TEXTS and names[item.depth] == "Description" and depth <= item.depth + 4:
+            self._rich_start("short" if name == "OutlineText" else "long", depth)
+
+    def item_end(self, tag: str) -> None:
+        names = self.names
+        name = names.pop()
+        if self.text is not None:
+            self.item.values[name] = self._collected()
+        elif len(names) < self.item.depth:
+            item, self.item = self.item, None
+            self.indexes.pop(item.depth, None)
+            self._handlers(self.start, self.end)
+            if name in _NOTES:
+                self._note(item)
+            else:
+                self._item_end(item)
+
+    def rich_start(self, tag: str, attrib: dict[str, str]) -> None:
+        """An element of a text (paragraphs, spans, lists, tables)."""
+        name = self.local_names.get(tag)
+        if name is None:
+            name = self.local_names[tag] = tag[tag.rfind("}") + 1 :]
+        self.names.append(name)
+
+    def rich_end(self, tag: str) -> None:
+        name = self.names.pop()
+        if name in _LINE_ENDS:
+            self.rich.append("\n")
+        if len(self.names) < self.rich_depth:
+            self._rich_end()
+
+    def _handlers(self, start: Callable, end: Callable) -> None:
+        self.parser.StartElementHandler = start
+        self.parser.EndElementHandler = end
+
+    def _collect(self) -> None:
+        """Gather the text of the element just opened."""
+        self.text = []
+        self.parser.CharacterDataHandler = self.text.append
+
+    def _collected(self) -> str:
+        value = "".join(self.text).strip()
+        self.text = None
+        self.parser.CharacterDataHandler = None
+        return value
+
+    # Parts ----------------------------------------------------------------------------------------
+    def _root(self, tag: str, name: str) -> None:
+        if name != ROOT:
+            raise ImportFailed(
+                "not_gaeb", f"The XML's root is <{name}>, not <{ROOT}>: not GAEB DA XML."
+            )
+        self.namespace = tag[: tag.rfind("}")] if "}" in tag else ""
+        if self.namespace and not self.namespace.startswith(NAMESPACE_PREFIX):
+            raise ImportFailed(
+                "not_gaeb",
+                f"The XML's namespace is {self.namespace!r}, not GAEB DA XML's "
+                f"({NAMESPACE_PREFIX}…).",
+            )
+        match = _NAMESPACE_PHASE.search(self.namespace)
+        if match:
+            self.phase_from_namespace = match.group(1).upper()
+            self.info["namespace_version"] = match.group(2)
+            self._phase(self.phase_from_namespace, from_dp=False)
+
+    def _phase(self, value: str, *, from_dp: bool) -> None:
+        phase = value.strip().upper()
+        if phase in OTHER_PHASES or phase.split(".")[0] in OTHER_PHASES:
+            described = OTHER_PHASES.get(phase) or OTHER_PHASES[phase.split(".")[0]]
+            raise ImportFailed(
+                "not_a_bill",
+                f"This GAEB file is an {described}, not a bill of quantities: only the bill phases "
+                f"({', '.join('X' + p for p in BILL_PHASES)}) can be imported as a budget.",
+                phase=f"X{phase}",
+            )
+        if from_dp and self.phase_from_namespace and phase != self.phase_from_namespace:
+            self.report.warning(
+                self.where(),
+                f"Award/DP says X{phase}, the namespace X{self.phase_from_namespace}: read as "
+                f"X{phase}",
+            )
+        self.phase = phase
+
+    def _bkdn_end(self) -> None:
+        """The lengths of the category levels and of the item number, from BoQBkdn."""
+        for entry in self.bkdn:
+            try:
+                shape = (int(entry.get("Length", "0")), entry.get("Num", _YES) == _YES)
+            except ValueError:
+                continue
+            if entry.get("Type") in ("Lot", "BoQLevel"):
+                self.level_shapes.append(shape)
+            elif entry.get("Type") == "Item":
+                self.item_shape = shape
+
+    def _shaped(self, part: str, shape: tuple[int, bool] | None) -> str:
+        """A number part padded with zeros to its BoQBkdn length when the level is numeric."""
+        if shape is None or not part.isdigit():
+            return part
+        length, numeric = shape
+        return part.zfill(length) if numeric else part
+
+    def _category_changed(self) -> None:
+        """Work out again what the items of the open categories share: the categories' number
+        (`01.02`), their parts (`01`, `01.02`: whose declared totals the items count toward) and
+        the section (their labels; a category without one by its number)."""
+        shapes = self.level_shapes
+        numbers: list[str] = []
+        parts: list[str] = []
+        labels: list[str] = []
+        for at, category in enumerate(self.categories):
+            if category.number:
+                numbers.append(
+                    self._shaped(category.number, shapes[at] if at < len(shapes) else None)
+                )
+                parts.append(".".join(numbers))
+            labels.append(category.label or ".".join(numbers))
+        self.category_number = parts[-1] if parts else ""
+        self.category_parts = tuple(parts)
+        self.section = " / ".join(labels)
+
+    def _number(self, item: _Item) -> str:
+        number = self._shaped(item.number, self.item_shape)
+        parts = (self.category_number, number, item.index)
+        return ".".join(part for part in parts if part)
+
+    def _rich_start(self, kind: str, depth: int) -> None:
+        self.rich = []
+        self.rich_kind = kind
+        self.rich_depth = depth
+        self.parser.CharacterDataHandler = self.rich.append
+        self._handlers(self.rich_start, self.rich_end)
+
+    def _rich_end(self) -> None:
+        text = _flatten(self.rich or [])
+        self.rich = None
+        self.parser.CharacterDataHandler = None
+        if self.item is not None:
+            self._handlers(self.item_start, self.item_end)
+        else:
+            self._handlers(self.start, self.end)
+        if self.rich_kind == "label":
+            if self.categories:
+                self.categories[-1].label = " ".join(text.split())
+                self._category_changed()
+        elif self.item is not None:
+            if self.rich_kind == "short":
+                self.item.short_text = text
+            else:
+                self.item.long_text = text
+
+    def _totals_end(self) -> None:
+        declared: dict[str, Decimal] = {}
+        for name, raw in (self.totals or {}).items():
+            try:
+                declared[name] = Decimal(raw)
+            except InvalidOperation:
+                self.report.error(self.where(), f'"{raw}" is not a number', name)
+        self.totals = None
+        if self.totals_owner == "BoQCtgy" and self.categories:
+            self.categories[-1].declared = declared
+        elif self.totals_owner == "BoQInfo":
+            self.result.declared = declared
+
+    def _category_end(self) -> None:
+        category = self.categories.pop()
+        category.row[1] = category.declared.get("Total")
+        self._category_changed()
+
+    def _note(self, item: _Item) -> None:
+        text = item.short_text or item.long_text
+        if text:
+            label = f"{item.tag} {self.section}".strip()
+            self.notes.append(f"{label}: {text}")
+
+    # Items ----------------------------------------------------------------------------------------
+    def _numbers(self, item: _Item, where: str) -> dict[str, Decimal | None] | None:
+        numbers: dict[str, Decimal | None] = {}
+        ok = True
+        for name in _NUMBERS:
+            raw = item.values.get(name)
+            if raw is None or raw == "":
+                numbers[name] = None
+                continue
+            try:
+                numbers[name] = Decimal(raw)
+            except InvalidOperation:
+                numbers[name] = None
+                ok = False
+                self.report.error(where, f'"{raw}" is not a number', name)
+            else:
+                if not numbers[name].is_finite():
+                    ok = False
+                    self.report.error(where, f'"{raw}" is not a number', name)
+        return numbers if ok else None
+
+    def _kind(self, item: _Item, where: str) -> str:
+        values = item.values
+        if item.tag == "MarkupItem":
+            return MARKUP
+        group, serial = values.get("ALNGroupNo", ""), values.get("ALNSerNo", "")
+        if group:
+            try:
+                number = int(serial or "0")
+            except ValueError:
+                number = 0
+                self.report.warning(where, f'"{serial}" is not a serial number', "ALNSerNo")
+            base = self.aln_bases.get(group)
+            if base is None or number == base:
+                self.aln_bases[group] = number
+                return BASE
+            if number < base:
+                self.report.warning(
+                    where,
+                    f"alternative group {group}: serial {number} comes after serial {base}, "
+                    f"which was read as the base item",
+                )
+            return ALTERNATIVE
+        provis = values.get("Provis", "")
+        if provis == "WithoutTotal":
+            return CONTINGENCY_WITHOUT_TOTAL
+        if provis == "WithTotal":
+            return CONTINGENCY
+        if values.get("MarkupIt") == _YES:
+            return MARKUP
+        if values.get("LumpSumItem") == _YES:
+            return LUMP_SUM
+        if values.get("HourIt") == _YES:
+            return HOURLY
+        if values.get("QtyTBD") == _YES:
+            return QTY_TBD
+        return ""
+
+    def _item_end(self, item: _Item) -> None:
+        where = self.where(item.line, item.path)
+        numbers = self._numbers(item, where)
+        if numbers is None:
+            return
+        number = self._number(item)
+        kind = self._kind(item, where)
+        quantity, unit_price, total = numbers["Qty"], numbers["UP"], numbers["IT"]
+        unit = " ".join(item.values.get("QU", "").split())
+        if kind == MARKUP and item.tag == "MarkupItem":
+            quantity, unit = numbers["Markup"], MARKUP_UNIT
+            base = numbers["ITMarkup"]
+            unit_price = base / 100 if base is not None else None
+        elif (
+            quantity is None
+            and unit_price is None
+            and total is None
+            and kind in ("", BASE, ALTERNATIVE)
+        ):
+            # A text item: part of the bill's text, not a position.
+            text = item.short_text or item.long_text
+            self.notes.append(f"{number}: {text}" if text else number)
+            self.report.count("text items (kept as notes)")
+            return
+        elif kind == LUMP_SUM and quantity is None:
+            quantity = Decimal(1)
+        if item.tag == "MarkupItem":
+            if total is None and quantity is not None and unit_price is not None:
+                total = round_money(quantity * unit_price)
+        elif quantity is not None and unit_price is not None:
+            computed = round_money(quantity * unit_price)
+            if total is not None and total != computed:
+                self.report.warning(
+                    where,
+                    f"the item total {total} is not quantity × unit price = {computed}: the unit "
+                    "price wins (VOB/A §16c)",
+                    "IT",
+                )
+            total = computed
+        if not item.number:
+            self.report.warning(where, "the item has no number (RNoPart)", "RNoPart")
+        description = item.short_text or item.long_text.split("\n", 1)[0]
+        position = ParsedPosition(
+            source_line=item.line,
+            position_number=number,
+            description=" ".join(description.split()),
+            unit=unit,
+            quantity=quantity,
+            unit_price=unit_price,
+            total_price=total,
+            section=self.section,
+            where_text=where,
+            kind=kind,
+            long_text=item.long_text,
+            parts=self.category_parts,
+        )
+        if self.previous_positions is not None and self.phase.startswith(BID_PHASE):
+            self._complete(position, has_short_text=bool(item.short_text))
+        self.positions += 1
+        self.ready.append(position)
+
+    def _complete(self, position: ParsedPosition, *, has_short_text: bool) -> None:
+        """Take what an X84 cannot say (texts, unit, kind, category labels) from the project's
+        current position of the same number: the tender this bid answers."""
+        if self.previous is None:
+            self.previous = self.previous_positions() if self.previous_positions else {}
+        tender = self.previous.get(position.position_number)
+        if tender is None:
+            return
+        if not has_short_text:
+            position.description = tender["description"] or position.description
+        position.long_text = position.long_text or tender["long_text"]
+        position.unit = position.unit or tender["unit"]
+        position.kind = position.kind or tender["kind"]
+        if not any(category.label for category in self.categories):
+            position.section = tender["section"]
+        self.completed += 1
+
+
+def _declare(totals: Totals, report: ImportReport) -> None:
+    """Tell the report what the file declares: every category's total (part = its number) and
+    the bill's (the whole), and the bill's discount, net, VAT and gross."""
+    for number, declared in totals.categories:
+        report.declare("", number, declared)
+    report.declare("", "", totals.declared.get("Total"))
+    if totals.declared:
+        report.declared_totals = declared_totals(totals.declared)
+    _check_discount_and_vat(totals.declared, report)
+
+
+def _check_discount_and_vat(declared: dict[str, Decimal], report: ImportReport) -> None:
+    total, after = declared.get("Total"), declared.get("TotAfterDisc")
+    if total is not None and after is not None:
+        if "DiscountPcnt" in declared:
+            expected = round_money(total * (1 - declared["DiscountPcnt"] / 100))
+        elif "DiscountAmt" in declared:
+            expected = total - declared["DiscountAmt"]
+        else:
+            expected = after
+        if abs(expected - after) > Decimal("0.01"):
+            report.warning(
+                "bill", f"the total after discount is {after}, not {expected}", "TotAfterDisc"
+            )
+    net, rate, vat = declared.get("TotalNet"), declared.get("VAT"), declared.get("VATAmount")
+    if net is not None and rate is not None and vat is not None:
+        expected = round_money(net * rate / 100)
+        if abs(expected - vat) > Decimal("0.01"):
+            report.warning("bill", f"the VAT is {vat}, not {rate} % of {net} = {expected}", "VAT")
+    gross = declared.get("TotalGross")
+    if net is not None and vat is not None and gross is not None and net + vat != gross:
+        report.warning("bill", f"the gross total is {gross}, not {net} + {vat}", "TotalGross")
+
+
+# Declared totals as Kalkula names them (BudgetVersion.declared_totals).
+DECLARED_NAMES = {
+    "Total": "total",
+    "DiscountPcnt": "discount_percent",
+    "DiscountAmt": "discount",
+    "TotAfterDisc": "after_discount",
+    "TotalLSUM": "lump_sum_total",
+    "TotalNet": "net",
+    "VAT": "vat_percent",
+    "VATAmount": "vat",
+    "TotalGross": "gross",
+}
+
+
+def declared_totals(declared: dict[str, Decimal]) -> dict[str, str]:
+    """The bill's declared totals by Kalkula's names; `net` is the total when no net is given."""
+    named = {DECLARED_NAMES[key]: str(value) for key, value in declared.items()}
+    if "net" not in named:
+        net = declared.get("TotAfterDisc", declared.get("Total"))
+        if net is not None:
+            named["net"] = str(net)
+    return named
+
+
+def _parser(target: _Target) -> XMLParserType:
+    """An expat parser driving `target`, with defusedxml's rules: a DTD, an entity declaration
+    or an external reference stops it (entity expansion is how XML bombs work)."""
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.buffer_text = True
+    parser.buffer_size = CHUNK
+    parser.StartElementHandler = target.start
+    parser.EndElementHandler = target.end
+
+    def doctype(name: str, system_id: str | None, public_id: str | None, *_: object) -> None:
+        raise DTDForbidden(name, system_id, public_id)
+
+    def entity(name: str, *args: object) -> None:
+        raise EntitiesForbidden(name, None, None, None, None, None)
+
+    def external(context: str, base: str | None, system_id: str, public_id: str) -> None:
+        raise ExternalReferenceForbidden(context, base, system_id, public_id)
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = entity
+    parser.ExternalEntityRefHandler = external
+    target.parser = parser
+    return parser
+
+
+def _phase_from_name(filename: str) -> str:
+    match = re.search(r"\.[xXdD](\d\d)$", filename)
+    return match.group(1) if match else ""
+
+
+def read(
+    stream: BinaryIO,
+    *,
+    report: ImportReport,
+    on_progress: ProgressCallback,
+    filename: str = "",
+    previous: PreviousPositions | None = None,
+) -> Iterator[ParsedPosition]:
+    """The positions of a GAEB file. `previous` (the project's current positions) completes the
+    items of an X84 bid, which carries prices only, from the tender it answers."""
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    report.notes["format"] = "gaeb"
+    target = _Target(report, filename, previous)
+    parser = _parser(target)
+    chunks = 0
+    try:
+        while chunk := stream.read(CHUNK):
+            parser.Parse(chunk, False)
+            if target.ready:
+                yield from target.ready
+                target.ready.clear()
+            chunks += 1
+            if chunks % 8 == 0:
+                on_progress(stream.tell(), size)
+        parser.Parse(b"", True)
+    except DefusedXmlException as exc:
+        raise ImportFailed(
+            "forbidden_xml",
+            f"line {target.line}: the XML declares a DTD or entities ({type(exc).__name__}); they "
+            "are refused because entity expansion can blow up without bound.",
+        ) from None
+    except ExpatError as exc:
+        message = expat.ErrorString(exc.code)
+        if not target.names and exc.lineno <= 1 and not target.info:
+            raise ImportFailed("invalid_xml", f"The file is not XML: {message}.") from None
+        where = target.path() or "the document"
+        raise ImportFailed(
+            "invalid_xml",
+            f"The XML is not well-formed: line {exc.lineno}, column {exc.offset}, in {where}: "
+            f"{message}.",
+            line=exc.lineno,
+            path=where,
+        ) from None
+    yield from target.ready
+    target.ready.clear()
+    if not target.phase:
+        target.phase = _phase_from_name(filename)
+        if target.phase:
+            target._phase(target.phase, from_dp=False)
+    _finish(target, report)
+    on_progress(size, size)
+
+
+def _finish(target: _Target, report: ImportReport) -> None:
+    info = target.info
+    phase = target.phase
+    report.notes["gaeb_phase"] = f"X{phase}" if phase else "unknown"
+    report.notes["gaeb_version"] = info.get("version") or info.get("namespace_version", "")
+    if "currency" in info:
+        report.notes["currency"] = info["currency"]
+    name = info.get("boq_label") or info.get("boq_name")
+    if name:
+        report.notes["bill"] = name
+    if phase and phase not in BILL_PHASES:
+        report.warning("GAEB", f"unknown phase X{phase}: read as a bill of quantities")
+    if target.notes:
+        report.notes["text_notes"] = target.notes[:100]
+    if target.completed:
+        report.notes["completed_from_current_version"] = target.completed
+    _declare(target.result, report)
