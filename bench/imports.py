@@ -317,15 +317,25 @@ def kros_benchmark(tenant, items: int, repeat: int) -> None:
                 f"{reads[-1]:.2f} s + COPY {copies[-1]:.2f} s; {load_average()}"
             )
         imported = statistics.median(result["seconds"] for result in imports)
-        baseline = statistics.median(r + c for r, c in zip(reads, copies, strict=True))
+        baselines = [r + c for r, c in zip(reads, copies, strict=True)]
+        baseline = statistics.median(baselines)
+        # Each run's import against the baseline measured right after it (the same load).
+        paired = statistics.median(
+            result["seconds"] / base for result, base in zip(imports, baselines, strict=True)
+        )
         peak_rss = max(result["peak_rss_mb"] for result in imports)
         positions = imports[0]["positions"]
         report(f"budget_import, end to end (median of {repeat})", f"{imported:.2f} s")
         report("  positions (items)", f"{positions}", f"expected {items}", positions == items)
         report("calamine read of the workbook (median)", f"{statistics.median(reads):.2f} s")
         report("psycopg COPY of the same rows (median)", f"{statistics.median(copies):.2f} s")
-        ratio = imported / baseline
-        report("import / (calamine read + COPY)", f"{ratio:.2f}", "target ≤ 2", ratio <= 2)
+        report(
+            "import / (calamine read + COPY), median of the runs",
+            f"{paired:.2f}",
+            "target ≤ 2",
+            paired <= 2,
+        )
+        report("  median import / median baseline", f"{imported / baseline:.2f}")
         report(
             "peak RSS of the importing process",
             f"{peak_rss:.0f} MB",

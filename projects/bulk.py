@@ -47,6 +47,8 @@ def positions_write(*, project: Project, valid_from: int, rows: Iterable[tuple])
     count = 0
     if connection.vendor == "postgresql":
         head = (str(project.tenant_id), str(project.id), valid_from, None)
+        # New ids from one read of the random source when the rows are counted beforehand.
+        fresh = iter(new_ids(len(rows))) if isinstance(rows, list) else None
         with connection.cursor() as cursor:
             columns = ", ".join(POSITION_COLUMNS)
             with cursor.copy(f"COPY {Position._meta.db_table} ({columns}) FROM STDIN") as copy:
@@ -57,7 +59,8 @@ def positions_write(*, project: Project, valid_from: int, rows: Iterable[tuple])
                         cells = list(row)
                         cells[TAKEOFF_INDEX] = takeoff_text(takeoff or [])
                         row = tuple(cells)
-                    write_row((row[0] or str(uuid.uuid4()), *head, *row[1:]))
+                    row_id = row[0] or (next(fresh) if fresh is not None else str(uuid.uuid4()))
+                    write_row((row_id, *head, *row[1:]))
                     count += 1
         return count
     batch = []

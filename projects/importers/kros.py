@@ -66,6 +66,8 @@ _ITEM_FIELDS = (
 )
 _NUMBERS = ("quantity", "unit_price", "total_price", "material_unit_price", "assembly_unit_price")
 _TOTAL_LABELS = ("naklady soupisu celkem", "naklady ze soupisu praci")
+# The notes counting rows that are not positions, by row type.
+_SKIPPED = {kind: f"skipped rows of type {kind}" for kind in ROW_TYPES}
 
 
 def _folded(value: str) -> str:
@@ -212,7 +214,7 @@ class KrosTable(Table):
                     {"expression": expression, "value": decimal_text(value), "line": line}
                 )
             elif kind in (LONG_TEXT_TYPE, NOTE_TYPE):
-                report.count(f"skipped rows of type {kind}")
+                report.count(_SKIPPED[kind])
                 if pending is None:
                     orphans += 1
                     continue
@@ -226,7 +228,7 @@ class KrosTable(Table):
                     pending = None
                 self._section(line, cells, cell(cells, level_at))
             elif kind in LINK_TYPES:
-                report.count(f"skipped rows of type {kind}")
+                report.count(_SKIPPED[kind])
             elif not kind:
                 self._untyped(line, cells)
             else:

@@ -45,6 +45,7 @@ from tenants.models import ApiKey
 from tenants.services import positions_quota_check
 
 SPOOL_BATCH = 2000
+WRITE_BATCH = 20_000  # rows per COPY
 PLACEMENT_RUN = 5000
 SPOOL_MEMORY = 8 * 1024 * 1024
 READ_SHARE = 80  # percent of the progress bar spent reading the file
@@ -337,17 +338,23 @@ def _write(
         version = version_open(project=project, **version_fields)
         to_close: list[UUID] = []
         done = written = 0
+        waiting: list[tuple] = []  # rows for the next COPY: a few big ones cost less than many
         for batch in _spooled_batches(spool):
             if unpriced:
                 batch = [unpriced_row(row) for row in batch]
             fresh = batch if placement is None else _placed(batch, current, placement, to_close)
-            written += positions_write(project=project, valid_from=version.number, rows=fresh)
+            waiting += fresh
             done += len(batch)
-            progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
-            progress.check_cancelled()
+            if len(waiting) >= WRITE_BATCH:
+                written += positions_write(project=project, valid_from=version.number, rows=waiting)
+                waiting = []
+                # Between COPYs: progress is saved on the same connection.
+                progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
+                progress.check_cancelled()
         if placement is not None:
-            rest = placement.finish()
-            written += positions_write(project=project, valid_from=version.number, rows=rest)
+            waiting += placement.finish()
+        written += positions_write(project=project, valid_from=version.number, rows=waiting)
+        progress.update(100, 100)
         to_close.extend(kept[0] for kept in current.values())
         current_version = project.current_version
         if placement is not None and current_version is not None and not written and not to_close:
