@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import BinaryIO
+from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
 from projects.models import NOT_COUNTED_KINDS
@@ -33,7 +33,10 @@ _PART = re.compile(r"[0-9A-Za-z_]{1,14}")
 _INDEX = re.compile(r"[0-9A-Za-z_]")
 # Characters XML 1.0 cannot carry at all.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_QTY, _UP, _MONEY, _PCT = (Decimal(1).scaleb(-n) for n in (3, 3, 2, 6))
+_MONEY = Decimal("0.01")
+# Decimal places the schema allows quantities, unit prices and markups (percent): rounded to them.
+_QTY, _UP, _PCT = 3, 3, 6
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in (_QTY, _UP, _PCT)}
 MAX_CATEGORY_LEVELS = 5  # BoQBkdn holds at most 7 entries: levels, the item and its index
 UNIT_LENGTH = 4  # QU is at most 4 characters
 NAME_LENGTH, LABEL_LENGTH = 20, 60
@@ -50,6 +53,10 @@ class GaebRow:
     total_price: Decimal | None
     kind: str
     long_text: str
+
+
+# How a position is numbered in the file: (its categories' numbers, its item number, its index).
+Numbering = Callable[[GaebRow], tuple[tuple[str, ...], str, str]]
 
 
 @dataclass
@@ -126,7 +133,7 @@ def _shape(rows: Iterable[GaebRow]) -> _Shape:
 
 
 def _category_totals(
-    rows: Iterable[GaebRow], numbering: Callable[[GaebRow], tuple[tuple[str, ...], str, str]]
+    rows: Iterable[GaebRow], numbering: Numbering
 ) -> tuple[dict[tuple[str, ...], Decimal], Decimal]:
     totals: dict[tuple[str, ...], Decimal] = {}
     whole = Decimal(0)
@@ -163,7 +170,7 @@ class _Renumbering:
         return (self.sections[row.section],), str(number).zfill(self.item_width), ""
 
 
-def _numbering(shape: _Shape) -> Callable[[GaebRow], tuple[tuple[str, ...], str, str]]:
+def _numbering(shape: _Shape) -> Numbering:
     def split(row: GaebRow) -> tuple[tuple[str, ...], str, str]:
         return _split(row.position_number.split("."), shape.item_length)
 
@@ -180,15 +187,15 @@ def _paragraphs(text: str) -> str:
     )
 
 
-def _number(value: Decimal, quantum: Decimal, export: GaebExport, what: str) -> str:
-    rounded = value.quantize(quantum, rounding=ROUND_HALF_UP)
+def _number(value: Decimal, places: int, export: GaebExport, what: str) -> str:
+    rounded = value.quantize(_QUANTA[places], rounding=ROUND_HALF_UP)
     if rounded != value:
-        export.count(f"{what} rounded to {-quantum.as_tuple().exponent} decimals")
+        export.count(f"{what} rounded to {places} decimals")
     return str(rounded)
 
 
 class _Writer:
-    def __init__(self, out: BinaryIO, phase: str, export: GaebExport) -> None:
+    def __init__(self, out: IO[bytes], phase: str, export: GaebExport) -> None:
         self.out = out
         self.phase = phase
         self.export = export
@@ -294,7 +301,7 @@ class _Writer:
 
 def write_gaeb(
     rows: Callable[[], Iterator[GaebRow]],
-    out: BinaryIO,
+    out: IO[bytes],
     *,
     phase: str,
     project_name: str,
@@ -309,11 +316,14 @@ def write_gaeb(
         raise ValueError(f"phase: one of {sorted(PHASES)}, not {phase!r}")
     export = GaebExport()
     shape = _shape(rows())
+    numbering: Numbering
     if shape.renumber:
-        numbering: Callable[[GaebRow], tuple[tuple[str, ...], str, str]] = _Renumbering(rows())
+        # Its own type while its sections and widths are read; a Numbering like any other after.
+        renumbering = _Renumbering(rows())
+        numbering = renumbering
         export.notes["renumbered"] = "the position numbers are not GAEB-shaped: numbered anew"
-        levels, lengths = 1, [len(next(iter(numbering.sections.values()), "01"))]
-        lengths.append(numbering.item_width)
+        levels, lengths = 1, [len(next(iter(renumbering.sections.values()), "01"))]
+        lengths.append(renumbering.item_width)
         numeric = [True, True]
     else:
         numbering = _numbering(shape)

@@ -35,7 +35,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 from xml.parsers import expat
 from xml.parsers.expat import ExpatError, XMLParserType
 
@@ -153,7 +153,8 @@ class _Category:
     label: str = ""
     line: int = 0
     declared: dict[str, Decimal] = field(default_factory=dict)
-    row: list | None = None
+    # [its number, its declared total]: its row of Totals.categories, the total filled at its end.
+    row: list[str | Decimal | None] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -191,17 +192,21 @@ def _flatten(parts: list[str]) -> str:
 
 class _Target:
     """The parser's target: reads elements as they open and close, yields positions by way of
-    `self.ready` (drained by `read` after every chunk)."""
+    `self.ready` (drained by `read` after every chunk). It installs its handlers on `parser`."""
 
     def __init__(
-        self, report: ImportReport, filename: str, previous: PreviousPositions | None
+        self,
+        report: ImportReport,
+        filename: str,
+        previous: PreviousPositions | None,
+        parser: XMLParserType,
     ) -> None:
         self.report = report
         self.filename = filename
         self.previous_positions = previous
         self.previous: dict[str, dict[str, str]] | None = None
         self.completed = 0
-        self.parser: XMLParserType | None = None
+        self.parser = parser
         self.names: list[str] = []  # the open elements' local names
         # Sibling numbers of the open elements that have same-named siblings before them (by
         # depth), and the counts of such children under each open element (by its depth).
@@ -215,9 +220,13 @@ class _Target:
         self.namespace = ""
         self.bkdn: list[dict[str, str]] = []
         self.categories: list[_Category] = []
-        self.item: _Item | None = None
-        self.text: list[str] | None = None  # the element text being gathered
-        self.rich: list[str] | None = None  # the rich text being gathered
+        # The item (or remark) being read. Set when one opens, before item_start / item_end (the
+        # handlers that use it) are switched in; it is not read once they are switched out.
+        self.item: _Item
+        self.text: list[str] | None = None  # the element text being gathered, None when none is
+        # The rich text being gathered: read only while rich_start / rich_end are switched in (the
+        # last one's parts stay until the next begins).
+        self.rich: list[str] = []
         self.rich_kind = ""
         self.rich_depth = 0
         self.totals: dict[str, str] | None = None
@@ -232,11 +241,12 @@ class _Target:
         self.category_number = ""
         self.category_parts: tuple[str, ...] = ()
         self.section = ""
+        self._handlers(self.start, self.end)
 
     # Where we are -------------------------------------------------------------------------------
     @property
     def line(self) -> int:
-        return self.parser.CurrentLineNumber if self.parser is not None else 0
+        return self.parser.CurrentLineNumber
 
     def path(self) -> str:
         """The open elements from the root, numbered where they have same-named siblings."""
@@ -275,13 +285,15 @@ class _Target:
             # The items of a list share the path up to it: worked out once per list.
             if self.list_path is None:
                 self.list_path = "/".join(self.path().split("/")[:-1])
-            index = self.indexes.get(depth)
+            sibling = self.indexes.get(depth)
             self.item = _Item(
                 tag=name,
                 number=number,
                 index=attrib.get("RNoIndex", "").strip(),
                 line=self.line,
-                path=f"{self.list_path}/{name}[{index}]" if index else f"{self.list_path}/{name}",
+                path=(
+                    f"{self.list_path}/{name}[{sibling}]" if sibling else f"{self.list_path}/{name}"
+                ),
                 depth=depth,
             )
             self._handlers(self.item_start, self.item_end)
@@ -312,8 +324,9 @@ class _Target:
         depth = len(names) + 1
         self.child_counts.pop(depth, None)
         self.indexes.pop(depth, None)
-        if self.text is not None:
-            value = self._collected()
+        text = self.text
+        if text is not None:
+            value = self._collected(text)
             parent = names[-1] if names else ""
             if parent == "Totals" and self.totals is not None:
                 self.totals[name] = value
@@ -348,10 +361,11 @@ class _Target:
     def item_end(self, tag: str) -> None:
         names = self.names
         name = names.pop()
-        if self.text is not None:
-            self.item.values[name] = self._collected()
+        text = self.text
+        if text is not None:
+            self.item.values[name] = self._collected(text)
         elif len(names) < self.item.depth:
-            item, self.item = self.item, None
+            item = self.item
             self.indexes.pop(item.depth, None)
             self._handlers(self.start, self.end)
             if name in _NOTES:
@@ -382,8 +396,10 @@ class _Target:
         self.text = []
         self.parser.CharacterDataHandler = self.text.append
 
-    def _collected(self) -> str:
-        value = "".join(self.text).strip()
+    def _collected(self, text: list[str]) -> str:
+        """The text gathered since `_collect` (`text`: `self.text`, which the caller has found
+        set); the gathering stops."""
+        value = "".join(text).strip()
         self.text = None
         self.parser.CharacterDataHandler = None
         return value
@@ -476,18 +492,17 @@ class _Target:
         self._handlers(self.rich_start, self.rich_end)
 
     def _rich_end(self) -> None:
-        text = _flatten(self.rich or [])
-        self.rich = None
+        text = _flatten(self.rich)
         self.parser.CharacterDataHandler = None
-        if self.item is not None:
-            self._handlers(self.item_start, self.item_end)
-        else:
-            self._handlers(self.start, self.end)
         if self.rich_kind == "label":
+            # A category's label: `start` began it, outside items.
+            self._handlers(self.start, self.end)
             if self.categories:
                 self.categories[-1].label = " ".join(text.split())
                 self._category_changed()
-        elif self.item is not None:
+        else:
+            # An item's short or long text: `item_start` began it, inside `self.item`.
+            self._handlers(self.item_start, self.item_end)
             if self.rich_kind == "short":
                 self.item.short_text = text
             else:
@@ -527,13 +542,14 @@ class _Target:
                 numbers[name] = None
                 continue
             try:
-                numbers[name] = Decimal(raw)
+                value = Decimal(raw)
             except InvalidOperation:
                 numbers[name] = None
                 ok = False
                 self.report.error(where, f'"{raw}" is not a number', name)
             else:
-                if not numbers[name].is_finite():
+                numbers[name] = value
+                if not value.is_finite():
                     ok = False
                     self.report.error(where, f'"{raw}" is not a number', name)
         return numbers if ok else None
@@ -712,29 +728,28 @@ def declared_totals(declared: dict[str, Decimal]) -> dict[str, str]:
     return named
 
 
-def _parser(target: _Target) -> XMLParserType:
-    """An expat parser driving `target`, with defusedxml's rules: a DTD, an entity declaration
-    or an external reference stops it (entity expansion is how XML bombs work)."""
+def _parser() -> XMLParserType:
+    """An expat parser with defusedxml's rules: a DTD, an entity declaration or an external
+    reference stops it (entity expansion is how XML bombs work). `_Target` adds its handlers."""
     parser = expat.ParserCreate(namespace_separator="}")
     parser.buffer_text = True
     parser.buffer_size = CHUNK
-    parser.StartElementHandler = target.start
-    parser.EndElementHandler = target.end
 
-    def doctype(name: str, system_id: str | None, public_id: str | None, *_: object) -> None:
+    def doctype(name: str, system_id: str | None, public_id: str | None, *_: object) -> NoReturn:
         raise DTDForbidden(name, system_id, public_id)
 
-    def entity(name: str, *args: object) -> None:
+    def entity(name: str, *args: object) -> NoReturn:
         raise EntitiesForbidden(name, None, None, None, None, None)
 
-    def external(context: str, base: str | None, system_id: str, public_id: str) -> None:
+    def external(
+        context: str, base: str | None, system_id: str | None, public_id: str | None
+    ) -> NoReturn:
         raise ExternalReferenceForbidden(context, base, system_id, public_id)
 
     parser.StartDoctypeDeclHandler = doctype
     parser.EntityDeclHandler = entity
     parser.UnparsedEntityDeclHandler = entity
     parser.ExternalEntityRefHandler = external
-    target.parser = parser
     return parser
 
 
@@ -756,8 +771,8 @@ def read(
     size = stream.seek(0, 2)
     stream.seek(0)
     report.notes["format"] = "gaeb"
-    target = _Target(report, filename, previous)
-    parser = _parser(target)
+    parser = _parser()
+    target = _Target(report, filename, previous, parser)
     chunks = 0
     try:
         while chunk := stream.read(CHUNK):
