@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,23 @@ def wait_for_port(port: int, *, process: subprocess.Popen | None = None) -> None
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {START_TIMEOUT} s")
+
+
+def wait_until_healthy(url: str, *, process: subprocess.Popen) -> None:
+    """Until `url`/healthz answers 200; fails early if `process` died."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(  # noqa: S310 - the test server, over http
+                f"{url}/healthz", timeout=START_TIMEOUT
+            ) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url}/healthz did not answer 200 within {START_TIMEOUT} s")
 
 
 def stop_process(process: subprocess.Popen, *, sig: int = signal.SIGTERM) -> None:
@@ -242,6 +260,9 @@ def gunicorn(env: dict[str, str], *, workers: int = 1) -> Iterator[Gunicorn]:
     try:
         try:
             wait_for_port(port, process=process)
+            # gunicorn listens before its worker has loaded Django (seconds on a busy machine):
+            # ready once the app answers.
+            wait_until_healthy(server.url, process=process)
         except (RuntimeError, TimeoutError) as exc:
             raise RuntimeError(f"gunicorn did not start:\n{server.log()[-3000:]}") from exc
         yield server
