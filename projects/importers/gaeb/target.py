@@ -66,10 +66,6 @@ class _Category:
     row: list[str | Decimal | None] = field(default_factory=list)
 
 
-def _local(tag: str) -> str:
-    return tag[tag.rfind("}") + 1 :]
-
-
 def _flatten(parts: list[str]) -> str:
     """Text gathered from rich-text markup: each line's whitespace collapsed, empty lines
     dropped, lines joined by newlines."""
