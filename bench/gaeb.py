@@ -211,7 +211,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from bench.imports import copy_baseline
+    from bench.baselines import copy_baseline
     from projects.models import Project
     from tenants.models import Plan
     from tenants.services import tenant_create

@@ -14,9 +14,10 @@ measured in the same run.
    concurrent clients for a bounded time: p50/p95.
 5. Generates a KROS "Export Komplet" XLSX of --kros-items items (default 100,000) over several
    object sheets, with take-off (VV), long-text (PP) and price-system (PSC) rows under the items
-   (tests/projects/budget_files.py), and imports it end to end against the baseline of reading the
-   same workbook with python-calamine plus COPYing the same rows, interleaved, median of
-   --kros-repeat runs (≥ 3), the load average printed: target ≤ 2×, peak RSS < 300 MB.
+   (bench/kros.py, from tests/projects/budget_files/), and imports it end to end against the
+   baseline of reading the same workbook with python-calamine plus COPYing the same rows,
+   interleaved, median of --kros-repeat runs (≥ 3), the load average printed: target ≤ 2×, peak
+   RSS < 300 MB.
    `--only kros` runs this part alone.
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/kalkula_bench (created when missing).
@@ -24,20 +25,15 @@ Only the benchmark's own tenant (`bench-imports`) is written and removed.
 """
 
 import argparse
-import http.client
 import json
 import os
 import random
 import resource
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.parse
-import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -46,6 +42,7 @@ TENANT_SLUG = "bench-imports"
 UNITS = ["m", "m2", "m3", "kus", "t", "kg", "hod", "soubor"]
 
 sys.path.insert(0, str(ROOT))
+from bench.baselines import copy_baseline, parsed_rows, raw_diff_baseline  # noqa: E402
 from bench.common import (  # noqa: E402
     DEFAULT_DATABASE_URL,
     WORDS,
@@ -53,6 +50,8 @@ from bench.common import (  # noqa: E402
     load_average,
     report,
 )
+from bench.http_load import load, page_paths, single_client, start_server, stop_server  # noqa: E402
+from bench.kros import calamine_read, generate_kros  # noqa: E402
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -168,130 +167,6 @@ def run_import(project_id: str, path: Path) -> dict:
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-# Baselines ----------------------------------------------------------------------------------------
-def parsed_rows(tenant_id: str, project_id: str, path: Path) -> list[tuple]:
-    """The file's rows as the import writes them (parsed by the importer, untimed)."""
-    from projects.importers import ImportReport, read_rows
-
-    with path.open("rb") as stream:
-        report = ImportReport()
-        return [
-            (str(uuid.uuid4()), tenant_id, project_id, 1, None, *row[1:])
-            for row in read_rows(
-                stream, filename=path.name, report=report, on_progress=lambda *_: 0
-            )
-        ]
-
-
-def copy_baseline(
-    tenant_id: str, project_id: str, path: Path, rows: list[tuple] | None = None
-) -> tuple[float, float]:
-    """Seconds to COPY the file's rows (parsed beforehand, untimed) with psycopg into a table of
-    the positions table's shape, and into a bare table with the same columns only."""
-    import psycopg
-
-    from projects.bulk import POSITION_COLUMNS
-
-    if rows is None:
-        rows = parsed_rows(tenant_id, project_id, path)
-    else:  # the same rows, as this project's
-        rows = [(row[0], tenant_id, project_id, *row[3:]) for row in rows]
-    columns = ", ".join(POSITION_COLUMNS)  # the writer's own column list
-    timings = []
-    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-        for shape in ("same", "bare"):
-            conn.execute("DROP TABLE IF EXISTS bench_copy")
-            if shape == "same":
-                conn.execute("CREATE TABLE bench_copy (LIKE projects_position INCLUDING ALL)")
-                conn.execute(
-                    "ALTER TABLE bench_copy ADD FOREIGN KEY (tenant_id) REFERENCES tenants_tenant "
-                    "DEFERRABLE INITIALLY DEFERRED, ADD FOREIGN KEY (project_id) REFERENCES "
-                    "projects_project DEFERRABLE INITIALLY DEFERRED"
-                )
-            else:
-                conn.execute("CREATE TABLE bench_copy (LIKE projects_position)")
-            conn.commit()
-            started = time.perf_counter()
-            with conn.cursor() as cursor:
-                with cursor.copy(f"COPY bench_copy ({columns}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            conn.commit()
-            timings.append(time.perf_counter() - started)
-        conn.execute("DROP TABLE bench_copy")
-        conn.commit()
-    return timings[0], timings[1]
-
-
-RAW_DIFF = """
-SELECT a.id, a.line_key, a.ordinal, a.section, a.position_number, a.code, a.description,
-       a.category, a.unit, a.quantity, a.unit_price, a.total_price,
-       b.id, b.line_key, b.ordinal, b.section, b.position_number, b.code, b.description,
-       b.category, b.unit, b.quantity, b.unit_price, b.total_price
-FROM bench_v1 a FULL OUTER JOIN bench_v2 b ON a.line_key = b.line_key
-WHERE a.line_key IS NULL OR b.line_key IS NULL
-   OR a.section IS DISTINCT FROM b.section OR a.position_number IS DISTINCT FROM b.position_number
-   OR a.code IS DISTINCT FROM b.code OR a.description IS DISTINCT FROM b.description
-   OR a.category IS DISTINCT FROM b.category OR a.unit IS DISTINCT FROM b.unit
-   OR a.quantity IS DISTINCT FROM b.quantity OR a.unit_price IS DISTINCT FROM b.unit_price
-   OR a.total_price IS DISTINCT FROM b.total_price
-"""
-
-
-def raw_diff_baseline(project_id: str) -> tuple[float, int]:
-    """The same diff, by plain SQL over two plain tables each holding one version's rows."""
-    import psycopg
-
-    valid = "project_id = %s AND valid_from <= {n} AND (valid_to IS NULL OR valid_to > {n})"
-    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-        for number in (1, 2):
-            conn.execute(f"DROP TABLE IF EXISTS bench_v{number}")
-            conn.execute(
-                f"CREATE TABLE bench_v{number} AS SELECT * FROM projects_position WHERE "
-                + valid.format(n=number),
-                [project_id],
-            )
-            conn.execute(f"CREATE INDEX ON bench_v{number} (line_key)")
-            conn.execute(f"ANALYZE bench_v{number}")
-        conn.commit()
-        best = float("inf")
-        for _ in range(3):
-            started = time.perf_counter()
-            changed = conn.execute(RAW_DIFF).fetchall()
-            best = min(best, time.perf_counter() - started)
-        conn.execute("DROP TABLE bench_v1, bench_v2")
-        conn.commit()
-    return best, len(changed)
-
-
-# The KROS workbook --------------------------------------------------------------------------------
-def generate_kros(items: int, directory: Path) -> Path:
-    """A KROS Export Komplet of `items` items over several object sheets (about 12,500 items a
-    sheet), with VV, PP and PSC rows under the items."""
-    from tests.projects import budget_files
-
-    objects = max(2, round(items / 12_500))
-    budget = budget_files.make_budget(items_per_object=items // objects, objects=objects, seed=5)
-    path = directory / "kros.xlsx"
-    path.write_bytes(budget_files.kros_komplet(budget, write_only=True))
-    return path
-
-
-def calamine_read(path: Path) -> tuple[float, int]:
-    """Seconds to read every cell of every sheet with python-calamine (as Python values)."""
-    from python_calamine import CalamineWorkbook
-
-    started = time.perf_counter()
-    rows = 0
-    with path.open("rb") as stream:
-        workbook = CalamineWorkbook.from_filelike(stream)
-        for name in workbook.sheet_names:
-            for _cells in workbook.get_sheet_by_name(name).iter_rows():
-                rows += 1
-        workbook.close()
-    return time.perf_counter() - started, rows
-
-
 def kros_benchmark(tenant, items: int, repeat: int) -> None:
     from projects.models import Project
 
@@ -342,120 +217,6 @@ def kros_benchmark(tenant, items: int, repeat: int) -> None:
             "target < 300 MB",
             peak_rss < 300,
         )
-
-
-# HTTP ---------------------------------------------------------------------------------------------
-def start_server(port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    stop_server(server)
-    raise RuntimeError("gunicorn did not start")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
-def get(port: int, path: str, key: str) -> bytes:
-    """One GET on a fresh connection (gunicorn's sync workers close each one anyway)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", path, headers={"Authorization": f"Api-Key {key}"})
-        response = connection.getresponse()
-        body = response.read()
-        if response.status != 200:
-            raise OSError(f"HTTP {response.status}")
-        return body
-    finally:
-        connection.close()
-
-
-def load(port: int, paths: list[str], key: str, clients: int, seconds: float) -> dict:
-    """`clients` threads GET random `paths` until `seconds` pass; latencies in ms."""
-    latencies: list[float] = []
-    errors = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def client(seed: int) -> None:
-        rng = random.Random(seed)
-        mine, failed = [], 0
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            try:
-                get(port, rng.choice(paths), key)
-                mine.append((time.perf_counter() - started) * 1000)
-            except OSError:
-                failed += 1
-        with lock:
-            latencies.extend(mine)
-            errors.append(failed)
-
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {
-        "requests": len(latencies),
-        "errors": sum(errors),
-        "per_second": len(latencies) / elapsed,
-        "p50": statistics.median(latencies),
-        "p95": quantiles[94],
-        "p99": quantiles[98],
-    }
-
-
-def single_client(port: int, paths: list[str], key: str, requests: int = 200) -> float:
-    """Median latency in ms of one client asking one request at a time."""
-    latencies = []
-    for n in range(requests):
-        started = time.perf_counter()
-        get(port, paths[n % len(paths)], key)
-        latencies.append((time.perf_counter() - started) * 1000)
-    return statistics.median(latencies)
-
-
-def page_paths(port: int, base: str, key: str, query: str, pages: int) -> list[str]:
-    """The first `pages` page paths of a listing (later pages by their cursors)."""
-    paths = [f"{base}?page_size=50{query}"]
-    while len(paths) < pages:
-        following = json.loads(get(port, paths[-1], key))["next"]
-        if not following:
-            break
-        parts = urllib.parse.urlsplit(following)
-        paths.append(f"{parts.path}?{parts.query}")
-    return paths
 
 
 # Main ---------------------------------------------------------------------------------------------

@@ -1,116 +1,39 @@
-"""GAEB DA XML (Germany, Austria): bills of quantities as tenders (X83), bids (X84), contract
-awards (X86) and the other bill phases, DA XML 3.0–3.3 and the 2.x files with the same (English)
-element names.
+"""The expat target: the handlers that read a GAEB file's elements as they open and close."""
 
-`GAEB/Award/BoQ/BoQBody` nests `BoQCtgy` (lots, titles, subtitles: `RNoPart`, `LblTx`) down to
-an `Itemlist` of `Item`s and `MarkupItem`s; an `Itemlist` may also sit directly under the BoQ's
-own body (a flat bill without categories). A position's number is the chain of `RNoPart`s
-(`01.02.0010`, an `RNoIndex` appended as `.A`), each numeric part padded to its `BoQInfo/BoQBkdn`
-length; its section is the path of its categories' labels; its description the short text
-(`OutlineText`, or the long text's first line when there is none) and its long text the
-`DetailTxt`.
-
-Item kinds (`Position.kind`): `Provis` WithTotal / WithoutTotal, `ALNGroupNo` +
-`ALNSerNo` (the group's first, lowest serial is its base item, the others alternatives),
-`MarkupItem` and `MarkupIt`, `LumpSumItem`, `HourIt`, `QtyTBD`. An `Item` with no quantity, no
-price and none of those kinds is a text item: kept as a note of the import, not as a position.
-A `MarkupItem` is stored as markup % (quantity, unit "%") × the amount it applies to / 100 (unit
-price), so quantity × unit price is its total as for any other position.
-
-Where quantity × unit price and the item total (`IT`) disagree, the unit price wins (VOB/A §16c)
-and the difference is a warning. The totals the file declares (`Totals` of every `BoQCtgy`, a
-part named by its number, and of the BoQ, the whole) go to projects.reconciliation, which checks
-them against the imported items by the one rule of which kinds count; the bill's discount, net,
-VAT and gross are kept with the version and checked against each other here.
-
-Parsed by expat with defusedxml's rules (a DTD, an entity declaration or an external reference
-stops it) and handlers that keep only the item being read and the open categories: no element tree
-is built, so memory stays flat whatever the file's size, and every message names the XML line and
-path (defusedxml's own ElementTree parser is the pure-Python one, three times slower). A GAEB
-file that is not a bill (X31 quantity take-off, X89 invoice, trade and cost phases) is refused with
-a message naming its phase.
-"""
-
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import BinaryIO, NoReturn
-from xml.parsers import expat
-from xml.parsers.expat import ExpatError, XMLParserType
-
-from defusedxml import DefusedXmlException
-from defusedxml.common import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from xml.parsers.expat import XMLParserType
 
 from projects.importers.base import (
     ImportFailed,
     ImportReport,
     ParsedPosition,
     PreviousPositions,
-    ProgressCallback,
     round_money,
 )
-
-ROOT = "GAEB"
-NAMESPACE_PREFIX = "http://www.gaeb.de/GAEB_DA_XML/"
-CHUNK = 256 * 1024
-# Phases whose files carry a bill of quantities, and what each is.
-BILL_PHASES = {
-    "80": "X80 (bill of quantities text)",
-    "81": "X81 (bill of quantities)",
-    "82": "X82 (cost estimate)",
-    "83": "X83 (tender)",
-    "84": "X84 (bid)",
-    "85": "X85 (alternative bid)",
-    "86": "X86 (contract award)",
-    "87": "X87 (award confirmation)",
-}
-OTHER_PHASES = {
-    "31": "X31 (quantity take-off)",
-    "89": "X89 (invoice)",
-    "89B": "X89B (invoice supporting document)",
-    "50": "X50 (cost planning)",
-    "51": "X51 (cost planning)",
-    "52": "X52 (cost planning)",
-    "61": "X61 (estimating)",
-    "93": "X93 (trade: request)",
-    "94": "X94 (trade: offer)",
-    "96": "X96 (trade: order)",
-    "97": "X97 (trade: order confirmation)",
-    "98": "X98 (trade)",
-    "99": "X99 (trade)",
-}
-# A bid: its schema has prices but no texts, units or kinds (they are the tender's).
-BID_PHASE = "84"
-_NAMESPACE_PHASE = re.compile(r"/DA(\d\d(?:\.\d)?[A-Z]?)/(\d\.\d)/?$", re.IGNORECASE)
-
-# Kinds as stored on positions (Position.kind; "" a plain item). Which count toward totals is
-# Position.NOT_COUNTED_KINDS' business (alternatives and contingencies without total do not).
-BASE, ALTERNATIVE = "base", "alternative"
-CONTINGENCY, CONTINGENCY_WITHOUT_TOTAL = "contingency", "contingency_without_total"
-MARKUP, LUMP_SUM, HOURLY, QTY_TBD = "markup", "lump_sum", "hourly", "qty_tbd"
-MARKUP_UNIT = "%"
-
-# Direct children of an Item / MarkupItem whose text is kept.
-_ITEM_FIELDS = frozenset(
-    {
-        "Qty",
-        "QU",
-        "UP",
-        "IT",
-        "Provis",
-        "ALNGroupNo",
-        "ALNSerNo",
-        "LumpSumItem",
-        "HourIt",
-        "QtyTBD",
-        "MarkupIt",
-        "ITMarkup",
-        "Markup",
-        "NotAppl",
-    }
+from projects.importers.gaeb.items import (
+    _ITEM_FIELDS,
+    _YES,
+    ALTERNATIVE,
+    BASE,
+    LUMP_SUM,
+    MARKUP,
+    MARKUP_UNIT,
+    _Item,
+    item_kind,
+    item_numbers,
 )
-_NUMBERS = ("Qty", "UP", "IT", "ITMarkup", "Markup")
+from projects.importers.gaeb.phases import (
+    _NAMESPACE_PHASE,
+    BID_PHASE,
+    BILL_PHASES,
+    NAMESPACE_PREFIX,
+    OTHER_PHASES,
+    ROOT,
+)
+from projects.importers.gaeb.totals import _TOTALS_FIELDS, Totals
+
 _ITEMS = frozenset({"Item", "MarkupItem"})
 _NOTES = frozenset({"Remark", "PerfDescr"})
 _ITEM_TEXTS = frozenset({"OutlineText", "DetailTxt"})
@@ -119,19 +42,6 @@ _NUMBERED = frozenset({"BoQ", "BoQCtgy", "Itemlist", "Item", "MarkupItem", "Rema
 # Elements that end a line of text (a paragraph, a list entry, a table cell, a line break).
 _LINE_ENDS = frozenset(
     {"p", "div", "li", "br", "tr", "td", "ComplCaption", "ComplBody", "ComplTail"}
-)
-_TOTALS_FIELDS = frozenset(
-    {
-        "Total",
-        "DiscountPcnt",
-        "DiscountAmt",
-        "TotAfterDisc",
-        "TotalLSUM",
-        "VAT",
-        "TotalNet",
-        "VATAmount",
-        "TotalGross",
-    }
 )
 _INFO_FIELDS = {
     ("GAEBInfo", "Version"): "version",
@@ -144,7 +54,6 @@ _INFO_FIELDS = {
     ("PrjInfo", "NamePrj"): "project_name",
 }
 _BKDN_FIELDS = frozenset({"Type", "Length", "Num"})
-_YES = "Yes"
 
 
 @dataclass(slots=True)
@@ -155,32 +64,6 @@ class _Category:
     declared: dict[str, Decimal] = field(default_factory=dict)
     # [its number, its declared total]: its row of Totals.categories, the total filled at its end.
     row: list[str | Decimal | None] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Item:
-    tag: str
-    number: str
-    index: str
-    line: int
-    path: str
-    depth: int
-    values: dict[str, str] = field(default_factory=dict)
-    short_text: str = ""
-    long_text: str = ""
-
-
-@dataclass
-class Totals:
-    """What the file declares: per category (in file order) and for the whole bill."""
-
-    # [category number, declared total or None], outer categories first
-    categories: list[list] = field(default_factory=list)
-    declared: dict[str, Decimal] = field(default_factory=dict)
-
-
-def _local(tag: str) -> str:
-    return tag[tag.rfind("}") + 1 :]
 
 
 def _flatten(parts: list[str]) -> str:
@@ -533,71 +416,13 @@ class _Target:
             self.notes.append(f"{label}: {text}")
 
     # Items ----------------------------------------------------------------------------------------
-    def _numbers(self, item: _Item, where: str) -> dict[str, Decimal | None] | None:
-        numbers: dict[str, Decimal | None] = {}
-        ok = True
-        for name in _NUMBERS:
-            raw = item.values.get(name)
-            if raw is None or raw == "":
-                numbers[name] = None
-                continue
-            try:
-                value = Decimal(raw)
-            except InvalidOperation:
-                numbers[name] = None
-                ok = False
-                self.report.error(where, f'"{raw}" is not a number', name)
-            else:
-                numbers[name] = value
-                if not value.is_finite():
-                    ok = False
-                    self.report.error(where, f'"{raw}" is not a number', name)
-        return numbers if ok else None
-
-    def _kind(self, item: _Item, where: str) -> str:
-        values = item.values
-        if item.tag == "MarkupItem":
-            return MARKUP
-        group, serial = values.get("ALNGroupNo", ""), values.get("ALNSerNo", "")
-        if group:
-            try:
-                number = int(serial or "0")
-            except ValueError:
-                number = 0
-                self.report.warning(where, f'"{serial}" is not a serial number', "ALNSerNo")
-            base = self.aln_bases.get(group)
-            if base is None or number == base:
-                self.aln_bases[group] = number
-                return BASE
-            if number < base:
-                self.report.warning(
-                    where,
-                    f"alternative group {group}: serial {number} comes after serial {base}, "
-                    f"which was read as the base item",
-                )
-            return ALTERNATIVE
-        provis = values.get("Provis", "")
-        if provis == "WithoutTotal":
-            return CONTINGENCY_WITHOUT_TOTAL
-        if provis == "WithTotal":
-            return CONTINGENCY
-        if values.get("MarkupIt") == _YES:
-            return MARKUP
-        if values.get("LumpSumItem") == _YES:
-            return LUMP_SUM
-        if values.get("HourIt") == _YES:
-            return HOURLY
-        if values.get("QtyTBD") == _YES:
-            return QTY_TBD
-        return ""
-
     def _item_end(self, item: _Item) -> None:
         where = self.where(item.line, item.path)
-        numbers = self._numbers(item, where)
+        numbers = item_numbers(item, where, self.report)
         if numbers is None:
             return
         number = self._number(item)
-        kind = self._kind(item, where)
+        kind = item_kind(item, where, self.report, self.aln_bases)
         quantity, unit_price, total = numbers["Qty"], numbers["UP"], numbers["IT"]
         unit = " ".join(item.values.get("QU", "").split())
         if kind == MARKUP and item.tag == "MarkupItem":
@@ -668,164 +493,3 @@ class _Target:
         if not any(category.label for category in self.categories):
             position.section = tender["section"]
         self.completed += 1
-
-
-def _declare(totals: Totals, report: ImportReport) -> None:
-    """Tell the report what the file declares: every category's total (part = its number) and
-    the bill's (the whole), and the bill's discount, net, VAT and gross."""
-    for number, declared in totals.categories:
-        report.declare("", number, declared)
-    report.declare("", "", totals.declared.get("Total"))
-    if totals.declared:
-        report.declared_totals = declared_totals(totals.declared)
-    _check_discount_and_vat(totals.declared, report)
-
-
-def _check_discount_and_vat(declared: dict[str, Decimal], report: ImportReport) -> None:
-    total, after = declared.get("Total"), declared.get("TotAfterDisc")
-    if total is not None and after is not None:
-        if "DiscountPcnt" in declared:
-            expected = round_money(total * (1 - declared["DiscountPcnt"] / 100))
-        elif "DiscountAmt" in declared:
-            expected = total - declared["DiscountAmt"]
-        else:
-            expected = after
-        if abs(expected - after) > Decimal("0.01"):
-            report.warning(
-                "bill", f"the total after discount is {after}, not {expected}", "TotAfterDisc"
-            )
-    net, rate, vat = declared.get("TotalNet"), declared.get("VAT"), declared.get("VATAmount")
-    if net is not None and rate is not None and vat is not None:
-        expected = round_money(net * rate / 100)
-        if abs(expected - vat) > Decimal("0.01"):
-            report.warning("bill", f"the VAT is {vat}, not {rate} % of {net} = {expected}", "VAT")
-    gross = declared.get("TotalGross")
-    if net is not None and vat is not None and gross is not None and net + vat != gross:
-        report.warning("bill", f"the gross total is {gross}, not {net} + {vat}", "TotalGross")
-
-
-# Declared totals as Kalkula names them (BudgetVersion.declared_totals).
-DECLARED_NAMES = {
-    "Total": "total",
-    "DiscountPcnt": "discount_percent",
-    "DiscountAmt": "discount",
-    "TotAfterDisc": "after_discount",
-    "TotalLSUM": "lump_sum_total",
-    "TotalNet": "net",
-    "VAT": "vat_percent",
-    "VATAmount": "vat",
-    "TotalGross": "gross",
-}
-
-
-def declared_totals(declared: dict[str, Decimal]) -> dict[str, str]:
-    """The bill's declared totals by Kalkula's names; `net` is the total when no net is given."""
-    named = {DECLARED_NAMES[key]: str(value) for key, value in declared.items()}
-    if "net" not in named:
-        net = declared.get("TotAfterDisc", declared.get("Total"))
-        if net is not None:
-            named["net"] = str(net)
-    return named
-
-
-def _parser() -> XMLParserType:
-    """An expat parser with defusedxml's rules: a DTD, an entity declaration or an external
-    reference stops it (entity expansion is how XML bombs work). `_Target` adds its handlers."""
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.buffer_text = True
-    parser.buffer_size = CHUNK
-
-    def doctype(name: str, system_id: str | None, public_id: str | None, *_: object) -> NoReturn:
-        raise DTDForbidden(name, system_id, public_id)
-
-    def entity(name: str, *args: object) -> NoReturn:
-        raise EntitiesForbidden(name, None, None, None, None, None)
-
-    def external(
-        context: str, base: str | None, system_id: str | None, public_id: str | None
-    ) -> NoReturn:
-        raise ExternalReferenceForbidden(context, base, system_id, public_id)
-
-    parser.StartDoctypeDeclHandler = doctype
-    parser.EntityDeclHandler = entity
-    parser.UnparsedEntityDeclHandler = entity
-    parser.ExternalEntityRefHandler = external
-    return parser
-
-
-def _phase_from_name(filename: str) -> str:
-    match = re.search(r"\.[xXdD](\d\d)$", filename)
-    return match.group(1) if match else ""
-
-
-def read(
-    stream: BinaryIO,
-    *,
-    report: ImportReport,
-    on_progress: ProgressCallback,
-    filename: str = "",
-    previous: PreviousPositions | None = None,
-) -> Iterator[ParsedPosition]:
-    """The positions of a GAEB file. `previous` (the project's current positions) completes the
-    items of an X84 bid, which carries prices only, from the tender it answers."""
-    size = stream.seek(0, 2)
-    stream.seek(0)
-    report.notes["format"] = "gaeb"
-    parser = _parser()
-    target = _Target(report, filename, previous, parser)
-    chunks = 0
-    try:
-        while chunk := stream.read(CHUNK):
-            parser.Parse(chunk, False)
-            if target.ready:
-                yield from target.ready
-                target.ready.clear()
-            chunks += 1
-            if chunks % 8 == 0:
-                on_progress(stream.tell(), size)
-        parser.Parse(b"", True)
-    except DefusedXmlException as exc:
-        raise ImportFailed(
-            "forbidden_xml",
-            f"line {target.line}: the XML declares a DTD or entities ({type(exc).__name__}); they "
-            "are refused because entity expansion can blow up without bound.",
-        ) from None
-    except ExpatError as exc:
-        message = expat.ErrorString(exc.code)
-        if not target.names and exc.lineno <= 1 and not target.info:
-            raise ImportFailed("invalid_xml", f"The file is not XML: {message}.") from None
-        where = target.path() or "the document"
-        raise ImportFailed(
-            "invalid_xml",
-            f"The XML is not well-formed: line {exc.lineno}, column {exc.offset}, in {where}: "
-            f"{message}.",
-            line=exc.lineno,
-            path=where,
-        ) from None
-    yield from target.ready
-    target.ready.clear()
-    if not target.phase:
-        target.phase = _phase_from_name(filename)
-        if target.phase:
-            target._phase(target.phase, from_dp=False)
-    _finish(target, report)
-    on_progress(size, size)
-
-
-def _finish(target: _Target, report: ImportReport) -> None:
-    info = target.info
-    phase = target.phase
-    report.notes["gaeb_phase"] = f"X{phase}" if phase else "unknown"
-    report.notes["gaeb_version"] = info.get("version") or info.get("namespace_version", "")
-    if "currency" in info:
-        report.notes["currency"] = info["currency"]
-    name = info.get("boq_label") or info.get("boq_name")
-    if name:
-        report.notes["bill"] = name
-    if phase and phase not in BILL_PHASES:
-        report.warning("GAEB", f"unknown phase X{phase}: read as a bill of quantities")
-    if target.notes:
-        report.notes["text_notes"] = target.notes[:100]
-    if target.completed:
-        report.notes["completed_from_current_version"] = target.completed
-    _declare(target.result, report)
