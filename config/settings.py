@@ -467,8 +467,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "filters": {"every_5_s": {"()": "core.log_filters.AtMostEvery", "seconds": 5}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # With Redis down django-redis logs every cache call it let through: one record per 5 s.
-    "loggers": {"django_redis.cache": {"filters": ["every_5_s"]}},
+    # With Redis down django-redis logs every cache call it let through, and every websocket its
+    # channel-layer failure: one record per 5 s of each.
+    "loggers": {
+        "django_redis.cache": {"filters": ["every_5_s"]},
+        "jobs.consumers.layer": {"filters": ["every_5_s"]},
+    },
 }
 
 if DEBUG and HTTPS:
