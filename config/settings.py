@@ -166,6 +166,9 @@ if REDIS_URL:
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
     from channels_redis.core import RedisChannelLayer
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     # A socket waits for its next message in a BZPOPMIN that Redis answers empty after the layer's
     # brpop_timeout (5 s); redis-py's read timeout (5 s by default) must be longer, or a socket
@@ -184,6 +187,13 @@ if REDIS_URL:
                         # pool large.
                         "max_connections": 1000,
                         "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT,
+                        # Redis is near: a connection that takes longer is not coming (a
+                        # websocket handshake waits for one; redis-py's default is socket_timeout).
+                        "socket_connect_timeout": 3,
+                        # After Redis restarts, every pooled connection is dead and fails its
+                        # next command once: that command is sent again on a new connection
+                        # (commands that only timed out are not: Redis may still be running them).
+                        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
                         # TCP keepalive (on by default in redis-py 8; said so it stays on)
                         # notices a dead Redis on an idle connection.
                         "socket_keepalive": True,
@@ -467,8 +477,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "filters": {"every_5_s": {"()": "core.log_filters.AtMostEvery", "seconds": 5}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # With Redis down django-redis logs every cache call it let through: one record per 5 s.
-    "loggers": {"django_redis.cache": {"filters": ["every_5_s"]}},
+    # With Redis down django-redis logs every cache call it let through, and every websocket its
+    # channel-layer failure: one record per 5 s of each.
+    "loggers": {
+        "django_redis.cache": {"filters": ["every_5_s"]},
+        "jobs.consumers.layer": {"filters": ["every_5_s"]},
+    },
 }
 
 if DEBUG and HTTPS:

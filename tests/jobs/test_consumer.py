@@ -1,5 +1,6 @@
 """The websocket consumer, through the whole ASGI websocket stack, with WebsocketCommunicator."""
 
+import asyncio
 import json
 import uuid
 
@@ -12,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from jobs import live
+from jobs.consumers import LAYER_UNAVAILABLE_CLOSE_CODE
 from jobs.events import CONSUMER_MESSAGE_TYPE, Event, group_for, publish
 from jobs.models import Job, JobEvent
 from jobs.progress import Progress
@@ -350,6 +352,47 @@ def test_a_socket_without_valid_credentials_is_told_why_and_closed(db, headers, 
         socket = await connected(headers)
         answer = await socket.receive_json_from()
         assert (answer["type"], answer["data"]["code"]) == ("error", code)
+        assert await socket.receive_output() == {"type": "websocket.close", "code": 4401}
+
+    run(scenario)
+
+
+@pytest.fixture
+def dead_channel_layer(settings, unused_tcp_port):
+    """The production channel layer (channels-redis) on a port where no Redis listens."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [f"redis://127.0.0.1:{unused_tcp_port}/0"]},
+        }
+    }
+
+
+@pytest.mark.parametrize("first", ["handshake", "layer receive"])
+def test_with_the_channel_layer_down_a_handshake_is_refused_with_1013(
+    member, dead_channel_layer, first
+):
+    """Not an HTTP 500: the handshake is accepted, told why and closed with "try again later",
+    whether the layer's receive (which channels starts with the consumer) or joining the access
+    groups is the first to fail. A socket without valid credentials is still told that."""
+
+    async def scenario():
+        socket = WebsocketCommunicator(application, "/ws/v1/events/", headers=key_headers(member))
+        if first == "layer receive":
+            await asyncio.sleep(0.5)
+        ok, _ = await socket.connect()
+        assert ok
+        answer = await socket.receive_json_from()
+        assert (answer["type"], answer["data"]["code"]) == ("error", "service_unavailable")
+        assert await socket.receive_output() == {
+            "type": "websocket.close",
+            "code": LAYER_UNAVAILABLE_CLOSE_CODE,
+        }
+        await socket.disconnect()  # the client's goodbye: no layer call raises either
+
+        socket = await connected([])
+        answer = await socket.receive_json_from()
+        assert answer["data"]["code"] == "not_authenticated"
         assert await socket.receive_output() == {"type": "websocket.close", "code": 4401}
 
     run(scenario)
