@@ -1,9 +1,34 @@
-from collections import Counter
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from audits.rules.types import AuditPosition, Finding, Recommendation
+from audits.rules.context import AuditContext, object_of
+from audits.rules.types import AuditPosition, Finding, Recommendation, RuleInfo
+from projects.units import normalise_unit
 
 ROLE = "duplicates"
+RULES = {
+    "duplicates.same_item": RuleInfo(
+        "Positions with the same code, description, unit, quantity and unit price: amber on each."
+    ),
+    "duplicates.across_objects": RuleInfo(
+        "Positions in different objects with the same code and quantity, or the same normalised "
+        "description and unit: amber on each.",
+        default=False,
+    ),
+}
+SHOWN_OBJECTS = 5
+_NOT_WORDS = re.compile(r"[\W_]+")
+
+
+def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
+    if context.on("duplicates.same_item"):
+        for position_id, findings in check_all(list(context.positions)).items():
+            for finding in findings:
+                yield position_id, finding
+    if context.on("duplicates.across_objects"):
+        yield from across_objects(context.positions)
 
 
 def _signature(position: AuditPosition) -> tuple:
@@ -37,3 +62,57 @@ def check_all(positions: list[AuditPosition]) -> dict[str, list[Finding]]:
         for p in positions
         if counts[_signature(p)] > 1
     }
+
+
+def normalised_description(text: str) -> str:
+    """Case, punctuation and spacing aside: `Beton  C25/30, základy.` = `beton c25 30 základy`."""
+    return _NOT_WORDS.sub(" ", text.casefold()).strip()
+
+
+def across_objects(positions: Sequence[AuditPosition]) -> Iterator[tuple[str, Finding]]:
+    """AMBER on positions of different objects that look like one item entered twice: the same
+    code and quantity, or the same normalised description and unit."""
+    groups: dict[tuple, list[AuditPosition]] = defaultdict(list)
+    for p in positions:
+        if p.code and p.quantity is not None:
+            groups[("code and quantity", p.code, p.quantity)].append(p)
+        description = normalised_description(p.description)
+        if description:
+            groups[("description and unit", description, normalise_unit(p.unit))].append(p)
+    found: dict[str, tuple[str, list[str], int]] = {}
+    for (signature, *_), members in groups.items():
+        placed = [(object_of(p.section), p) for p in members]
+        objects = {place for place, _ in placed}
+        if len(objects) < 2:
+            continue
+        for place, p in placed:
+            if p.id not in found:  # one finding a position, by the first signature that fits
+                others = sorted(objects - {place})
+                count = sum(1 for other, _ in placed if other != place)
+                found[p.id] = (signature, others, count)
+    for p in positions:
+        if p.id not in found:
+            continue
+        signature, others, count = found[p.id]
+        shown = ", ".join(others[:SHOWN_OBJECTS]) + (" …" if len(others) > SHOWN_OBJECTS else "")
+        yield (
+            p.id,
+            Finding(
+                rule="duplicates.across_objects",
+                role=ROLE,
+                recommendation=Recommendation.AMBER,
+                confidence=Decimal("0.5"),
+                reasoning=(
+                    f"{count} position(s) in other objects ({shown}) have the same {signature}: "
+                    "the item may be entered twice."
+                ),
+                suggested_fix="Remove the duplicate, or tell the positions apart.",
+                evidence={
+                    "signature": signature,
+                    "object": object_of(p.section),
+                    "other_objects": others[:20],
+                    "others": count,
+                    "source_line": p.source_line,
+                },
+            ),
+        )
