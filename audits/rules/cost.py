@@ -10,6 +10,7 @@ from audits.rules.types import (
     Policy,
     Recommendation,
     RuleInfo,
+    number_text,
 )
 
 ROLE = "cost"
@@ -64,11 +65,12 @@ def check(
         "source_line": position.source_line,
     }
     if index:
+        index_text = ("+" if index > 0 else "") + number_text(index)
         compared = (
             f"the reference {reference} (catalog price {entry.unit_price} of item "
-            f"{entry.code} in {entry.edition or 'the catalog'}, indexed {index:+}%)"
+            f"{entry.code} in {entry.edition or 'the catalog'}, indexed {index_text}%)"
         )
-        evidence |= {"index": str(index), "reference_unit_price": str(reference)}
+        evidence |= {"index": number_text(index), "reference_unit_price": str(reference)}
     else:
         compared = f"the catalog price {entry.unit_price} of item {entry.code}"
     return [
