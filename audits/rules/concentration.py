@@ -1,7 +1,9 @@
 """Where the money sits: a few positions carrying most of the budget, and the lump sums' share."""
 
+import heapq
 from collections.abc import Iterator
 from decimal import Decimal
+from operator import itemgetter
 
 from audits.rules.context import AuditContext
 from audits.rules.types import AuditPosition, Finding, Recommendation, RuleInfo
@@ -53,7 +55,7 @@ def _top_positions(
     priced = [(p, amount) for p, amount in counted if amount > 0]
     if len(priced) < 10 * count:
         return
-    top = sorted(priced, key=lambda pair: pair[1], reverse=True)[:count]
+    top = heapq.nlargest(count, priced, key=itemgetter(1))
     share = sum((amount for _, amount in top), Decimal(0)) / total
     if share <= context.policy.concentration_share:
         return

@@ -1,4 +1,7 @@
-"""The same code at different unit prices within one budget."""
+"""The same code at different unit prices within one budget.
+
+Where most of a code's positions share one price, the others are the ones to look at; where no
+price holds a majority, every position of the code is."""
 
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -12,7 +15,8 @@ ROLE = "cost"
 RULES = {
     "consistency.code_prices": RuleInfo(
         "Positions with the same code and unit whose unit prices lie further apart than the "
-        "policy's tolerance (highest / lowest − 1): amber on each.",
+        "policy's tolerance (highest / lowest − 1): amber on the positions off the price most of "
+        "them share, or on each when no price holds a majority.",
         default=False,
     )
 }
@@ -35,12 +39,16 @@ def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
         low, high = min(prices), max(prices)
         if len(prices) < 2 or (low > 0 and high / low - 1 <= tolerance):
             continue
-        listed = ", ".join(
-            f"{price} (×{count})" for price, count in prices.most_common(SHOWN_PRICES)
-        )
+        common = prices.most_common()
+        majority, majority_count = common[0]
+        if majority_count * 2 <= len(members):
+            majority = None  # no price most of them share: every one is in question
+        listed = ", ".join(f"{price} (×{count})" for price, count in common[:SHOWN_PRICES])
         more = f" and {len(prices) - SHOWN_PRICES} more" if len(prices) > SHOWN_PRICES else ""
         spread = str((high / low - 1).quantize(Decimal("0.0001"))) if low > 0 else None
         for p, price in members:
+            if majority is not None and not _apart(price, majority, tolerance):
+                continue
             yield (
                 p.id,
                 Finding(
@@ -55,7 +63,8 @@ def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
                     suggested_fix="Price the same item the same way, or tell the items apart.",
                     evidence={
                         "code": code,
-                        "prices": {str(price): count for price, count in prices.most_common(20)},
+                        "prices": {str(price): count for price, count in common[:20]},
+                        "majority_price": None if majority is None else str(majority),
                         "distinct_prices": len(prices),
                         "spread": spread,
                         "positions": len(members),
@@ -63,3 +72,8 @@ def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
                     },
                 ),
             )
+
+
+def _apart(price: Decimal, majority: Decimal, tolerance: Decimal) -> bool:
+    low, high = min(price, majority), max(price, majority)
+    return low <= 0 or high / low - 1 > tolerance

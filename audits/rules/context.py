@@ -34,11 +34,13 @@ class AuditContext:
 SECTION_SEPARATOR = " / "
 
 
+@functools.lru_cache(maxsize=4096)  # a budget has a few objects and parts, many positions
 def object_of(section: str) -> str:
     """The object a position lies in: the first level of its section path."""
     return section.split(SECTION_SEPARATOR, 1)[0].strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def part_of(section: str) -> str:
     """The part (díl) a position lies in: the last level of its section path."""
     return section.rsplit(SECTION_SEPARATOR, 1)[-1].strip()

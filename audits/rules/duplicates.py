@@ -1,3 +1,4 @@
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,7 @@ RULES = {
     ),
     "duplicates.across_objects": RuleInfo(
         "Positions in different objects with the same code and quantity, or the same normalised "
-        "description and unit: amber on each.",
+        "description and unit under another code: amber on each.",
         default=False,
     ),
 }
@@ -64,6 +65,7 @@ def check_all(positions: list[AuditPosition]) -> dict[str, list[Finding]]:
     }
 
 
+@functools.lru_cache(maxsize=65536)  # the same item recurs in every object
 def normalised_description(text: str) -> str:
     """Case, punctuation and spacing aside: `Beton  C25/30, základy.` = `beton c25 30 základy`."""
     return _NOT_WORDS.sub(" ", text.casefold()).strip()
@@ -71,25 +73,41 @@ def normalised_description(text: str) -> str:
 
 def across_objects(positions: Sequence[AuditPosition]) -> Iterator[tuple[str, Finding]]:
     """AMBER on positions of different objects that look like one item entered twice: the same
-    code and quantity, or the same normalised description and unit."""
-    groups: dict[tuple, list[AuditPosition]] = defaultdict(list)
+    code and quantity, or the same normalised description and unit under another code (the same
+    code in several objects with other quantities is how multi-object budgets are made)."""
+    by_code: dict[tuple, list[AuditPosition]] = defaultdict(list)
+    by_text: dict[tuple, list[AuditPosition]] = defaultdict(list)
     for p in positions:
         if p.code and p.quantity is not None:
-            groups[("code and quantity", p.code, p.quantity)].append(p)
-        description = normalised_description(p.description)
-        if description:
-            groups[("description and unit", description, normalise_unit(p.unit))].append(p)
+            by_code[(p.code, p.quantity)].append(p)
+        if p.description:
+            by_text[(normalised_description(p.description), normalise_unit(p.unit))].append(p)
     found: dict[str, tuple[str, list[str], int]] = {}
-    for (signature, *_), members in groups.items():
-        placed = [(object_of(p.section), p) for p in members]
-        objects = {place for place, _ in placed}
-        if len(objects) < 2:
-            continue
-        for place, p in placed:
-            if p.id not in found:  # one finding a position, by the first signature that fits
-                others = sorted(objects - {place})
-                count = sum(1 for other, _ in placed if other != place)
-                found[p.id] = (signature, others, count)
+    for signature, groups in (("code and quantity", by_code), ("description and unit", by_text)):
+        any_code = signature == "code and quantity"  # else the others must have another code
+        for key, members in groups.items():
+            if len(members) < 2 or not key[0]:
+                continue
+            # object → how many members of each code it holds
+            codes: dict[str, Counter] = defaultdict(Counter)
+            for p in members:
+                codes[object_of(p.section)][p.code] += 1
+            if len(codes) < 2:
+                continue
+            for p in members:
+                if p.id in found:
+                    continue  # one finding a position, by the first signature that fits
+                place = object_of(p.section)
+                objects, count = [], 0
+                for other, held in codes.items():
+                    if other == place:
+                        continue
+                    matching = sum(held.values()) if any_code else sum(held.values()) - held[p.code]
+                    if matching:
+                        objects.append(other)
+                        count += matching
+                if objects:
+                    found[p.id] = (signature, sorted(objects), count)
     for p in positions:
         if p.id not in found:
             continue

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, DivisionByZero, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 SUM_WORDS = frozenset({"soucet", "celkem", "mezisoucet", "subtotal", "total", "summe"})
 _COMMENT = re.compile(r'"[^"]*"?')
@@ -43,8 +43,7 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().strip()
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     """One take-off line taken apart: what it computes and how it counts."""
 
     expression: str  # the arithmetic left once comments, label, tag and stated result are gone
@@ -52,12 +51,17 @@ class Line:
     tag: str = ""
 
 
+_LABEL = Line("")
+
+
 @functools.lru_cache(maxsize=65536)
 def split_line(text: str) -> Line:
     """The parts of a take-off line's text (see the module's docstring)."""
     # The common line is bare arithmetic: each test below is a C-speed `in` before any work.
     if '"' in text:
-        text = _COMMENT.sub(" ", text)
+        text = _COMMENT.sub(" ", text).strip()
+        if not text:
+            return _LABEL  # a comment alone
     tag = ""
     if "[" in text and (found := _TAG.search(text)) is not None:
         tag, text = found.group(1).upper(), text[: found.start()]
@@ -101,7 +105,7 @@ def _apply(operator: str, values: list[Decimal]) -> None:
         values[-1] /= right
 
 
-def _compute(expression: str, names: Mapping[str, Decimal]) -> Decimal:
+def _compute(expression: str, names: Mapping[str, Decimal], running: Decimal) -> Decimal:
     """Operator precedence (shunting-yard) applied as the tokens come: the hot loop of a take-off
     check, one pass, no token list."""
     values: list[Decimal] = []
@@ -119,9 +123,11 @@ def _compute(expression: str, names: Mapping[str, Decimal]) -> Decimal:
             if number:
                 values.append(Decimal(number.translate(_THOUSANDS)))
             else:
-                found = names.get(_fold(name) if len(name) > 3 else name)
+                found = names.get(name)
                 if found is None:
-                    raise NotAnExpression(f"{name!r} names no earlier line")
+                    if _fold(name) not in SUM_WORDS:
+                        raise NotAnExpression(f"{name!r} names no earlier line")
+                    found = running  # Součet: the lines above
                 values.append(found)
             operand_next = False
             continue
@@ -163,11 +169,14 @@ def _compute(expression: str, names: Mapping[str, Decimal]) -> Decimal:
     return values[0]
 
 
-def evaluate(expression: str, names: Mapping[str, Decimal] | None = None) -> Decimal:
+def evaluate(
+    expression: str, names: Mapping[str, Decimal] | None = None, running: Decimal = Decimal(0)
+) -> Decimal:
     """The value of an arithmetic expression (decimal comma or point, + − × ÷, parentheses,
-    names of earlier lines in `names`). Raises NotAnExpression saying what is wrong."""
+    names of earlier lines in `names`, `Součet` for `running`, the total of the lines above).
+    Raises NotAnExpression saying what is wrong."""
     try:
-        return _compute(expression, names or {})
+        return _compute(expression, names or {}, running)
     except (InvalidOperation, DivisionByZero, OverflowError):
         raise NotAnExpression("the number is out of range") from None
 
@@ -191,14 +200,13 @@ def evaluate_takeoff(lines: Iterable[Mapping[str, Any]]) -> TakeoffResult:
     problems: list[dict[str, Any]] = []
     complete = True
     for entry in lines:
-        text = str(entry.get("expression") or "")
+        text = entry.get("expression") or ""
         stated = entry.get("value")
         parts = split_line(text)
         value: Decimal | None = None
         if parts.expression:
-            names["soucet"] = names["celkem"] = names["mezisoucet"] = total
             try:
-                value = evaluate(parts.expression, names)
+                value = evaluate(parts.expression, names, total)
             except NotAnExpression as exc:
                 problems.append(
                     {"line": entry.get("line"), "expression": text[:200], "problem": str(exc)}

@@ -160,7 +160,7 @@ class TestExpressions:
 
     def test_references(self):
         assert evaluate("A+B*2", {"A": D("1"), "B": D("2")}) == 5
-        assert evaluate("Součet*0,1", {"soucet": D("133")}) == D("13.3")
+        assert evaluate("Součet*0,1", running=D("133")) == D("13.3")
         # Součet alone sums the lines above and adds nothing itself; inside an expression it is
         # the running total.
         result = evaluate_takeoff(lines("10", "20", "Součet", "Součet*0,1"))
@@ -290,19 +290,23 @@ class TestCodePrices:
             position("x1", code="X", unit="m2", unit_price=D("100")),
             position("x2", code="X", unit="m2", unit_price=D("100")),
             position("x3", code="X", unit="m²", unit_price=D("120")),  # the same unit
+            position("w1", code="W", unit_price=D("100")),
+            position("w2", code="W", unit_price=D("110")),  # no majority: both
             position("y1", code="Y", unit_price=D("100")),
             position("y2", code="Y", unit_price=D("100.5")),  # 0.5 %: within 1 %
             position("z1", code="Z", unit="m2", unit_price=D("100")),
             position("z2", code="Z", unit="m3", unit_price=D("300")),  # another unit
         ]
+        # X: 100 is the price most of its positions share: only 120 is off it.
         assert findings(version, rules=("consistency.code_prices",)) == {
-            pid: [("consistency.code_prices", "amber")] for pid in ("x1", "x2", "x3")
+            pid: [("consistency.code_prices", "amber")] for pid in ("x3", "w1", "w2")
         }
         finding = only(version, "consistency.code_prices")["x3"][0]
         assert finding.reasoning == (
             "Code X has 2 unit prices in this budget: 100 (×2), 120 (×1); this one 120."
         )
         assert finding.evidence["spread"] == "0.2000"
+        assert finding.evidence["majority_price"] == "100"
 
 
 class TestDuplicatesAcrossObjects:
@@ -331,8 +335,12 @@ class TestDuplicatesAcrossObjects:
             position(
                 "h", code="K5", quantity=D("3"), section="SO 03", description="Omítka vnitřní"
             ),
+            # The same item in two objects in other quantities: how multi-object budgets look.
+            position("i", code="K6", quantity=D("3"), section="SO 01", description="Malba"),
+            position("j", code="K6", quantity=D("4"), section="SO 02", description="Malba"),
         ]
-        # e/f: same code, other quantity; g/h: same code and quantity but one object.
+        # e/f: same code, other quantity; g/h: same code and quantity but one object; i/j: the
+        # same code and description in two objects, other quantities.
         assert findings(version, rules=("duplicates.across_objects",)) == {
             pid: [("duplicates.across_objects", "amber")] for pid in "abcd"
         }
