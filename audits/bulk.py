@@ -36,6 +36,8 @@ FINDING_COLUMNS = (
     "created_at",
 )
 _EVIDENCE = FINDING_COLUMNS.index("evidence")
+# One encoder for every row: json.dumps builds a new one per call when given any option.
+_encode_evidence = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def finding_row(
@@ -93,10 +95,10 @@ def findings_write(*, rows: Iterable[tuple]) -> int:
             cursor.copy(f"COPY {Finding._meta.db_table} ({columns}) FROM STDIN") as copy,
         ):
             write_row = copy.write_row
-            dumps = json.dumps
+            dumps = _encode_evidence
             for row in rows:
                 cells = list(row)
-                cells[_EVIDENCE] = dumps(cells[_EVIDENCE], ensure_ascii=False)
+                cells[_EVIDENCE] = dumps(cells[_EVIDENCE])
                 write_row(cells)
                 count += 1
         return count

@@ -88,6 +88,8 @@ def across_objects(positions: Sequence[AuditPosition]) -> Iterator[tuple[str, Fi
         for key, members in groups.items():
             if len(members) < 2 or not key[0]:
                 continue
+            if not any_code and all(p.code == members[0].code for p in members):
+                continue  # one item, one code: a multi-object budget, not a duplicate
             # object → how many members of each code it holds
             codes: dict[str, Counter] = defaultdict(Counter)
             for p in members:

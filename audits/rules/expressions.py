@@ -113,25 +113,27 @@ def _compute(expression: str, names: Mapping[str, Decimal], running: Decimal) ->
     operand_next = True  # where a number, a sign or an opening parenthesis must come
     precedence = _PRECEDENCE
     for number, operator, name, bad in _SCAN.findall(expression):
-        if name in ("x", "X"):
-            operator, name = "*", ""
-        if number or name:
+        if number:
             if not operand_next:
-                raise NotAnExpression(
-                    f"{number or name} follows a complete term without an operator"
-                )
-            if number:
-                values.append(Decimal(number.translate(_THOUSANDS)))
+                raise NotAnExpression(f"{number} follows a complete term without an operator")
+            values.append(Decimal(number.translate(_THOUSANDS)))
+            operand_next = False
+            continue
+        if name:
+            if name in ("x", "X"):
+                operator = "*"
             else:
+                if not operand_next:
+                    raise NotAnExpression(f"{name} follows a complete term without an operator")
                 found = names.get(name)
                 if found is None:
                     if _fold(name) not in SUM_WORDS:
                         raise NotAnExpression(f"{name!r} names no earlier line")
                     found = running  # Součet: the lines above
                 values.append(found)
-            operand_next = False
-            continue
-        if bad:
+                operand_next = False
+                continue
+        elif bad:
             raise NotAnExpression(f"{bad!r} is not a number, an operator or a name")
         operator = _OPERATORS.get(operator, operator)
         if operator == "(":
