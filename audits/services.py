@@ -28,7 +28,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audits.bulk import finding_row, findings_write
+from audits.bulk import finding_row, findings_write, rows_fetch_text_ids
 from audits.models import AuditReport, Finding, Waiver
 from audits.rules.chain import canonical_bytes, digest
 from audits.rules.engine import audit_positions, enabled_rules
@@ -48,7 +48,7 @@ from evidence.models import Evidence
 from evidence.services import evidence_store_file
 from jobs.models import Job
 from jobs.progress import NoProgress
-from projects.bulk import positions_set_status, rows_fetch
+from projects.bulk import positions_set_status
 from projects.models import BudgetVersion, Position, Project
 from projects.selectors import exact_total, position_list
 from projects.services.projects import project_status_set, project_status_settle
@@ -73,8 +73,7 @@ _READ_FIELDS = (
     "section",
     "takeoff",
 )
-_TAKEOFF = _READ_FIELDS.index("takeoff")
-_SOURCE_LINE = _READ_FIELDS.index("source_line")
+_TAKEOFF = _READ_FIELDS.index("takeoff")  # the last
 
 
 class AuditFailed(Exception):
@@ -187,14 +186,14 @@ def audit_run(
     try:
         with _gc_paused():
             progress.update(0, 100, step="reading positions")
-            rows = rows_fetch(
+            rows = rows_fetch_text_ids(
                 queryset=position_list(
                     tenant=project.tenant, project=project, version=version.number
                 ).values_list(*_READ_FIELDS)
             )
-            # (id as text, line key, …): the rules key their findings by the text id.
-            rows = [_row(row) for row in rows]
-            positions = [AuditPosition(row[0], *row[2:]) for row in rows]
+            line_keys = [row[1] for row in rows]
+            positions = [_position(row) for row in rows]
+            del rows
             reference, used = _reference(
                 project=project, positions=positions, catalog=catalog, edition=edition, index=index
             )
@@ -229,7 +228,8 @@ def audit_run(
                     version=version,
                     reference=used,
                     policy=policy,
-                    rows=rows,
+                    positions=positions,
+                    line_keys=line_keys,
                     results=results,
                     job=job,
                     progress=progress,
@@ -265,13 +265,13 @@ def _gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _row(row: tuple) -> tuple:
-    """A read position: the id as text (the rules key their findings by it) and the take-off as
-    a list (PostgreSQL's raw read hands JSON over as text)."""
+def _position(row: tuple) -> AuditPosition:
+    """A read position (_READ_FIELDS, the id as text) as the rules take it, the take-off as a
+    list (PostgreSQL's raw read hands JSON over as text)."""
     takeoff = row[_TAKEOFF]
     if takeoff.__class__ is str:
         takeoff = json.loads(takeoff) if takeoff != "[]" else ()
-    return (str(row[0]), *row[1:_TAKEOFF], takeoff or (), *row[_TAKEOFF + 1 :])
+    return AuditPosition(row[0], *row[2:_TAKEOFF], takeoff or ())
 
 
 def _reference(
@@ -320,26 +320,20 @@ def _reference(
 
 def _edition_entries(editions: list[CatalogEdition]) -> dict[Any, dict[str, CatalogEntry]]:
     """Each edition's items by code, in one query."""
-    by_id = {edition.pk: edition for edition in editions}
+    by_id = {str(edition.pk): edition for edition in editions}
     entries: dict[Any, dict[str, CatalogEntry]] = defaultdict(dict)
     texts = {pk: (str(e.catalog_id), e.number, e.name) for pk, e in by_id.items()}
-    for item_id, edition_id, code, description, unit, unit_price in rows_fetch(
+    for item_id, edition_id, code, description, unit, unit_price in rows_fetch_text_ids(
         queryset=CatalogItem.objects.filter(edition__in=list(by_id)).values_list(
             "id", "edition_id", "code", "description", "unit", "unit_price"
-        )
+        ),
+        id_columns=(0, 1),
     ):
         catalog_id, number, name = texts[edition_id]
         entries[edition_id][code] = CatalogEntry(
-            id=str(item_id),
-            code=code,
-            description=description,
-            unit=unit,
-            unit_price=unit_price,
-            catalog_id=catalog_id,
-            catalog_version=number,
-            edition=name,
+            item_id, code, description, unit, unit_price, catalog_id, number, name
         )
-    return {pk: entries[pk] for pk in by_id}
+    return {edition.pk: entries[pk] for pk, edition in by_id.items()}
 
 
 def _write(
@@ -348,7 +342,8 @@ def _write(
     version: BudgetVersion,
     reference: AuditReference,
     policy: Policy,
-    rows: list[tuple],
+    positions: list[AuditPosition],
+    line_keys: list[str],
     results: dict[str, list],
     job: Job | None,
     progress: Any,
@@ -367,13 +362,15 @@ def _write(
     edition = reference.edition
     catalog = edition.catalog if edition is not None else None
     position_rows: list[list] = []
+    # A confidence as the report writes it and as it is stored (a rule has one or two).
+    confidences: dict[Decimal, tuple[str, Decimal]] = {}
     document_findings: list[dict] = []
     finding_rows: list[tuple] = []
     ids_by_status: dict[str, list] = {status.value: [] for status in Recommendation}
     counts: Counter = Counter()
     waived_count = 0
-    for row in rows:
-        position_id, line_key, source_line = row[0], row[1], row[_SOURCE_LINE]
+    for position, line_key in zip(positions, line_keys, strict=True):
+        position_id, source_line = position.id, position.source_line
         worst = Recommendation.GREEN
         for finding in results[position_id]:
             is_waived = (line_key, finding.rule) in waived
@@ -381,7 +378,12 @@ def _write(
                 waived_count += 1
             elif finding.recommendation.rank > worst.rank:
                 worst = finding.recommendation
-            confidence = number_text(finding.confidence)
+            confidence, stored_confidence = confidences.get(
+                finding.confidence
+            ) or confidences.setdefault(
+                finding.confidence,
+                (number_text(finding.confidence), Decimal(number_text(finding.confidence))),
+            )
             document_findings.append(
                 {
                     "position": position_id,
@@ -404,7 +406,7 @@ def _write(
                     rule=finding.rule,
                     role=finding.role,
                     recommendation=finding.recommendation.value,
-                    confidence=Decimal(confidence),
+                    confidence=stored_confidence,
                     reasoning=finding.reasoning,
                     source_line=source_line,
                     created_at=now,
@@ -438,7 +440,7 @@ def _write(
         "actor": actor,
         "job": str(job.id) if job is not None else None,
         "counts": {
-            "positions": len(rows),
+            "positions": len(positions),
             "green": counts["green"],
             "amber": counts["amber"],
             "red": counts["red"],
@@ -492,7 +494,7 @@ def _write(
         project=project, status=Project.Status.READY, counts=counts if current else None
     )
     return AuditOutcome(
-        report=report, positions=len(rows), waived=waived_count, reference=reference
+        report=report, positions=len(positions), waived=waived_count, reference=reference
     )
 
 

@@ -241,11 +241,17 @@ def _edition_write(
                 "items: import this file under another edition name.",
             )
     number = catalog.version + 1
+    if not name:  # `<catalog> v<n>`; `… (2)` should an edition have been given that name
+        base = f"{catalog.name} v{number}"[: EDITION_NAME_LENGTH - 5]
+        name, suffix = base, 1
+        while editions.filter(name=name).exists():
+            suffix += 1
+            name = f"{base} ({suffix})"
     edition = CatalogEdition.objects.create(
         tenant_id=catalog.tenant_id,
         catalog=catalog,
         number=number,
-        name=name or f"{catalog.name} v{number}"[:EDITION_NAME_LENGTH],
+        name=name,
         source=source,  # None: this edition came as an upload, not a kept document
         item_count=len(items),
     )

@@ -36,8 +36,9 @@ class AuditPosition(NamedTuple):
     takeoff: Sequence[Mapping[str, Any]] = ()  # [{"expression", "value", "line"}]
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogEntry:
+class CatalogEntry(NamedTuple):
+    """A catalog item of one edition, as the rules compare positions with it."""
+
     id: str
     code: str
     description: str
