@@ -33,8 +33,23 @@ class AuditCreateApi(ProjectScopedApi):
         catalog = serializers.UUIDField(
             required=False,
             allow_null=True,
-            help_text="The price catalog; the tenant's most recently updated one if omitted, "
-            "none if null.",
+            help_text="The price catalog whose newest edition positions naming no edition are "
+            "compared with; the tenant's most recently updated one if omitted, none if null.",
+        )
+        edition = serializers.CharField(
+            required=False,
+            max_length=100,
+            help_text="Compare every position with this edition (its id, or its name such as "
+            "`ÚRS 2026 01`), whatever edition the position names. Omitted: each position with "
+            "the edition its price system names.",
+        )
+        index = serializers.DecimalField(
+            max_digits=8,
+            decimal_places=3,
+            required=False,
+            help_text="With `edition`: a price index in percent (6.2 = +6.2 %) from the "
+            "edition's price level to the budget's; catalog prices are multiplied by "
+            "(1 + index / 100).",
         )
 
     @extend_schema(
@@ -52,6 +67,8 @@ class AuditCreateApi(ProjectScopedApi):
             actor=actor_label(self.tenant_context),
             version=options.get("version"),
             catalog=options.get("catalog", DEFAULT_CATALOG),
+            edition=options.get("edition"),
+            index=options.get("index"),
             created_by=self.tenant_context.user,
             created_by_key=self.tenant_context.api_key,
         )

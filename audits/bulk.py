@@ -8,10 +8,31 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
+from psycopg.types.string import TextLoader
 
 from audits.models import Finding
 from projects.bulk import CREATE_BATCH
 from projects.models import BudgetVersion
+
+
+def rows_fetch_text_ids(*, queryset: QuerySet, id_columns: tuple[int, ...] = (0,)) -> list[tuple]:
+    """All rows of a `values_list` queryset as tuples, with the UUIDs of `id_columns` as their
+    text (what reports and the rules key by). On PostgreSQL straight from the driver, which then
+    hands the text over as it comes instead of building UUID objects to be formatted again: for
+    the 100,000 positions an audit reads, a second of work."""
+    if connection.vendor != "postgresql":
+        rows = [list(row) for row in queryset]
+        for row in rows:
+            for at in id_columns:
+                row[at] = str(row[at]) if row[at] is not None else None
+        return [tuple(row) for row in rows]
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("uuid", TextLoader)  # this cursor's only
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
 
 # Findings ------------------------------------------------------------------------------------
 FINDING_COLUMNS = (
@@ -36,6 +57,8 @@ FINDING_COLUMNS = (
     "created_at",
 )
 _EVIDENCE = FINDING_COLUMNS.index("evidence")
+# One encoder for every row: json.dumps builds a new one per call when given any option.
+_encode_evidence = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def finding_row(
@@ -93,10 +116,10 @@ def findings_write(*, rows: Iterable[tuple]) -> int:
             cursor.copy(f"COPY {Finding._meta.db_table} ({columns}) FROM STDIN") as copy,
         ):
             write_row = copy.write_row
-            dumps = json.dumps
+            dumps = _encode_evidence
             for row in rows:
                 cells = list(row)
-                cells[_EVIDENCE] = dumps(cells[_EVIDENCE], ensure_ascii=False)
+                cells[_EVIDENCE] = dumps(cells[_EVIDENCE])
                 write_row(cells)
                 count += 1
         return count

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from audits import selectors
 from audits.models import AuditReport
 from audits.services import AuditFailed, AuditOutcome, audit_run
-from catalogs.models import PriceCatalog
+from catalogs.models import CatalogEdition, PriceCatalog
 from catalogs.selectors import catalog_default
 from core.errors import ApiError
 from jobs.errors import JobInputError
@@ -25,12 +25,22 @@ class AuditProjectInput(serializers.Serializer):
         allow_null=True,
         help_text="The catalog; the tenant's most recently updated one if omitted.",
     )
+    edition = serializers.UUIDField(
+        required=False, help_text="Compare every position with this edition."
+    )
+    index = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=4,
+        required=False,
+        help_text="A price index in percent applied to the edition's prices.",
+    )
     actor = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 @job_kind("audit_project", exclusive=True)
 def audit_project(job: Job, progress: Progress) -> dict:
-    """Audit a version of the job's project against a catalog; the result names the report."""
+    """Audit a version of the job's project against the editions its positions name, a catalog
+    or a chosen edition; the result names the report."""
     data = job_input(job, AuditProjectInput, what="audit job")
     project = job_project(job)
     done = (
@@ -45,11 +55,23 @@ def audit_project(job: Job, progress: Progress) -> dict:
         if version is None:
             raise JobInputError("version_not_found", f"Version {data['version']} not found.")
     catalog = _audit_catalog(job, data)
+    edition = None
+    if "edition" in data:
+        edition = (
+            CatalogEdition.objects.for_tenant(job.tenant)
+            .select_related("catalog")
+            .filter(pk=data["edition"])
+            .first()
+        )
+        if edition is None:
+            raise JobInputError("edition_not_found", "The job names no edition of this tenant.")
     try:
         outcome = audit_run(
             project=project,
             version=version,
             catalog=catalog,
+            edition=edition,
+            index=data.get("index"),
             policy=selectors.audit_policy_for(tenant=job.tenant),
             job=job,
             progress=progress,

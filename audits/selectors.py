@@ -1,14 +1,17 @@
 """Reads of audit policies, findings, waivers and reports; every one requires the tenant."""
 
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from audits.models import AuditPolicy, AuditReport, Finding, Waiver
-from audits.rules.types import Policy
+from audits.rules.types import Policy, Sample
 from core.errors import not_found
-from projects.models import BudgetVersion, Project
+from projects.models import BudgetVersion, Position, Project
+from projects.selectors import position_list
 from tenants.models import Tenant
 
 
@@ -16,9 +19,70 @@ from tenants.models import Tenant
 def audit_policy_for(*, tenant: Tenant) -> Policy:
     """The tenant's audit thresholds: its AuditPolicy, or the defaults when it has none."""
     stored = AuditPolicy.objects.for_tenant(tenant).first()
-    if stored is None:
-        return Policy()
-    return Policy(**{name: getattr(stored, name) for name in Policy.__dataclass_fields__})
+    return stored.as_policy() if stored is not None else Policy()
+
+
+# Median and MAD per code in one statement, with window functions both PostgreSQL and SQLite
+# have: rank each code's prices, average the middle one or two (the median), then the same over
+# the distances from it (the MAD). `prices` is the tenant-scoped queryset's own SQL.
+_SAMPLES_SQL = """
+WITH prices (code, price) AS ({prices}),
+ranked AS (
+    SELECT code, price,
+           ROW_NUMBER() OVER (PARTITION BY code ORDER BY price) AS rn,
+           COUNT(*) OVER (PARTITION BY code) AS n
+    FROM prices
+),
+medians AS (
+    SELECT code, n, AVG(price) AS median
+    FROM ranked
+    WHERE n >= %s AND rn IN ((n + 1) / 2, (n + 2) / 2)
+    GROUP BY code, n
+),
+distances AS (
+    SELECT p.code, m.n, m.median, ABS(p.price - m.median) AS distance,
+           ROW_NUMBER() OVER (PARTITION BY p.code ORDER BY ABS(p.price - m.median)) AS rn
+    FROM prices p JOIN medians m ON m.code = p.code
+)
+SELECT code, n, median, AVG(distance)
+FROM distances
+WHERE rn IN ((n + 1) / 2, (n + 2) / 2)
+GROUP BY code, n, median
+"""
+
+
+def peer_price_samples(
+    *, tenant: Tenant, project: Project, version: int, min_sample: int
+) -> dict[str, Sample]:
+    """Size, median and MAD of the unit prices of each code of `version` of `project` in the
+    tenant's other projects (their current versions; not archived or deleted), for codes with at
+    least `min_sample` prices: computed by the database in one query."""
+    codes = (
+        position_list(tenant=tenant, project=project, version=version)
+        .exclude(code="")
+        .values("code")
+    )
+    prices = (
+        Position.objects.for_tenant(tenant)
+        .filter(valid_to__isnull=True, unit_price__gt=0, code__in=codes)
+        .exclude(project=project)
+        .exclude(project__status=Project.Status.ARCHIVED)
+        .filter(project__deleted_at__isnull=True)
+        .order_by()
+        .values_list("code", "unit_price")
+    )
+    sql, params = prices.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_SAMPLES_SQL.format(prices=sql), [*params, min_sample])
+        rows = cursor.fetchall()
+    return {
+        code: Sample(int(size), _decimal(median), _decimal(mad)) for code, size, median, mad in rows
+    }
+
+
+def _decimal(value: Any) -> Decimal:
+    # PostgreSQL averages numerics exactly; SQLite hands back a float.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _active_waiver() -> QuerySet[Waiver]:

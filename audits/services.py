@@ -1,7 +1,8 @@
 """Audit runs and waivers.
 
-An audit reads a version's positions and the catalog's items in bulk and runs the pure rules of
-audits.rules outside any transaction; then, under the project's row lock and in ONE transaction,
+An audit reads a version's positions, the catalog editions it compares them with and (when that
+rule runs) the tenant's other projects' prices of the same codes in bulk, and runs the pure rules
+of audits.rules outside any transaction; then, under the project's row lock and in ONE transaction,
 it stores the canonical report in evidence storage chained to the project's previous report,
 replaces the version's findings (COPY on PostgreSQL), sets the status of the version's rows and the
 project's counts. Re-running an audit replaces the version's results atomically.
@@ -11,10 +12,14 @@ position's status; withdrawing it puts it back. Both stay in the history. The re
 rewritten: verification (projects/services/reports.py) accounts for the active waivers.
 """
 
+import contextlib
+import gc
 import io
+import json
 import uuid
-from collections import Counter
-from dataclasses import asdict, dataclass
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -23,18 +28,27 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audits.bulk import finding_row, findings_write
+from audits.bulk import finding_row, findings_write, rows_fetch_text_ids
 from audits.models import AuditReport, Finding, Waiver
 from audits.rules.chain import canonical_bytes, digest
-from audits.rules.engine import audit_positions
-from audits.rules.types import AuditPosition, CatalogEntry, Policy, Recommendation
-from catalogs.models import CatalogItem, PriceCatalog
+from audits.rules.engine import audit_positions, enabled_rules
+from audits.rules.references import edition_key
+from audits.rules.types import (
+    AuditPosition,
+    CatalogEntry,
+    Policy,
+    Recommendation,
+    Reference,
+    number_text,
+)
+from audits.selectors import peer_price_samples
+from catalogs.models import CatalogEdition, CatalogItem, PriceCatalog
 from core.errors import ApiError
 from evidence.models import Evidence
 from evidence.services import evidence_store_file
 from jobs.models import Job
 from jobs.progress import NoProgress
-from projects.bulk import positions_set_status, rows_fetch
+from projects.bulk import positions_set_status
 from projects.models import BudgetVersion, Position, Project
 from projects.selectors import exact_total, position_list
 from projects.services.projects import project_status_set, project_status_settle
@@ -54,7 +68,12 @@ _READ_FIELDS = (
     "unit_price",
     "total_price",
     "source_line",
+    "kind",
+    "price_system",
+    "section",
+    "takeoff",
 )
+_TAKEOFF = _READ_FIELDS.index("takeoff")  # the last
 
 
 class AuditFailed(Exception):
@@ -68,13 +87,44 @@ class AuditFailed(Exception):
 
 
 @dataclass
+class AuditReference:
+    """What an audit compared prices with, as its report and result say it."""
+
+    edition: CatalogEdition | None = None  # the chosen edition, or the catalog's newest
+    chosen: bool = False
+    index: Decimal | None = None
+    named: list[CatalogEdition] = field(default_factory=list)  # editions positions named
+
+    def as_document(self) -> dict[str, Any]:
+        return {
+            "mode": "chosen" if self.chosen else "named",
+            "edition": _edition_document(self.edition),
+            "index": None if self.index is None else number_text(self.index),
+            "named_editions": [_edition_document(e) for e in self.named],
+        }
+
+
+def _edition_document(edition: CatalogEdition | None) -> dict[str, Any] | None:
+    if edition is None:
+        return None
+    return {
+        "id": str(edition.id),
+        "catalog": str(edition.catalog_id),
+        "number": edition.number,
+        "name": edition.name,
+    }
+
+
+@dataclass
 class AuditOutcome:
     report: AuditReport
     positions: int
     waived: int
+    reference: AuditReference | None = None
 
     def as_result(self) -> dict[str, Any]:
         report = self.report
+        reference = self.reference.as_document() if self.reference is not None else None
         return {
             "report": str(report.id),
             "report_number": report.number,
@@ -91,13 +141,8 @@ class AuditOutcome:
             },
             "findings": report.finding_count,
             "waived": self.waived,
+            "reference": reference,
         }
-
-
-def number_text(value: Decimal) -> str:
-    """A number as the report writes it: no exponent, no trailing zeros ("0.8", "1")."""
-    text = format(Decimal(value).normalize(), "f")
-    return "0" if text in ("-0", "") else text
 
 
 def audit_run(
@@ -105,15 +150,20 @@ def audit_run(
     project: Project,
     version: BudgetVersion | None = None,
     catalog: PriceCatalog | None = None,
+    edition: CatalogEdition | None = None,
+    index: Decimal | None = None,
     policy: Policy | None = None,
     job: Job | None = None,
     progress: Any = None,
     created_by: User | None = None,
     actor: str = "",
 ) -> AuditOutcome:
-    """Audit `version` (the current one by default) of `project` against `catalog` (none: the
-    catalog and cost rules stay silent) with `policy` (the defaults when None). Raises AuditFailed
-    when it cannot run; then nothing is written."""
+    """Audit `version` (the current one by default) of `project` with `policy` (the defaults
+    when None). Prices are compared with the edition each position names (its price system), or,
+    when it names none, with `catalog`'s newest edition (no catalog: the catalog and cost rules
+    stay silent for it); with `edition`, every position is compared with that edition, its
+    prices indexed by `index` percent. Raises AuditFailed when it cannot run; then nothing is
+    written."""
     progress = progress or NoProgress()
     policy = policy or Policy()
     if version is None:
@@ -127,41 +177,65 @@ def audit_run(
         raise ValueError("the catalog belongs to another tenant")
     if catalog is not None and catalog.version < 1:
         raise AuditFailed("catalog_empty", f"Catalog {catalog.name!r} has no imported edition yet.")
+    if edition is not None and edition.tenant_id != project.tenant_id:
+        raise ValueError("the edition belongs to another tenant")
+    if index is not None and edition is None:
+        raise ValueError("a price index applies to a chosen edition")
     if not project_status_set(project=project, status=Project.Status.AUDITING):
         raise AuditFailed("project_archived", "The project is archived: it cannot change.")
     try:
-        progress.update(0, 100, step="reading positions")
-        rows = rows_fetch(
-            queryset=position_list(
-                tenant=project.tenant, project=project, version=version.number
-            ).values_list(*_READ_FIELDS)
-        )
-        # (id as text, line key, …): the rules key their findings by the text id.
-        rows = [(str(row[0]), *row[1:]) for row in rows]
-        positions = [AuditPosition(row[0], *row[2:]) for row in rows]
-        entries = _catalog_entries(catalog) if catalog is not None else None
-        progress.update(20, 100, step="auditing")
-        progress.check_cancelled()
-        results = audit_positions(positions=positions, catalog_entries=entries, policy=policy)
-        progress.update(50, 100, step="writing the results")
-        progress.check_cancelled()
-        with transaction.atomic():
-            try:
-                project = project_lock(project=project)
-            except ApiError as exc:
-                raise AuditFailed(exc.error_code, str(exc.detail)) from None
-            outcome = _write(
-                project=project,
-                version=version,
-                catalog=catalog,
-                policy=policy,
-                rows=rows,
-                results=results,
-                job=job,
-                progress=progress,
-                created_by=created_by,
-                actor=actor,
+        with _gc_paused():
+            progress.update(0, 100, step="reading positions")
+            rows = rows_fetch_text_ids(
+                queryset=position_list(
+                    tenant=project.tenant, project=project, version=version.number
+                ).values_list(*_READ_FIELDS)
             )
+            line_keys = [row[1] for row in rows]
+            positions = [_position(row) for row in rows]
+            del rows
+            reference, used = _reference(
+                project=project, positions=positions, catalog=catalog, edition=edition, index=index
+            )
+            peers = (
+                peer_price_samples(
+                    tenant=project.tenant,
+                    project=project,
+                    version=version.number,
+                    min_sample=policy.outlier_min_sample,
+                )
+                if "outliers.tenant" in enabled_rules(policy)
+                else {}
+            )
+            progress.update(20, 100, step="auditing")
+            progress.check_cancelled()
+            results = audit_positions(
+                positions=positions,
+                policy=policy,
+                reference=reference,
+                peers=peers,
+                not_counted=Position.NOT_COUNTED_KINDS,
+            )
+            progress.update(50, 100, step="writing the results")
+            progress.check_cancelled()
+            with transaction.atomic():
+                try:
+                    project = project_lock(project=project)
+                except ApiError as exc:
+                    raise AuditFailed(exc.error_code, str(exc.detail)) from None
+                outcome = _write(
+                    project=project,
+                    version=version,
+                    reference=used,
+                    policy=policy,
+                    positions=positions,
+                    line_keys=line_keys,
+                    results=results,
+                    job=job,
+                    progress=progress,
+                    created_by=created_by,
+                    actor=actor,
+                )
     except BaseException:
         project_status_settle(project=project)
         raise
@@ -175,33 +249,101 @@ def audit_run(
     return outcome
 
 
-def _catalog_entries(catalog: PriceCatalog) -> dict[str, CatalogEntry]:
-    catalog_id = str(catalog.id)
-    return {
-        code: CatalogEntry(
-            id=str(item_id),
-            code=code,
-            description=description,
-            unit=unit,
-            unit_price=unit_price,
-            catalog_id=catalog_id,
-            catalog_version=catalog.version,
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while an audit runs: it makes a few hundred thousand objects
+    (rows, positions, findings, the report) that form no cycles, and the collector would walk all
+    of them again and again (a third of the rules' time at 100,000 positions). Collection resumes
+    at the end; another thread's audit that finds it paused leaves it to the first."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _position(row: tuple) -> AuditPosition:
+    """A read position (_READ_FIELDS, the id as text) as the rules take it, the take-off as a
+    list (PostgreSQL's raw read hands JSON over as text)."""
+    takeoff = row[_TAKEOFF]
+    if takeoff.__class__ is str:
+        takeoff = json.loads(takeoff) if takeoff != "[]" else ()
+    return AuditPosition(row[0], *row[2:_TAKEOFF], takeoff or ())
+
+
+def _reference(
+    *,
+    project: Project,
+    positions: list[AuditPosition],
+    catalog: PriceCatalog | None,
+    edition: CatalogEdition | None,
+    index: Decimal | None,
+) -> tuple[Reference, AuditReference]:
+    """The editions the positions are compared with, their items read in one query: the chosen
+    edition; or the editions the positions name (when the tenant has them) and the catalog's
+    newest edition for positions that name none."""
+    if edition is not None:
+        entries = _edition_entries([edition])
+        reference = Reference(default=entries[edition.pk], chosen=True, index=index)
+        return reference, AuditReference(edition=edition, chosen=True, index=index)
+    default = (
+        CatalogEdition.objects.filter(catalog=catalog, number=catalog.version)
+        .select_related("catalog")
+        .first()
+        if catalog is not None
+        else None
+    )
+    wanted = {key for key in {edition_key(p.price_system) for p in positions} if key}
+    named: dict[str, CatalogEdition] = {}
+    if wanted:
+        # The tenant's editions by name, the catalog's own first, then the newest.
+        candidates = CatalogEdition.objects.for_tenant(project.tenant).select_related("catalog")
+        for candidate in sorted(
+            candidates,
+            key=lambda e: (e.catalog_id != getattr(catalog, "pk", None), -e.created_at.timestamp()),
+        ):
+            key = edition_key(candidate.name)
+            if key in wanted:
+                named.setdefault(key, candidate)
+    loaded = [e for e in (default, *named.values()) if e is not None]
+    entries = _edition_entries(loaded) if loaded else {}
+    reference = Reference(
+        default=entries[default.pk] if default is not None else None,
+        editions={key: entries[e.pk] for key, e in named.items()},
+    )
+    used = sorted({e.pk: e for e in named.values()}.values(), key=lambda e: e.name)
+    return reference, AuditReference(edition=default, named=used)
+
+
+def _edition_entries(editions: list[CatalogEdition]) -> dict[Any, dict[str, CatalogEntry]]:
+    """Each edition's items by code, in one query."""
+    by_id = {str(edition.pk): edition for edition in editions}
+    entries: dict[Any, dict[str, CatalogEntry]] = defaultdict(dict)
+    texts = {pk: (str(e.catalog_id), e.number, e.name) for pk, e in by_id.items()}
+    for item_id, edition_id, code, description, unit, unit_price in rows_fetch_text_ids(
+        queryset=CatalogItem.objects.filter(edition__in=list(by_id)).values_list(
+            "id", "edition_id", "code", "description", "unit", "unit_price"
+        ),
+        id_columns=(0, 1),
+    ):
+        catalog_id, number, name = texts[edition_id]
+        entries[edition_id][code] = CatalogEntry(
+            item_id, code, description, unit, unit_price, catalog_id, number, name
         )
-        for item_id, code, description, unit, unit_price in rows_fetch(
-            queryset=CatalogItem.objects.filter(catalog=catalog).values_list(
-                "id", "code", "description", "unit", "unit_price"
-            )
-        )
-    }
+    return {edition.pk: entries[pk] for pk, edition in by_id.items()}
 
 
 def _write(
     *,
     project: Project,
     version: BudgetVersion,
-    catalog: PriceCatalog | None,
+    reference: AuditReference,
     policy: Policy,
-    rows: list[tuple],
+    positions: list[AuditPosition],
+    line_keys: list[str],
     results: dict[str, list],
     job: Job | None,
     progress: Any,
@@ -217,16 +359,18 @@ def _write(
     previous = AuditReport.objects.filter(project=project).order_by("-number").first()
     now = timezone.now()
     report_id = uuid.uuid4()
-    catalog_id = catalog.id if catalog is not None else None
-    catalog_version = catalog.version if catalog is not None else None
+    edition = reference.edition
+    catalog = edition.catalog if edition is not None else None
     position_rows: list[list] = []
+    # A confidence as the report writes it and as it is stored (a rule has one or two).
+    confidences: dict[Decimal, tuple[str, Decimal]] = {}
     document_findings: list[dict] = []
     finding_rows: list[tuple] = []
     ids_by_status: dict[str, list] = {status.value: [] for status in Recommendation}
     counts: Counter = Counter()
     waived_count = 0
-    for row in rows:
-        position_id, line_key, source_line = row[0], row[1], row[-1]
+    for position, line_key in zip(positions, line_keys, strict=True):
+        position_id, source_line = position.id, position.source_line
         worst = Recommendation.GREEN
         for finding in results[position_id]:
             is_waived = (line_key, finding.rule) in waived
@@ -234,7 +378,12 @@ def _write(
                 waived_count += 1
             elif finding.recommendation.rank > worst.rank:
                 worst = finding.recommendation
-            confidence = number_text(finding.confidence)
+            confidence, stored_confidence = confidences.get(
+                finding.confidence
+            ) or confidences.setdefault(
+                finding.confidence,
+                (number_text(finding.confidence), Decimal(number_text(finding.confidence))),
+            )
             document_findings.append(
                 {
                     "position": position_id,
@@ -257,15 +406,15 @@ def _write(
                     rule=finding.rule,
                     role=finding.role,
                     recommendation=finding.recommendation.value,
-                    confidence=Decimal(confidence),
+                    confidence=stored_confidence,
                     reasoning=finding.reasoning,
                     source_line=source_line,
                     created_at=now,
                     suggested_fix=finding.suggested_fix,
                     evidence=finding.evidence,
-                    catalog_id=catalog_id,
+                    catalog_id=finding.evidence.get("catalog"),
                     catalog_item_id=finding.evidence.get("catalog_item"),
-                    catalog_version=catalog_version,
+                    catalog_version=finding.evidence.get("catalog_version"),
                     report_id=report_id,
                 )
             )
@@ -283,14 +432,15 @@ def _write(
         "previous_sha256": previous_sha256,
         "version": version.number,
         "catalog": None
-        if catalog is None
-        else {"id": str(catalog.id), "name": catalog.name, "version": catalog.version},
-        "policy": {name: number_text(value) for name, value in asdict(policy).items()},
+        if edition is None or catalog is None
+        else {"id": str(catalog.id), "name": catalog.name, "version": edition.number},
+        "reference": reference.as_document(),
+        "policy": policy.settings(),
         "audited_at": now.isoformat(),
         "actor": actor,
         "job": str(job.id) if job is not None else None,
         "counts": {
-            "positions": len(rows),
+            "positions": len(positions),
             "green": counts["green"],
             "amber": counts["amber"],
             "red": counts["red"],
@@ -325,7 +475,7 @@ def _write(
         version=version,
         number=number,
         catalog=catalog,
-        catalog_version=catalog_version,
+        catalog_version=edition.number if edition is not None else None,
         sha256=digest(content),
         previous_sha256=previous_sha256,
         document=stored.evidence,
@@ -343,7 +493,9 @@ def _write(
     project_counts_refresh(
         project=project, status=Project.Status.READY, counts=counts if current else None
     )
-    return AuditOutcome(report=report, positions=len(rows), waived=waived_count)
+    return AuditOutcome(
+        report=report, positions=len(positions), waived=waived_count, reference=reference
+    )
 
 
 def project_counts_refresh(

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from catalogs.models import Alert, CatalogItem, PriceCatalog
+from catalogs.models import Alert, CatalogEdition, CatalogItem, PriceCatalog
 from catalogs.services import alert_acknowledge, catalog_import_start
 from core.errors import ApiError
 from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_user
@@ -145,3 +145,13 @@ class AlertAdmin(TenantScopedAdmin):
             alert_acknowledge(alert=alert, by=request.user.get_username())
             count += 1
         self.message_user(request, f"{count} alert(s) acknowledged.", messages.SUCCESS)
+
+
+@admin.register(CatalogEdition)
+class CatalogEditionAdmin(ReadOnlyAdmin):
+    """Read-only: an edition is what an import wrote."""
+
+    list_display = ["name", "catalog", "number", "item_count", "created_at"]
+    list_filter = ["catalog"]
+    search_fields = ["name", "catalog__name"]
+    list_select_related = ["catalog"]

@@ -13,13 +13,15 @@ from projects.sources import import_source_open
 
 
 class ImportCatalogInput(serializers.Serializer):
-    """The source as for budgets; the catalog by id (an update) or by name (created if new)."""
+    """The source as for budgets; the catalog by id (an update) or by name (created if new); the
+    edition's name."""
 
     evidence = serializers.UUIDField(required=False)
     path = serializers.CharField(required=False)
     filename = serializers.CharField()
     catalog = serializers.UUIDField(required=False, allow_null=True)
     name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    edition = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
 
 @job_kind("import_catalog")
@@ -38,6 +40,7 @@ def import_catalog(job: Job, progress: Progress) -> dict:
                 filename=data["filename"],
                 name=data.get("name") or None,
                 catalog_id=data.get("catalog"),
+                edition=data.get("edition") or "",
                 source=source,
                 progress=progress,
             )

@@ -2,16 +2,18 @@
 
 CSV is read like budgets are (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1250; `,` `;`
 tab or `|`; decimal comma or point) and XLSX from its first sheet with a header row. Headers are
-mapped by the same synonyms as budgets (Code/Kód, Unit/MJ, Unit price/Jedn. cena …). A catalog is
-all or nothing: any bad row fails the file naming the row and column, after reading it all.
+mapped by the same synonyms as budgets (Code/Kód, Unit/MJ, Unit price/Jedn. cena …). XML is the
+OTSKP road-works catalog (catalogs.otskp). A catalog is all or nothing: any bad row fails the file
+naming the row and column, after reading it all.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import chain, islice
 from typing import BinaryIO
 
+from catalogs.otskp import read_otskp
 from projects import rows as stored
 from projects.importers import sniff_format
 from projects.importers.base import (
@@ -41,6 +43,7 @@ COLUMN_EXAMPLES = {
     "unit_price": "Unit price, Jedn. cena, Einheitspreis",
 }
 _MAX_LENGTHS = {"code": 64, "unit": 32}
+OTSKP_ELEMENTS = {"code": "znacka", "unit": "MJ", "unit_price": "jedn_cena", "description": "nazev"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,15 +66,13 @@ def read_catalog(
     file_format = sniff_format(head, filename)
     if file_format == "csv":
         rows, _, _ = csv_rows(stream, report=report, on_progress=on_progress)
-        where = "row {}"
+        items = list(_items(rows, report, "row {}"))
     elif file_format == "xlsx":
         spreadsheet_guard(stream)  # measured before it is opened: zip bombs, huge sheets
         rows, where = _xlsx_rows(stream, report)
-    else:
-        raise ImportFailed(
-            "unsupported_format", "A price catalog is read from CSV or XLSX, not from XML."
-        )
-    items = list(_items(rows, report, where))
+        items = list(_items(rows, report, where))
+    else:  # XML: the catalog in XML is OTSKP's
+        items = list(_otskp_items(stream, report, on_progress))
     if report.errors:
         shown = "; ".join(str(problem) for problem in report.errors[:3])
         more = f" (and {len(report.errors) - 3} more)" if len(report.errors) > 3 else ""
@@ -82,8 +83,30 @@ def read_catalog(
             problems=report.errors,
         )
     if not items:
-        raise ImportFailed("no_items", "The catalog has a header row but no items below it.")
+        where = "no <Polozka> in it" if file_format not in ("csv", "xlsx") else "a header row"
+        raise ImportFailed("no_items", f"The catalog has {where} but no items.")
     return items
+
+
+def _otskp_items(
+    stream: BinaryIO, report: ImportReport, on_progress: ProgressCallback
+) -> Iterator[ParsedItem]:
+    seen: dict[str, int] = {}
+    for line, fields in read_otskp(stream, report=report, on_progress=on_progress):
+        item = checked_item(
+            report,
+            line=line,
+            where="line {}, Polozka",
+            code=fields.get("znacka", ""),
+            description=fields.get("nazev", ""),
+            unit=fields.get("mj", ""),
+            raw_price=fields.get("jedn_cena", ""),
+            decimal_comma=True,
+            seen=seen,
+            columns=OTSKP_ELEMENTS,
+        )
+        if item is not None:
+            yield item
 
 
 def _xlsx_rows(stream: BinaryIO, report: ImportReport) -> tuple[Iterator[Row], str]:
@@ -133,6 +156,7 @@ def _items(rows: Iterator[Row], report: ImportReport, where: str) -> Iterator[Pa
     if decimal_comma is None and report.notes.get("delimiter") == ",":
         decimal_comma = False  # a lone comma in a comma-separated file groups thousands
     columns = header.columns
+    names = header.names
     seen: dict[str, int] = {}
     for line, cells in chain(sample, rows):
 
@@ -141,36 +165,65 @@ def _items(rows: Iterator[Row], report: ImportReport, where: str) -> Iterator[Pa
             return cells[index] if index is not None and index < len(cells) else None
 
         code, unit = cell_to_text(cell("code")), cell_to_text(cell("unit"))
-        description = " ".join(cell_to_text(cell("description")).split())
+        description = cell_to_text(cell("description"))
         raw_price = cell("unit_price")
         if not (code or unit or description or cell_to_text(raw_price)):
             continue  # a blank line
-        location = where.format(line)
-        ok = True
-        for name, value in (("code", code), ("unit", unit)):
-            if not value:
-                report.error(location, "is empty", header.names[name])
-                ok = False
-            elif len(value) > _MAX_LENGTHS[name]:
-                report.error(
-                    location,
-                    f"{value[:40]!r} is longer than {_MAX_LENGTHS[name]} characters",
-                    header.names[name],
-                )
-                ok = False
-        price = _price(raw_price, decimal_comma, report, location, header.names["unit_price"])
-        if price is None:
+        item = checked_item(
+            report,
+            line=line,
+            where=where,
+            code=code,
+            description=description,
+            unit=unit,
+            raw_price=raw_price,
+            decimal_comma=decimal_comma,
+            seen=seen,
+            columns=names,
+        )
+        if item is not None:
+            yield item
+
+
+def checked_item(
+    report: ImportReport,
+    *,
+    line: int,
+    where: str,
+    code: str,
+    description: str,
+    unit: str,
+    raw_price: object,
+    decimal_comma: bool | None,
+    seen: dict[str, int],
+    columns: Mapping[str, str],
+) -> ParsedItem | None:
+    """One catalog line checked (a code and a unit, not too long; a price that is a number, not
+    negative; a code not seen before), or None with the problems reported. `where` names a line
+    with `{}`; `columns` names the file's column (or element) of each field."""
+    location = where.format(line)
+    ok = True
+    for name, value in (("code", code), ("unit", unit)):
+        if not value:
+            report.error(location, "is empty", columns[name])
             ok = False
-        if code and code in seen:
+        elif len(value) > _MAX_LENGTHS[name]:
             report.error(
                 location,
-                f"code {code} is already on {where.format(seen[code])}",
-                header.names["code"],
+                f"{value[:40]!r} is longer than {_MAX_LENGTHS[name]} characters",
+                columns[name],
             )
             ok = False
-        if ok and price is not None:  # no price is not ok
-            seen[code] = line
-            yield ParsedItem(line, code, description, unit, price)
+    price = _price(raw_price, decimal_comma, report, location, columns["unit_price"])
+    if code and code in seen:
+        report.error(
+            location, f"code {code} is already on {where.format(seen[code])}", columns["code"]
+        )
+        ok = False
+    if not ok or price is None:  # no price is not ok
+        return None
+    seen[code] = line
+    return ParsedItem(line, code, " ".join(description.split()), unit, price)
 
 
 def _price(

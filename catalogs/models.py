@@ -7,11 +7,13 @@ from tenants.models import TenantOwnedModel
 
 
 class PriceCatalog(TenantOwnedModel):
-    """Reference unit prices; each import of a new edition raises `version` by one."""
+    """Reference unit prices in editions; each import of a new edition raises `version` by one."""
 
     name = models.CharField(max_length=200)
     currency = models.CharField(max_length=3, default="CZK")
-    version = models.PositiveIntegerField(default=0, help_text="0: nothing imported yet.")
+    version = models.PositiveIntegerField(
+        default=0, help_text="The number of the newest edition; 0: nothing imported yet."
+    )
     source = models.ForeignKey(
         "evidence.Evidence",
         null=True,
@@ -35,10 +37,42 @@ class PriceCatalog(TenantOwnedModel):
         return f"{self.name} v{self.version}"
 
 
+class CatalogEdition(TenantOwnedModel):
+    """One imported edition of a catalog (e.g. ÚRS 2026 01), kept with all its items for good."""
+
+    catalog = models.ForeignKey(PriceCatalog, on_delete=models.CASCADE, related_name="editions")
+    number = models.PositiveIntegerField(help_text="1, 2, … per catalog, in import order.")
+    name = models.CharField(
+        max_length=100,
+        help_text="As budgets name it in their price system column, e.g. ÚRS 2026 01.",
+    )
+    source = models.ForeignKey(
+        "evidence.Evidence",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The imported file, when it was kept as a document.",
+    )
+    item_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["catalog", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "number"], name="edition_unique_number"),
+            models.UniqueConstraint(fields=["catalog", "name"], name="edition_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class CatalogItem(TenantOwnedModel):
-    """One catalog line as of the catalog's newest edition."""
+    """One catalog line of one edition."""
 
     catalog = models.ForeignKey(PriceCatalog, on_delete=models.CASCADE, related_name="items")
+    edition = models.ForeignKey(CatalogEdition, on_delete=models.CASCADE, related_name="items")
     code = models.CharField(max_length=64)
     description = models.TextField(blank=True)
     unit = models.CharField(max_length=32)
@@ -49,9 +83,9 @@ class CatalogItem(TenantOwnedModel):
 
     class Meta:
         db_table = "projects_catalogitem"
-        ordering = ["catalog", "code"]
+        ordering = ["edition", "code"]
         constraints = [
-            models.UniqueConstraint(fields=["catalog", "code"], name="catalog_item_unique_code")
+            models.UniqueConstraint(fields=["edition", "code"], name="edition_item_unique_code")
         ]
 
     def __str__(self) -> str:
@@ -72,6 +106,13 @@ class Alert(TenantOwnedModel):
         CatalogItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     catalog_version = models.PositiveIntegerField()
+    # The edition that changed the item and the one it changed against (None: before editions).
+    edition = models.ForeignKey(
+        CatalogEdition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    previous_edition = models.ForeignKey(
+        CatalogEdition, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     kind = models.CharField(max_length=30, choices=Kind.choices)
     line_key = models.CharField(max_length=512)
     position_number = models.CharField(max_length=32, blank=True)

@@ -2,17 +2,19 @@
 
 An import reads and validates the whole file first (a bad row fails it, naming row and column,
 before anything is written), then, in one transaction under the catalog's row lock:
-- the first import creates the catalog (version 1); each later one that changes anything is the
-  next edition (version + 1). A file identical to the stored edition changes nothing and keeps the
-  version (so a redelivered job that already committed is a no-op);
-- items are upserted in bulk: new items and items whose description, unit or price changed get
-  `changed_in_version` = the new version; codes the new edition lacks are deleted (the catalog
-  holds the newest edition only; findings and alerts that named them keep their own copy of the
-  values and lose only the link);
-- for each item whose unit price or (normalised) unit changed, every current position of the
-  catalog's tenant with that code, in projects that are not archived, gets an Alert (bulk-created)
-  and each alert is announced as `alert.created` to the tenant's and the project's topics once the
-  transaction commits.
+- the first import creates the catalog and its edition 1; each later one is the next edition
+  (version + 1), named as the caller says (`ÚRS 2026 01`), else as the file says (OTSKP), else
+  `<catalog> v<n>`. Every edition keeps all its items: older editions stay browsable, comparable
+  and auditable. A file identical to the newest edition (or to the edition of the name given)
+  changes nothing (so a redelivered job that already committed is a no-op); another file under
+  an existing edition's name is refused;
+- the edition's items are written in bulk; new items and items whose description, unit or price
+  changed against the previous edition get `changed_in_version` = the new number, the others keep
+  theirs;
+- for each item whose unit price or (normalised) unit changed against the previous edition, every
+  current position of the catalog's tenant with that code, in projects that are not archived,
+  gets an Alert naming both editions (bulk-created), and each alert is announced as
+  `alert.created` to the tenant's and the project's topics once the transaction commits.
 """
 
 from collections.abc import Iterator, Mapping
@@ -27,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalogs.importer import ParsedItem, read_catalog
-from catalogs.models import Alert, CatalogItem, PriceCatalog
+from catalogs.models import Alert, CatalogEdition, CatalogItem, PriceCatalog
 from catalogs.selectors import catalog_get
 from evidence.models import Evidence
 from jobs.events import Event, publish_many, topic_for
@@ -43,6 +45,9 @@ from tenants.models import ApiKey, Tenant
 WRITE_BATCH = 1000
 CODE_BATCH = 500  # codes per positions query: well under SQLite's limit of bound parameters
 READ_SHARE = 50  # percent of the progress bar spent reading the file
+
+
+EDITION_NAME_LENGTH = 100
 
 
 @dataclass
@@ -66,6 +71,8 @@ class CatalogChange:
 class CatalogImportOutcome:
     catalog: PriceCatalog
     created: bool
+    edition: CatalogEdition | None = None
+    previous: CatalogEdition | None = None
     added: int = 0
     changed: int = 0
     removed: int = 0
@@ -78,6 +85,8 @@ class CatalogImportOutcome:
             "catalog": str(self.catalog.id),
             "name": self.catalog.name,
             "version": self.catalog.version,
+            "edition": edition_data(self.edition),
+            "previous_edition": edition_data(self.previous),
             "created": self.created,
             "items": self.catalog.item_count,
             "changes": {
@@ -93,6 +102,12 @@ class CatalogImportOutcome:
         }
 
 
+def edition_data(edition: CatalogEdition | None) -> dict[str, Any] | None:
+    if edition is None:
+        return None
+    return {"id": str(edition.id), "number": edition.number, "name": edition.name}
+
+
 def catalog_name_from(filename: str) -> str:
     return (PurePath(filename.replace("\\", "/")).stem or "Catalog")[:200]
 
@@ -103,6 +118,7 @@ def catalog_import_start(
     actor: str,
     catalog_id: UUID | None = None,
     name: str = "",
+    edition: str = "",
     file: IO[bytes] | None = None,
     filename: str = "",
     evidence_id: UUID | None = None,
@@ -112,12 +128,15 @@ def catalog_import_start(
 ) -> Job:
     """Start the import_catalog job of `file` (or the document `evidence_id`) into the catalog
     `catalog_id` (404 when the tenant has none such), or the one called `name` (created when
-    new): the one way the API, the admin and `manage.py import_catalog` start it."""
+    new), as the edition called `edition` (default: as the file says, else `<catalog> v<n>`): the
+    one way the API, the admin and `manage.py import_catalog` start it."""
     target: dict[str, Any] = {"actor": actor}
     if catalog_id is not None:
         target["catalog"] = str(catalog_get(tenant=tenant, catalog_id=catalog_id).id)
     elif name:
         target["name"] = name
+    if edition.strip():
+        target["edition"] = " ".join(edition.split())[:EDITION_NAME_LENGTH]
     return import_job_start(
         tenant=tenant,
         kind="import_catalog",
@@ -139,13 +158,15 @@ def catalog_import(
     filename: str,
     name: str | None = None,
     catalog_id: Any = None,
+    edition: str = "",
     source: Evidence | None = None,
     progress: Any = None,
 ) -> CatalogImportOutcome:
-    """Import `stream` (CSV or XLSX: code, description, unit, unit price) as the newest edition
-    of the tenant's catalog `catalog_id`, or of the one named `name` (created when there is none;
-    the file's name without its suffix when neither is given). Raises ImportFailed, with the
-    problems listed, when the file is bad or the catalog is not the tenant's: nothing is written."""
+    """Import `stream` (CSV or XLSX: code, description, unit, unit price; or OTSKP XML) as the
+    next edition, called `edition`, of the tenant's catalog `catalog_id`, or of the one named
+    `name` (created when there is none; the file's name without its suffix when neither is
+    given). Raises ImportFailed, with the problems listed, when the file is bad, the catalog is
+    not the tenant's or it has another edition of that name: nothing is written."""
     progress = progress or NoProgress()
     report = ImportReport()
 
@@ -159,20 +180,24 @@ def catalog_import(
         catalog, created = _catalog_locked(
             tenant=tenant, catalog_id=catalog_id, name=name or catalog_name_from(filename)
         )
-        outcome, changes = _upsert(tenant, catalog, items, source=source, created=created)
+        edition_name = edition.strip() or str(report.notes.get("edition", ""))
+        outcome, changes = _edition_write(
+            catalog, items, name=edition_name, source=source, created=created
+        )
         outcome.report = report
         progress.update(80, 100, step="raising alerts")
-        alerts = _alerts_create(tenant=tenant, catalog=catalog, changes=changes) if changes else []
+        alerts = _alerts_create(tenant=tenant, outcome=outcome, changes=changes) if changes else []
         outcome.alerts = len(alerts)
         if alerts:
             events = [_alert_event(alert) for alert in alerts]
             # robust: live delivery is best effort and never undoes a committed import.
             transaction.on_commit(lambda: publish_many(events), robust=True)
     progress.update(100, 100, step="done")
+    edition_label = outcome.edition.name if outcome.edition is not None else "-"
     progress.log(
-        f"Catalog {catalog.name} v{catalog.version}: {catalog.item_count} items, "
-        f"{outcome.added} added, {outcome.changed} changed, {outcome.removed} removed; "
-        f"{outcome.alerts} alerts."
+        f"Catalog {catalog.name} edition {edition_label} (v{catalog.version}): "
+        f"{catalog.item_count} items, {outcome.added} added, {outcome.changed} changed, "
+        f"{outcome.removed} removed; {outcome.alerts} alerts."
     )
     return outcome
 
@@ -190,69 +215,103 @@ def _catalog_locked(*, tenant: Tenant, catalog_id: Any, name: str) -> tuple[Pric
     return PriceCatalog.objects.create(tenant=tenant, name=name, version=0), True
 
 
-def _upsert(
-    tenant: Tenant,
+def _edition_write(
     catalog: PriceCatalog,
     items: list[ParsedItem],
     *,
+    name: str,
     source: Evidence | None,
     created: bool,
 ) -> tuple[CatalogImportOutcome, list[CatalogChange]]:
+    """The catalog's next edition of `items` (or nothing, when it is there already), and the
+    items whose price or unit changed against the newest edition so far."""
     outcome = CatalogImportOutcome(catalog=catalog, created=created)
-    version = catalog.version + 1
-    stored = {
-        item.code: item for item in CatalogItem.objects.for_tenant(tenant).filter(catalog=catalog)
-    }
-    new: list[CatalogItem] = []
-    updated: list[CatalogItem] = []
+    name = " ".join(name.split())[:EDITION_NAME_LENGTH]
+    editions = CatalogEdition.objects.filter(catalog=catalog)
+    newest = editions.filter(number=catalog.version).first() if catalog.version else None
+    named = editions.filter(name=name).first() if name else None
+    same = named or (newest if not name else None)
+    if same is not None:
+        if _same_items(same, items):
+            outcome.edition, outcome.unchanged = same, len(items)
+            return outcome, []  # this edition again: nothing to do
+        if named is not None:
+            raise ImportFailed(
+                "edition_exists",
+                f"Catalog {catalog.name!r} already has an edition called {name!r} with other "
+                "items: import this file under another edition name.",
+            )
+    number = catalog.version + 1
+    if not name:  # `<catalog> v<n>`; `… (2)` should an edition have been given that name
+        base = f"{catalog.name} v{number}"[: EDITION_NAME_LENGTH - 5]
+        name, suffix = base, 1
+        while editions.filter(name=name).exists():
+            suffix += 1
+            name = f"{base} ({suffix})"
+    edition = CatalogEdition.objects.create(
+        tenant_id=catalog.tenant_id,
+        catalog=catalog,
+        number=number,
+        name=name,
+        source=source,  # None: this edition came as an upload, not a kept document
+        item_count=len(items),
+    )
+    outcome.edition, outcome.previous = edition, newest
+    stored = _edition_items(newest) if newest is not None else {}
+    rows: list[CatalogItem] = []
     changes: list[CatalogChange] = []
     for parsed in items:
-        item = stored.pop(parsed.code, None)
-        if item is None:
-            new.append(
-                CatalogItem(
-                    tenant_id=catalog.tenant_id,
-                    catalog=catalog,
-                    code=parsed.code,
-                    description=parsed.description,
-                    unit=parsed.unit,
-                    unit_price=parsed.unit_price,
-                    changed_in_version=version,
-                )
-            )
-            continue
-        if (item.description, item.unit, item.unit_price) == (
-            parsed.description,
-            parsed.unit,
-            parsed.unit_price,
-        ):
-            outcome.unchanged += 1
-            continue
-        old_unit, old_price = item.unit, item.unit_price
-        item.description, item.unit, item.unit_price = (
-            parsed.description,
-            parsed.unit,
-            parsed.unit_price,
+        before = stored.pop(parsed.code, None)
+        item = CatalogItem(
+            tenant_id=catalog.tenant_id,
+            catalog=catalog,
+            edition=edition,
+            code=parsed.code,
+            description=parsed.description,
+            unit=parsed.unit,
+            unit_price=parsed.unit_price,
+            changed_in_version=number,
         )
-        item.changed_in_version = version
-        updated.append(item)
-        if old_price != item.unit_price or normalise_unit(old_unit) != normalise_unit(item.unit):
-            changes.append(CatalogChange(item=item, old_unit=old_unit, old_price=old_price))
-    removed = [item.pk for item in stored.values()]
-    outcome.added, outcome.changed, outcome.removed = len(new), len(updated), len(removed)
-    if catalog.version and not (new or updated or removed):
-        return outcome, []  # the same edition again: nothing to do
-    CatalogItem.objects.bulk_create(new, batch_size=WRITE_BATCH)
-    CatalogItem.objects.bulk_update(
-        updated, ["description", "unit", "unit_price", "changed_in_version"], batch_size=WRITE_BATCH
-    )
-    for start in range(0, len(removed), CODE_BATCH):
-        CatalogItem.objects.filter(pk__in=removed[start : start + CODE_BATCH]).delete()
-    catalog.version = version
+        rows.append(item)
+        if before is None:
+            outcome.added += 1
+        elif before[:3] == (parsed.description, parsed.unit, parsed.unit_price):
+            item.changed_in_version = before[3]
+            outcome.unchanged += 1
+        else:
+            outcome.changed += 1
+            old_unit, old_price = before[1], before[2]
+            if old_price != item.unit_price or normalise_unit(old_unit) != normalise_unit(
+                item.unit
+            ):
+                changes.append(CatalogChange(item=item, old_unit=old_unit, old_price=old_price))
+    outcome.removed = len(stored)
+    CatalogItem.objects.bulk_create(rows, batch_size=WRITE_BATCH)
+    catalog.version = number
     catalog.item_count = len(items)
-    catalog.source = source  # None: this edition came as an upload, not a kept document
+    catalog.source = source
     catalog.save(update_fields=["version", "item_count", "source", "updated_at"])
     return outcome, changes
+
+
+def _edition_items(edition: CatalogEdition) -> dict[str, tuple[str, str, Decimal, int]]:
+    """(description, unit, unit price, changed_in_version) of the edition's items by code."""
+    return {
+        code: (description, unit, price, changed)
+        for code, description, unit, price, changed in CatalogItem.objects.filter(
+            edition=edition
+        ).values_list("code", "description", "unit", "unit_price", "changed_in_version")
+    }
+
+
+def _same_items(edition: CatalogEdition, items: list[ParsedItem]) -> bool:
+    if edition.item_count != len(items):
+        return False
+    stored = _edition_items(edition)
+    return all(
+        stored.get(item.code, ())[:3] == (item.description, item.unit, item.unit_price)
+        for item in items
+    )
 
 
 def _current_positions(*, tenant: Tenant, codes: list[str]) -> Iterator[Mapping[str, Any]]:
@@ -278,8 +337,9 @@ def _current_positions(*, tenant: Tenant, codes: list[str]) -> Iterator[Mapping[
 
 
 def _alerts_create(
-    *, tenant: Tenant, catalog: PriceCatalog, changes: list[CatalogChange]
+    *, tenant: Tenant, outcome: CatalogImportOutcome, changes: list[CatalogChange]
 ) -> list[Alert]:
+    catalog, edition, previous = outcome.catalog, outcome.edition, outcome.previous
     by_code = {change.item.code: change for change in changes}
     alerts = []
     for position in _current_positions(tenant=tenant, codes=list(by_code)):
@@ -291,12 +351,14 @@ def _alerts_create(
                 catalog=catalog,
                 catalog_item=change.item,
                 catalog_version=catalog.version,
+                edition=edition,
+                previous_edition=previous,
                 kind=change.kind,
                 line_key=position["line_key"],
                 position_number=position["position_number"],
                 code=position["code"],
-                message=_message(catalog, change, position),
-                details=_details(catalog, change, position),
+                message=_message(outcome, change, position),
+                details=_details(outcome, change, position),
             )
         )
     return Alert.objects.bulk_create(alerts, batch_size=WRITE_BATCH)
@@ -306,8 +368,10 @@ def _price_text(value: Decimal | None) -> str:
     return plain_text(value, min_places=2) if value is not None else "(none)"
 
 
-def _message(catalog: PriceCatalog, change: CatalogChange, position: Mapping[str, Any]) -> str:
-    item, what = change.item, []
+def _message(
+    outcome: CatalogImportOutcome, change: CatalogChange, position: Mapping[str, Any]
+) -> str:
+    catalog, item, what = outcome.catalog, change.item, []
     label = position["position_number"] or position["line_key"]
     if change.kind in (Alert.Kind.PRICE, Alert.Kind.PRICE_AND_UNIT):
         old, new = change.old_price, item.unit_price
@@ -323,17 +387,24 @@ def _message(catalog: PriceCatalog, change: CatalogChange, position: Mapping[str
         if change.kind != Alert.Kind.PRICE
         else f"re-check its unit price ({_price_text(position['unit_price'])})"
     )
+    assert outcome.edition is not None and outcome.previous is not None  # an update has both
     return (
-        f"Catalog {catalog.name} v{catalog.version} changed item {item.code}: "
-        f"{' and '.join(what)}. Position {label} uses this code: {todo}, then re-run the audit."
+        f"Catalog {catalog.name}: edition {outcome.edition.name} (v{outcome.edition.number}) "
+        f"changed item {item.code} against {outcome.previous.name} "
+        f"(v{outcome.previous.number}): {' and '.join(what)}. Position {label} uses this code: "
+        f"{todo}, then re-run the audit."
     )
 
 
 def _details(
-    catalog: PriceCatalog, change: CatalogChange, position: Mapping[str, Any]
+    outcome: CatalogImportOutcome, change: CatalogChange, position: Mapping[str, Any]
 ) -> dict[str, Any]:
     return {
-        "catalog_name": catalog.name,
+        "catalog_name": outcome.catalog.name,
+        "editions": {
+            "old": edition_data(outcome.previous),
+            "new": edition_data(outcome.edition),
+        },
         "old": {"unit": change.old_unit, "unit_price": str(change.old_price)},
         "new": {"unit": change.item.unit, "unit_price": str(change.item.unit_price)},
         "position": {
@@ -360,6 +431,8 @@ def alert_event_data(alert: Alert) -> dict[str, Any]:
         "project": str(alert.project_id),
         "catalog": str(alert.catalog_id),
         "catalog_version": alert.catalog_version,
+        "edition": alert.details.get("editions", {}).get("new"),
+        "previous_edition": alert.details.get("editions", {}).get("old"),
         "kind": alert.kind,
         "code": alert.code,
         "line_key": alert.line_key,

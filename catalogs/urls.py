@@ -10,6 +10,16 @@ urlpatterns = [
         catalogs.CatalogItemListApi.as_view(),
         name="catalog-item-list",
     ),
+    path(
+        "catalogs/<uuid:catalog_id>/editions/",
+        catalogs.EditionListApi.as_view(),
+        name="catalog-edition-list",
+    ),
+    path(
+        "catalogs/<uuid:catalog_id>/diff/",
+        catalogs.EditionDiffApi.as_view(),
+        name="catalog-edition-diff",
+    ),
     path("alerts/", alerts.AlertListApi.as_view(), name="alert-list"),
     path(
         "alerts/<uuid:pk>/acknowledge/",

@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from audits.models import AuditPolicy, AuditReport, Finding, Recommendation, Waiver
-from catalogs.models import Alert, CatalogItem, PriceCatalog
+from catalogs.models import Alert, CatalogEdition, CatalogItem, PriceCatalog
 from evidence.models import Attachment, Evidence, EvidenceDownload
 from evidence.services import evidence_store_file
 from jobs.models import Job, JobEvent
@@ -228,12 +228,34 @@ class PriceCatalogFactory(factory.django.DjangoModelFactory):
     item_count = 1
 
 
+class CatalogEditionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CatalogEdition
+
+    tenant = factory.SubFactory(TenantFactory)
+    catalog = factory.SubFactory(PriceCatalogFactory, tenant=factory.SelfAttribute("..tenant"))
+    number = factory.Sequence(lambda n: n + 2)  # the catalog's own edition 1 comes with its items
+    name = factory.Sequence(lambda n: f"ÚRS {2000 + n} 01")
+
+
+def _newest_edition(item) -> CatalogEdition:
+    """The item's catalog's newest edition (numbered as its version), made when missing."""
+    catalog = item.catalog
+    number = max(catalog.version, 1)
+    return CatalogEdition.objects.get_or_create(
+        catalog=catalog,
+        number=number,
+        defaults={"tenant": catalog.tenant, "name": f"{catalog.name} v{number}"},
+    )[0]
+
+
 class CatalogItemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CatalogItem
 
     tenant = factory.SubFactory(TenantFactory)
     catalog = factory.SubFactory(PriceCatalogFactory, tenant=factory.SelfAttribute("..tenant"))
+    edition = factory.LazyAttribute(_newest_edition)
     code = factory.Sequence(lambda n: f"{131201101 + n}")
     description = "Hloubení jam nezapažených v hornině tř. 3"
     unit = "m3"
@@ -338,6 +360,7 @@ TENANT_OWNED_FACTORIES = {
     EvidenceDownload: EvidenceDownloadFactory,
     Attachment: AttachmentFactory,
     PriceCatalog: PriceCatalogFactory,
+    CatalogEdition: CatalogEditionFactory,
     CatalogItem: CatalogItemFactory,
     Alert: AlertFactory,
     AuditPolicy: AuditPolicyFactory,

@@ -25,6 +25,7 @@ SMALL, LARGE = 5, 50
 # not `page_size`.
 QUERY = {
     "api/v1/projects/<uuid:project_id>/diff/": "from=1&to=2",
+    "api/v1/catalogs/<uuid:catalog_id>/diff/": "from=1&to=2",
 }
 SIZE_PARAMETER = {
     "api/v1/projects/<uuid:project_id>/diff/": "limit",
@@ -74,7 +75,8 @@ def fill_tenant(tenant: Tenant) -> Filled:
         f.JobEventFactory(tenant=tenant, job=job, seq=n + 1)
         f.EvidenceFactory(tenant=tenant, project=project)
         f.AttachmentFactory(tenant=tenant, evidence=evidence, project=project, line_key=str(n))
-        f.CatalogItemFactory(tenant=tenant, catalog=catalog)
+        f.CatalogItemFactory(tenant=tenant, catalog=catalog)  # in edition 1: all removed in 2
+        f.CatalogEditionFactory(tenant=tenant, catalog=catalog, number=n + 2)
         f.AlertFactory(tenant=tenant, project=project, catalog=catalog)
         f.ProjectFactory(tenant=tenant)
         f.PriceCatalogFactory(tenant=tenant)

@@ -1,9 +1,24 @@
+from collections.abc import Iterator
 from decimal import Decimal
 
-from audits.rules.types import AuditPosition, Finding, Policy, Recommendation
+from audits.rules.context import AuditContext
+from audits.rules.types import AuditPosition, Finding, Policy, Recommendation, RuleInfo
 
 ROLE = "arithmetic"
 CENT = Decimal("0.01")
+RULES = {
+    "arithmetic.total": RuleInfo(
+        "The total differs from quantity × unit price by more than the tolerances: red."
+    )
+}
+
+
+def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
+    if context.on(*RULES):
+        policy = context.policy
+        for position in context.positions:
+            for finding in check(position, policy):
+                yield position.id, finding
 
 
 def check(position: AuditPosition, policy: Policy) -> list[Finding]:

@@ -1,8 +1,22 @@
+from collections.abc import Iterator
 from decimal import Decimal
 
-from audits.rules.types import AuditPosition, Finding, Recommendation
+from audits.rules.context import AuditContext
+from audits.rules.types import AuditPosition, Finding, Recommendation, RuleInfo
 
 ROLE = "validation"
+RULES = {
+    "validation.required_fields": RuleInfo(
+        "An empty description or unit, or a quantity of zero or below: red."
+    )
+}
+
+
+def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
+    if context.on(*RULES):
+        for position in context.positions:
+            for finding in check(position):
+                yield position.id, finding
 
 
 def check(position: AuditPosition) -> list[Finding]:

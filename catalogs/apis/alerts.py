@@ -13,8 +13,18 @@ from tenants.context import actor_label
 from tenants.scoping import TenantAPIView
 
 
+class EditionNameSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    number = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class AlertOutputSerializer(serializers.ModelSerializer):
     acknowledged = serializers.SerializerMethodField()
+    edition = EditionNameSerializer(allow_null=True, help_text="The edition that changed the item.")
+    previous_edition = EditionNameSerializer(
+        allow_null=True, help_text="The edition it changed against."
+    )
 
     class Meta:
         model = Alert
@@ -24,6 +34,8 @@ class AlertOutputSerializer(serializers.ModelSerializer):
             "catalog",
             "catalog_item",
             "catalog_version",
+            "edition",
+            "previous_edition",
             "kind",
             "line_key",
             "position_number",

@@ -1,4 +1,5 @@
 import uuid
+from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -27,17 +28,41 @@ class Command(BaseCommand):
             type=uuid.UUID,
             help="The catalog's id (default: the tenant's most recently updated catalog).",
         )
+        parser.add_argument(
+            "--edition",
+            help="Compare every position with this edition (its id or name, e.g. 'ÚRS 2026 01'); "
+            "default: each position with the edition it names.",
+        )
+        parser.add_argument(
+            "--index",
+            help="With --edition: a price index in percent applied to its prices (e.g. 6.2).",
+        )
 
-    def handle(self, *args, project: uuid.UUID, version: int | None, catalog, **options):
+    def handle(
+        self,
+        *args,
+        project: uuid.UUID,
+        version: int | None,
+        catalog,
+        edition: str | None,
+        index: str | None,
+        **options,
+    ):
         project_obj = Project.objects.select_related("tenant").filter(pk=project).first()
         if project_obj is None:
             raise CommandError(f"No project {project}.")
+        try:
+            index_value = Decimal(index.replace(",", ".").rstrip("% ")) if index else None
+        except InvalidOperation:
+            raise CommandError(f"--index: {index!r} is not a percentage.") from None
         try:
             job = audit_start(
                 project=project_obj,
                 actor="manage.py audit_project",
                 version=version,
                 catalog=catalog or DEFAULT_CATALOG,
+                edition=edition,
+                index=index_value,
                 dispatch=False,
             )
         except ApiError as exc:
@@ -53,6 +78,10 @@ class Command(BaseCommand):
             if result["catalog"]
             else "no catalog"
         )
+        reference = result.get("reference") or {}
+        if reference.get("mode") == "chosen":
+            index_text = f", index {reference['index']} %" if reference.get("index") else ""
+            catalog_text += f", edition {reference['edition']['name']}{index_text}"
         self.stdout.write(
             self.style.SUCCESS(
                 f"Report {result['report_number']} of {project_obj}, version {result['version']} "

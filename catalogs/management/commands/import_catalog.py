@@ -12,10 +12,10 @@ from tenants.models import Tenant
 
 class Command(BaseCommand):
     help = (
-        "Import a price catalog (CSV or XLSX: code, description, unit, unit price) as a new "
-        "catalog or the next edition of one: runs the same import_catalog job as the API, "
-        "inline, with a progress bar. An update raises alerts for positions whose reference "
-        "price or unit changed."
+        "Import a price catalog (CSV or XLSX: code, description, unit, unit price; or the OTSKP "
+        "XML) as a new catalog or the next edition of one: runs the same import_catalog job as "
+        "the API, inline, with a progress bar. An update raises alerts for positions whose "
+        "reference price or unit changed."
     )
 
     def add_arguments(self, parser):
@@ -26,8 +26,23 @@ class Command(BaseCommand):
             "--name", help="The catalog's name: updated if it exists, created otherwise."
         )
         target.add_argument("--catalog", help="The id of the catalog to update.")
+        parser.add_argument(
+            "--edition",
+            default="",
+            help="The new edition's name as budgets name its price system, e.g. 'ÚRS 2026 01' "
+            "(default: as an OTSKP file states it, else '<catalog> v<n>').",
+        )
 
-    def handle(self, *args, tenant: str, file: Path, name: str | None, catalog: str | None, **o):
+    def handle(
+        self,
+        *args,
+        tenant: str,
+        file: Path,
+        name: str | None,
+        catalog: str | None,
+        edition: str,
+        **o,
+    ):
         tenant_obj = Tenant.objects.filter(slug=tenant).first()
         if tenant_obj is None:
             raise CommandError(f"No tenant {tenant!r}.")
@@ -44,6 +59,7 @@ class Command(BaseCommand):
                     actor="manage.py import_catalog",
                     catalog_id=catalog_id,
                     name=name or "",
+                    edition=edition,
                     file=stream,
                     filename=file.name,
                     dispatch=False,
@@ -60,7 +76,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Catalog {result['name']} ({result['catalog']}) version {result['version']}: "
                 f"{result['items']} items (added {changes['added']}, changed "
-                f"{changes['changed']}, removed {changes['removed']}); {result['alerts']} alerts."
+                f"{changes['changed']}, removed {changes['removed']}); {result['alerts']} alerts; "
+                f"edition {result['edition']['name']}."
             )
         )
         for warning in result["warnings"][:SHOWN_PROBLEMS]:

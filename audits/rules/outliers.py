@@ -1,0 +1,142 @@
+"""Unit prices far from the robust centre of comparable positions, without any catalog.
+
+Comparable: the same code; where too few share it, the same unit in the same part (díl). The
+centre is the median, the spread the median absolute deviation (MAD); a price's robust z-score is
+|price − median| / (1.4826 × MAD) (1.4826 makes the MAD comparable with a standard deviation).
+Two samples: the version's own positions (grouped here, in one pass) and the same code in the
+tenant's other projects (`AuditContext.peers`, computed by the database)."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+
+from audits.rules.context import AuditContext, part_of
+from audits.rules.types import AuditPosition, Finding, Policy, Recommendation, RuleInfo, Sample
+from projects.units import normalise_unit
+
+ROLE = "cost"
+RULES = {
+    "outliers.version": RuleInfo(
+        "The unit price is far from the median of comparable positions of the same version "
+        "(robust z-score above the policy's amber or red score): amber or red.",
+        default=False,
+    ),
+    "outliers.tenant": RuleInfo(
+        "The unit price is far from the median of the same code in the tenant's other projects: "
+        "amber or red.",
+        default=False,
+    ),
+}
+CONSISTENCY = Decimal("1.4826")
+PLACES = Decimal("0.0001")
+
+
+def sample_of(values: Iterable[Decimal]) -> Sample:
+    """Size, median and MAD of the values."""
+    ordered = sorted(values)
+    median = _median(ordered)
+    return Sample(len(ordered), median, _median(sorted(abs(v - median) for v in ordered)))
+
+
+def _median(ordered: list[Decimal]) -> Decimal:
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
+    if not context.on(*RULES):
+        return
+    policy = context.policy
+    # (position, its unit price) of the priced positions.
+    priced = [
+        (p, p.unit_price)
+        for p in context.positions
+        if p.unit_price is not None and p.unit_price > 0
+    ]
+    if context.on("outliers.version"):
+        # Comparable prices: ("code", code) or ("unit and part", unit, part) → prices.
+        groups: dict[tuple[str, ...], list[Decimal]] = defaultdict(list)
+        for p, price in priced:
+            if p.code:
+                groups[("code", p.code)].append(price)
+            part = part_of(p.section)
+            if part and p.unit:
+                groups[("unit and part", normalise_unit(p.unit), part)].append(price)
+        minimum = policy.outlier_min_sample
+        samples: dict[tuple[str, ...], Sample] = {}
+        for p, _price in priced:
+            key: tuple[str, ...] = ("code", p.code)
+            if len(groups.get(key, ())) < minimum:
+                key = ("unit and part", normalise_unit(p.unit), part_of(p.section))
+                if len(groups.get(key, ())) < minimum:
+                    continue
+            sample = samples.get(key)
+            if sample is None:
+                sample = samples[key] = sample_of(groups[key])
+            finding = check(p, sample, policy, scope="version", compared_by=key)
+            if finding is not None:
+                yield p.id, finding
+    if context.on("outliers.tenant") and context.peers:
+        for p, _price in priced:
+            peer = context.peers.get(p.code) if p.code else None
+            if peer is not None and peer.size >= policy.outlier_min_sample:
+                finding = check(p, peer, policy, scope="tenant", compared_by=("code", p.code))
+                if finding is not None:
+                    yield p.id, finding
+
+
+def check(
+    position: AuditPosition, sample: Sample, policy: Policy, *, scope: str, compared_by: tuple
+) -> Finding | None:
+    price, median = position.unit_price, sample.median
+    if price is None or median <= 0:
+        return None
+    deviation = price / median - 1
+    if abs(deviation) <= policy.outlier_min_deviation:
+        return None
+    spread = CONSISTENCY * sample.mad
+    score = abs(price - median) / spread if spread else None  # None: no spread at all
+    if score is not None and score <= policy.outlier_amber_score:
+        return None
+    red = score is None or score > policy.outlier_red_score
+    where = (
+        "positions of this version"
+        if scope == "version"
+        else "positions of the tenant's other projects"
+    )
+    if compared_by[0] == "code":
+        group = f"{where} with code {compared_by[1]}"
+        described = {"code": compared_by[1]}
+    else:
+        group = f"{where} in {compared_by[1]} in part {compared_by[2]!r}"
+        described = {"unit": compared_by[1], "part": compared_by[2]}
+    score_text = f"{score:.1f}" if score is not None else "∞ (they all have one price)"
+    return Finding(
+        rule=f"outliers.{scope}",
+        role=ROLE,
+        recommendation=Recommendation.RED if red else Recommendation.AMBER,
+        confidence=Decimal("0.6"),
+        reasoning=(
+            f"Unit price {price} is {deviation * 100:+.1f} % from the median {_text(median)} of "
+            f"{sample.size} {group} (MAD {_text(sample.mad)}, robust z-score {score_text})."
+        ),
+        suggested_fix=f"Justify the price or bring it near {_text(median)}.",
+        evidence={
+            "scope": scope,
+            "compared_by": compared_by[0],
+            "group": described,
+            "sample": sample.size,
+            "median": _text(median),
+            "mad": _text(sample.mad),
+            "score": None if score is None else _text(score),
+            "deviation": str(deviation.quantize(PLACES)),
+            "source_line": position.source_line,
+        },
+    )
+
+
+def _text(value: Decimal) -> str:
+    text = format(value.quantize(PLACES).normalize(), "f")
+    return "0" if text in ("-0", "") else text
