@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,7 +17,12 @@ from django.utils import timezone
 from core.db import RowReader, shallow_copy
 from core.errors import ApiError
 from tenants.access import access_end, key_access_group
-from tenants.caches import active_api_keys, caches_usable, forget_tenant_usage
+from tenants.caches import (
+    active_api_keys,
+    caches_usable,
+    forget_tenant_usage,
+    with_usage_notification,
+)
 from tenants.models import ApiKey, Membership, Plan, Role, Tenant, UsageCounter
 
 API_KEY_PREFIX_BYTES = 6
@@ -191,28 +197,57 @@ def usage_consume(*, tenant: Tenant, metric: str, amount: int = 1) -> None:
     and count nothing. Call it inside the transaction that does the work, before doing it."""
     limit = getattr(tenant.quotas, _METRIC_LIMITS[metric])
     month = current_month()
-    with transaction.atomic():
-        counter, _ = UsageCounter.objects.select_for_update().get_or_create(
-            tenant=tenant, month=month, metric=metric
+    if amount > limit or not _usage_add_within(
+        tenant=tenant, month=month, metric=metric, amount=amount, limit=limit
+    ):
+        used = (
+            UsageCounter.objects.filter(tenant=tenant, month=month, metric=metric)
+            .values_list("value", flat=True)
+            .first()
+        ) or 0
+        resets_on = (month + timedelta(days=32)).replace(day=1)
+        raise ApiError(
+            code="quota_exceeded",
+            message=f"This would exceed your plan's monthly {metric.replace('_', ' ')} quota: "
+            f"{used} of {limit} used, {amount} more asked; it resets on {resets_on}.",
+            status_code=429,
+            details={
+                "metric": metric,
+                "used": used,
+                "limit": limit,
+                "requested": amount,
+                "resets_on": resets_on.isoformat(),
+            },
         )
-        if counter.value + amount > limit:
-            resets_on = (month + timedelta(days=32)).replace(day=1)
-            raise ApiError(
-                code="quota_exceeded",
-                message=f"This would exceed your plan's monthly {metric.replace('_', ' ')} quota: "
-                f"{counter.value} of {limit} used, {amount} more asked; it resets on {resets_on}.",
-                status_code=429,
-                details={
-                    "metric": metric,
-                    "used": counter.value,
-                    "limit": limit,
-                    "requested": amount,
-                    "resets_on": resets_on.isoformat(),
-                },
-            )
-        counter.value = F("value") + amount
-        counter.save(update_fields=["value"])
-        forget_tenant_usage(tenant_id=tenant.pk)
+    forget_tenant_usage(tenant_id=tenant.pk, notified=True)
+
+
+def _usage_add_within(*, tenant: Tenant, month: date, metric: str, amount: int, limit: int) -> bool:
+    """Add `amount` to the month's counter (creating it) unless that would pass `limit`, in one
+    statement: the row is locked only by it, and with nothing written on refusal the caller's
+    transaction needs no savepoint. Job starts run it on every POST: 1 round trip, not 6. On
+    PostgreSQL it also sends the usage cache's notification (tenants.caches)."""
+    fields = {name: UsageCounter._meta.get_field(name) for name in _COUNTER_COLUMNS}
+    quote = connection.ops.quote_name
+    table = quote(UsageCounter._meta.db_table)
+    columns = {name: quote(field.column) for name, field in fields.items()}
+    values = {"id": uuid.uuid4(), "tenant": tenant.pk, "month": month, "metric": metric}
+    params = [fields[name].get_db_prep_value(value, connection) for name, value in values.items()]
+    value = columns["value"]
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns.values())}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608 - model names
+        f"ON CONFLICT ({columns['tenant']}, {columns['month']}, {columns['metric']}) "
+        f"DO UPDATE SET {value} = {table}.{value} + excluded.{value} "
+        f"WHERE {table}.{value} + excluded.{value} <= %s RETURNING {value}"
+    )
+    sql, params = with_usage_notification(sql, [*params, amount, limit], tenant_id=tenant.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+# In the order of _usage_add_within's VALUES.
+_COUNTER_COLUMNS = ("id", "tenant", "month", "metric", "value")
 
 
 def positions_quota_check(*, tenant: Tenant, count: int) -> None:
