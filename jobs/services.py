@@ -13,12 +13,11 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from core.db import delete_in_batches
+from core.db import RowReader, delete_in_batches
 from core.errors import ApiError
 from core.storage_errors import is_storage_unavailable
 from jobs import live
@@ -141,17 +140,34 @@ def _publish_task(*, job: Job, task_id: str) -> bool:
 
 def _claim(job_id: str) -> Job | None:
     """Move a queued job that is due to running; None when another worker has it, it is finished,
-    or its retry is not due yet (a duplicate message: the due one follows)."""
+    or its retry is not due yet (a duplicate message: the due one follows).
+
+    One UPDATE … RETURNING, read as the ORM reads rows, where the ORM would take an UPDATE and a
+    SELECT: every job waits for its claim. Its tenant and project load if its handler asks."""
     now = timezone.now()
-    claimed = Job.objects.filter(
-        pk=job_id, status=Job.Status.QUEUED, available_at__lte=now + CLOCK_SLACK
-    ).update(
-        status=Job.Status.RUNNING,
-        started_at=Coalesce("started_at", now),
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
-    )
-    return Job.objects.select_related("tenant", "project").get(pk=job_id) if claimed else None
+    moment = Job._meta.get_field("started_at")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            [
+                Job.Status.RUNNING,
+                moment.get_db_prep_value(now, connection),  # started_at, unless an attempt did
+                moment.get_db_prep_value(now, connection),  # heartbeat_at
+                Job._meta.pk.get_db_prep_value(job_id, connection),
+                Job.Status.QUEUED,
+                moment.get_db_prep_value(now + CLOCK_SLACK, connection),  # available_at
+            ],
+        )
+        row = cursor.fetchone()
+    return _JOB_ROWS.read(row) if row is not None else None
+
+
+_JOB_ROWS = RowReader(Job)
+_CLAIM_SQL = (
+    "UPDATE jobs_job SET status = %s, started_at = COALESCE(started_at, %s), heartbeat_at = %s, "  # noqa: S608 - model names
+    "attempts = attempts + 1 WHERE id = %s AND status = %s AND available_at <= %s "
+    f"RETURNING {_JOB_ROWS.columns('jobs_job')}"
+)
 
 
 def job_execute(*, job_id: str, progress_class: Callable[[Job], Progress] = Progress) -> Job | None:
@@ -164,10 +180,20 @@ def job_execute(*, job_id: str, progress_class: Callable[[Job], Progress] = Prog
     if job is None:
         return None
     progress = progress_class(job)
+    cancel_flagged = False
+    if job.attempts > 1:
+        # What an earlier attempt may have left: its unstored events, a cancel flag it did not
+        # see. A first attempt has no earlier one (whatever ends or requeues a job stores the
+        # events its runs published first), and the claim has just read whether cancellation
+        # was asked for; a request racing it is seen at the handler's next check.
+        cancel_flagged, outbox_marks = live.run_start_read(job_id=job.id)
+        progress.run_started(outbox_marks=outbox_marks)
+    else:
+        progress.run_started(first_attempt=True)
     try:
         if job.attempts > 1:
             progress.log(f"Attempt {job.attempts} of {settings.JOBS_MAX_ATTEMPTS}.")
-        if job.cancel_requested_at is not None or live.cancel_flag_get(job_id=job.id):
+        if job.cancel_requested_at is not None or cancel_flagged:
             return _finish(job, progress, Job.Status.CANCELLED)
         with Heartbeat(progress):
             try:
