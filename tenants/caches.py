@@ -47,22 +47,19 @@ def forget_api_keys() -> None:
 
 
 def forget_tenant_usage(*, tenant_id: uuid.UUID, notified: bool = False) -> None:
-    """`notified`: the write sent the notification itself (`with_usage_notification`)."""
+    """`notified`: the write sent the notification itself (`usage_notification`)."""
     _forget_here(lambda: tenant_usage_counts.pop(tenant_id))
     if not notified:
         _notify(f"usage:{tenant_id}")
 
 
-def with_usage_notification(sql: str, params: list, *, tenant_id: uuid.UUID) -> tuple[str, list]:
-    """A statement ending in RETURNING, made to also send `forget_tenant_usage`'s notification
-    on PostgreSQL for each row it returns (none when it changed nothing): one round trip instead
-    of two. Its rows keep their columns, with the notification's (void) one after them."""
+def usage_notification(*, tenant_id: uuid.UUID) -> tuple[str, list] | None:
+    """On PostgreSQL, `forget_tenant_usage`'s notification as an SQL expression with its
+    parameters, for a write to send in its own statement (one round trip instead of two; then
+    `forget_tenant_usage(..., notified=True)`); None elsewhere."""
     if connection.vendor != "postgresql":
-        return sql, params
-    return (
-        f"WITH changed AS ({sql}) SELECT changed.*, pg_notify(%s, %s) FROM changed",  # noqa: S608 - our own statement
-        [*params, CHANNEL, f"usage:{tenant_id}"],
-    )
+        return None
+    return "pg_notify(%s, %s)", [CHANNEL, f"usage:{tenant_id}"]
 
 
 def _forget_here(drop: Callable[[], None]) -> None:
