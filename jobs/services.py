@@ -112,10 +112,10 @@ def _insert_counted(job: Job) -> None:
     fields = Job._meta.concrete_fields
     params += [field.get_db_prep_save(field.pre_save(job, True), connection) for field in fields]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
     # The values come from a SELECT, whose parameters PostgreSQL does not type by their columns.
     values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
-    notification, notification_params = usage_notification(tenant_id=job.tenant_id)
+    notification, notification_params = usage_notification(tenant_id=job.tenant_id) or ("1", [])
     sql = (
         f"WITH counted AS ({count_sql}), "  # noqa: S608 - model names
         f"job AS (INSERT INTO {quote(Job._meta.db_table)} ({columns}) "

@@ -221,10 +221,11 @@ def usage_count_sql(*, tenant: Tenant, metric: str, amount: int = 1) -> tuple[st
     limit = getattr(tenant.quotas, _METRIC_LIMITS[metric])
     if amount > limit:
         raise usage_refused(tenant=tenant, metric=metric, amount=amount)
-    fields = {name: UsageCounter._meta.get_field(name) for name in _COUNTER_COLUMNS}
+    fields = {field.name: field for field in UsageCounter._meta.concrete_fields}
+    fields = {name: fields[name] for name in _COUNTER_COLUMNS}
     quote = connection.ops.quote_name
     table = quote(UsageCounter._meta.db_table)
-    columns = {name: quote(field.column) for name, field in fields.items()}
+    columns = {name: quote(str(field.column)) for name, field in fields.items()}
     values = {"id": uuid.uuid4(), "tenant": tenant.pk, "month": current_month(), "metric": metric}
     params = [fields[name].get_db_prep_value(value, connection) for name, value in values.items()]
     value = columns["value"]
