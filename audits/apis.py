@@ -156,7 +156,7 @@ class FindingListApi(ProjectScopedApi):
             tenant=self.tenant, project=project, version=version, **options
         ).values(*FindingOutputSerializer.row_values())
         paginator = self.pagination_class()
-        page = paginator.paginate_queryset(findings, request, view=self)
+        page: list[dict] | None = paginator.paginate_queryset(findings, request, view=self)
         return paginator.get_paginated_response(FindingOutputSerializer(page, many=True).data)
 
 
