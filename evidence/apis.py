@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.contrib.auth import get_user_model
 from django.http import HttpResponseRedirect
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -8,9 +10,9 @@ from rest_framework.response import Response
 
 from core.errors import ApiError
 from core.pagination import CursorPage
-from core.serializers import RowsSerializerMixin
+from core.serializers import RowsSerializerMixin, query_filters
 from evidence.models import Evidence
-from evidence.selectors import evidence_list
+from evidence.selectors import EvidenceFilters, evidence_list
 from evidence.services import (
     evidence_download_link,
     evidence_store,
@@ -120,9 +122,8 @@ class EvidenceListCreateApi(TenantScopedGenericAPIView):
         return super().initialize_request(request, *args, **kwargs)
 
     def get_queryset(self):
-        filters = self.FilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return evidence_list(tenant=self.tenant, filters=filters.validated_data)
+        filters = query_filters(self.FilterSerializer, self.request.query_params)
+        return evidence_list(tenant=self.tenant, filters=cast(EvidenceFilters, filters))
 
     @extend_schema(
         operation_id="evidence_list",
