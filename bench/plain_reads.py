@@ -5,6 +5,7 @@ a DRF APIView running the same SQL as Kalkula's over the copy. No Kalkula code: 
 bench/plain_reads_settings.py, its models are unmanaged (bench/reads.py makes the tables).
 """
 
+import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -100,6 +101,17 @@ class BenchFinding(models.Model):  # noqa: DJ008
         db_table = "bench_findings"
 
 
+class BenchApiKey(models.Model):  # noqa: DJ008
+    id = models.UUIDField(primary_key=True)
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=32)
+
+    class Meta:
+        app_label = "bench"
+        managed = False
+        db_table = "bench_api_keys"
+
+
 class BenchEvidence(models.Model):  # noqa: DJ008
     id = models.UUIDField(primary_key=True)
     tenant_id = models.UUIDField()
@@ -111,6 +123,9 @@ class BenchEvidence(models.Model):  # noqa: DJ008
     project_id = models.UUIDField(null=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    uploaded_by_key = models.ForeignKey(
+        BenchApiKey, null=True, on_delete=models.DO_NOTHING, related_name="+"
     )
     created_at = models.DateTimeField()
     text_status = models.CharField(max_length=10)
@@ -258,7 +273,15 @@ class FindingList(ListAPIView):
 # Evidence -----------------------------------------------------------------------------------------
 class EvidenceSerializer(serializers.ModelSerializer):
     project = serializers.UUIDField(source="project_id", allow_null=True)
-    uploaded_by = serializers.CharField(source="uploader", allow_null=True)
+    uploaded_by = serializers.SerializerMethodField()
+    uploaded_by_key = serializers.UUIDField(source="uploaded_by_key_id", allow_null=True)
+
+    def get_uploaded_by(self, row: dict) -> str | None:
+        if row["uploader"] is not None:
+            return row["uploader"]
+        if row["key_name"] is not None:
+            return f"API key {row['key_name']} ({row['key_prefix']})"
+        return None
 
     class Meta:
         model = BenchEvidence
@@ -271,6 +294,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
             "kind",
             "project",
             "uploaded_by",
+            "uploaded_by_key",
             "created_at",
             "text_status",
         ]
@@ -285,7 +309,9 @@ class EvidenceList(ListAPIView):
     pagination_class = EvidencePage
 
     def get_queryset(self):
-        return BenchEvidence.objects.values(
+        # The tenant's documents, as Kalkula lists them: the index on (tenant, -created_at) serves.
+        tenant = self.request.query_params["tenant"]
+        return BenchEvidence.objects.filter(tenant_id=tenant).values(
             "id",
             "name",
             "sha256",
@@ -295,7 +321,10 @@ class EvidenceList(ListAPIView):
             "project_id",
             "created_at",
             "text_status",
+            "uploaded_by_key_id",
             uploader=F("uploaded_by__username"),
+            key_name=F("uploaded_by_key__name"),
+            key_prefix=F("uploaded_by_key__prefix"),
         )
 
 
@@ -370,6 +399,9 @@ class Diff(APIView):
                 for row in cursor.fetchall():
                     old = dict(zip(COLUMNS, row[:width], strict=True))
                     new = dict(zip(COLUMNS, row[width:], strict=True))
+                    for side in (old, new):  # jsonb comes as text through Django's connection
+                        if isinstance(side["takeoff"], str):
+                            side["takeoff"] = json.loads(side["takeoff"])
                     if kind == "modified":
                         changes = {
                             name: {"from": shown(old[name]), "to": shown(new[name])}

@@ -61,7 +61,7 @@ USERNAME = "bench-reads-uploader"
 PAGES = 40
 TARGET_THROUGHPUT, TARGET_P95 = 0.8, 1.25
 BENCH_TABLES = ("bench_positions", "bench_versions", "bench_findings", "bench_waivers")
-BENCH_TABLES += ("bench_evidence",)
+BENCH_TABLES += ("bench_evidence", "bench_api_keys")
 RULES = (
     ("arithmetic.total", "arithmetic"),
     ("catalog.unknown", "catalog"),
@@ -99,7 +99,7 @@ def build(positions: int) -> dict:
     from evidence.models import Evidence
     from projects.models import BudgetVersion, Position, Project
     from projects.services import budget_import
-    from tenants.models import Plan, Role
+    from tenants.models import ApiKey, Plan, Role
     from tenants.services import api_key_create, tenant_create
 
     tenant = tenant_create(slug=TENANT_SLUG, name="Benchmark reads", plan=Plan.ENTERPRISE)
@@ -163,6 +163,7 @@ def build(positions: int) -> dict:
         "bench_findings": (Finding, "project_id = %s", [project.id]),
         "bench_waivers": (Waiver, "project_id = %s", [project.id]),
         "bench_evidence": (Evidence, "tenant_id = %s", [tenant.id]),
+        "bench_api_keys": (ApiKey, "tenant_id = %s", [tenant.id]),
     }
     with connection.cursor() as cursor:
         for copy, (model, condition, params) in copies.items():
@@ -173,6 +174,7 @@ def build(positions: int) -> dict:
             cursor.execute(f"ANALYZE {table}")
     key = api_key_create(tenant=tenant, name="bench", role=Role.VIEWER).secret
     return {
+        "tenant": str(tenant.id),
         "project": str(project.id),
         "version": version.number,
         "key": key,
@@ -343,7 +345,10 @@ def main(args: argparse.Namespace) -> None:
                 f"/api/v1/projects/{project}/findings/?page_size=50",
                 f"/plain/projects/{project}/findings/?page_size=50&version={data['version']}",
             ),
-            "evidence": ("/api/v1/evidence/?page_size=50", "/plain/evidence/?page_size=50"),
+            "evidence": (
+                "/api/v1/evidence/?page_size=50",
+                f"/plain/evidence/?page_size=50&tenant={data['tenant']}",
+            ),
         }
         requests = {}
         for name, (ours, theirs) in reads.items():
