@@ -192,11 +192,18 @@ _CENTS = (
     "COALESCE(SUM(CASE WHEN {side}.kind IN (" + _NOT_COUNTED + ") THEN NULL "
     "ELSE ROUND({side}.total_price * 100) END), 0)"
 )
-_COUNTS_SQL = (
-    "SELECT "  # noqa: S608
+_COUNTS = (
+    "SELECT "
     + ", ".join(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)" for condition in _KINDS.values())
-    + f", {_CENTS.format(side='n')}, {_CENTS.format(side='o')} FROM {_JOINED}"
+    + f", {_CENTS.format(side='n')}, {_CENTS.format(side='o')}"
 )
+_COUNTS_SQL = f"{_COUNTS} FROM {_JOINED}"
+# The counts, and whether each of the two versions exists (the tenant's, the project's).
+_VERSION_EXISTS = (
+    f"(SELECT COUNT(*) FROM {BudgetVersion._meta.db_table} "  # noqa: S608 - model names
+    "WHERE tenant_id = %s AND project_id = %s AND number = %s)"
+)
+_COUNTS_AND_VERSIONS_SQL = f"{_COUNTS}, {_VERSION_EXISTS}, {_VERSION_EXISTS} FROM {_JOINED}"
 _ENTRY_COLUMNS = ", ".join([*(f"o.{c}" for c in _DIFF_COLUMNS), *(f"n.{c}" for c in _DIFF_COLUMNS)])
 
 
@@ -223,7 +230,12 @@ def _diff_query(project: Project, a: int, b: int, select: str) -> tuple[str, lis
     closed = (_CLOSED, [project_id, lo, hi, lo])
     opened = (_OPENED, [project_id, lo, hi, hi])
     (old_sql, old_params), (new_sql, new_params) = (closed, opened) if a <= b else (opened, closed)
-    sql = f"WITH old_rows AS ({old_sql}), new_rows AS ({new_sql}) {select}"
+    # Not materialized: the entries' statement reads each side once per kind, and a materialized
+    # side (PostgreSQL's choice for a CTE read more than once) has no index to join on.
+    sql = (
+        f"WITH old_rows AS NOT MATERIALIZED ({old_sql}), "
+        f"new_rows AS NOT MATERIALIZED ({new_sql}) {select}"
+    )
     return sql, [*old_params, *new_params]
 
 
@@ -234,13 +246,44 @@ def version_diff_counts(*, project: Project, from_number: int, to_number: int) -
         return diff
     with connection.cursor() as cursor:
         cursor.execute(*_diff_query(project, from_number, to_number, _COUNTS_SQL))
-        added, removed, modified, new_cents, old_cents = cursor.fetchone()
+        _set_counts(diff, cursor.fetchone())
+    return diff
+
+
+def _set_counts(diff: Diff, row: tuple) -> None:
+    added, removed, modified, new_cents, old_cents = row
     diff.added_count, diff.removed_count, diff.modified_count = (
         int(added or 0),
         int(removed or 0),
         int(modified or 0),
     )
     diff.delta_cost = ((Decimal(new_cents) - Decimal(old_cents)) / 100).quantize(Decimal("0.01"))
+
+
+def _diff_counts_checked(
+    *, tenant: Tenant, project: Project, from_number: int, to_number: int
+) -> Diff:
+    """version_diff_counts, 404 for a version the tenant's project lacks: one statement."""
+    diff = Diff(from_number=from_number, to_number=to_number)
+    if from_number == to_number:
+        found = BudgetVersion.objects.for_tenant(tenant).filter(project=project, number=from_number)
+        if not found.exists():
+            raise not_found(f"Version {from_number}")
+        return diff
+    pk = Project._meta.pk
+    ids = [
+        pk.get_db_prep_value(tenant.pk, connection),
+        pk.get_db_prep_value(project.pk, connection),
+    ]
+    sql, params = _diff_query(project, from_number, to_number, _COUNTS_AND_VERSIONS_SQL)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *ids, from_number, *ids, to_number])
+        *counts, from_exists, to_exists = cursor.fetchone()
+    exists = {from_number: from_exists, to_number: to_exists}
+    for number in {from_number, to_number}:  # the order version_get's checks had
+        if not exists[number]:
+            raise not_found(f"Version {number}")
+    _set_counts(diff, tuple(counts))
     return diff
 
 
@@ -256,15 +299,9 @@ def version_diff(
     """The diff of two versions of `project`: counts, delta cost, and up to `limit` entries of each
     kind in `kinds` (all when None) — added and removed positions, and modified ones with their
     field-level changes — in file order."""
-    found = set(
-        BudgetVersion.objects.for_tenant(tenant)
-        .filter(project=project, number__in=[from_number, to_number])
-        .values_list("number", flat=True)
+    diff = _diff_counts_checked(
+        tenant=tenant, project=project, from_number=from_number, to_number=to_number
     )
-    for number in {from_number, to_number}:
-        if number not in found:
-            raise not_found(f"Version {number}")
-    diff = version_diff_counts(project=project, from_number=from_number, to_number=to_number)
     if from_number == to_number:
         return diff
     counts = {
