@@ -7,6 +7,8 @@ import time
 
 from celery import shared_task
 
+from core.channels import group_send_all
+from jobs.events import CONSUMER_MESSAGE_TYPE, group_for, topic_for
 from jobs.models import Job
 from jobs.progress import Progress
 from jobs.registry import job_kind
@@ -31,7 +33,14 @@ def _redis():
 
 
 @shared_task(name="bench.raw_task")
-def raw_task(sent_at: float, results_key: str) -> None:
+def raw_task(sent_at: float, results_key: str, tenant_id: str = "", token: str = "") -> None:
     """The dispatch baseline: a bare task that notes how long after `sent_at` (wall clock) it
-    started, in milliseconds, on the Redis list `results_key`."""
+    started, in milliseconds, on the Redis list `results_key`; then, given a tenant, sends a bare
+    event naming `token` to the tenant's topic (one channel-layer group_send, as a job's events
+    travel, without the outbox or the job's other topics)."""
     _redis().rpush(results_key, (time.time() - sent_at) * 1000)
+    if tenant_id:
+        topic = topic_for("tenant", tenant_id)
+        event = {"type": "job.progress", "topic": topic, "seq": None, "data": {"job": token}}
+        message = {"type": CONSUMER_MESSAGE_TYPE, "tenant_id": tenant_id, "event": event}
+        group_send_all([("job.progress", group_for(topic), message)])

@@ -22,7 +22,8 @@ def selftest(job: Job, progress: Progress) -> dict:
     options = job_input(job, SelftestInput, what="selftest")
     steps, delay, fail_at = (options[k] for k in ("steps", "delay", "fail_at"))
     for step in range(1, steps + 1):
-        progress.check_cancelled(interval=0)
+        if step > 1:  # before the first, the runner has just checked
+            progress.check_cancelled(interval=0)
         if step == fail_at:
             raise JobInputError("selftest_failure", f"Failed at step {step} as asked.")
         time.sleep(delay)

@@ -58,12 +58,41 @@ def outbox_put(*, job_id: JobId, entries: list[dict[str, Any]]) -> bool:
     return True
 
 
-def outbox_read(*, job_id: JobId, after: int) -> list[dict[str, Any]]:
-    """Entries with seq > `after` that may not be stored yet, in seq order."""
+@dataclass(frozen=True)
+class OutboxMarks:
+    """The highest seq ever put in a job's outbox, and the one up to which all are stored."""
+
+    top: int
+    floor: int
+
+
+def run_start_read(*, job_id: JobId) -> tuple[bool, OutboxMarks | None]:
+    """What a run reads from the cache as it starts, in one round trip: whether cancellation was
+    asked for, and the outbox's marks (for `outbox_read`); (False, None) when the cache fails."""
+    keys = [_cancel_key(job_id), _outbox_top_key(job_id), _outbox_floor_key(job_id)]
     try:
-        marks = cache.get_many([_outbox_top_key(job_id), _outbox_floor_key(job_id)])
-        top = marks.get(_outbox_top_key(job_id)) or 0
-        first = max(after, marks.get(_outbox_floor_key(job_id)) or 0) + 1
+        found = cache.get_many(keys)
+    except Exception:  # the database flag is checked too; outbox_read tries again
+        logger.warning("job %s: cannot read the cache", job_id, exc_info=True)
+        return False, None
+    marks = OutboxMarks(top=found.get(keys[1]) or 0, floor=found.get(keys[2]) or 0)
+    return bool(found.get(keys[0])), marks
+
+
+def outbox_read(
+    *, job_id: JobId, after: int, marks: OutboxMarks | None = None
+) -> list[dict[str, Any]]:
+    """Entries with seq > `after` that may not be stored yet, in seq order. `marks`: as read
+    (by `run_start_read`) since the last entry was put, saving their round trip."""
+    try:
+        if marks is None:
+            found = cache.get_many([_outbox_top_key(job_id), _outbox_floor_key(job_id)])
+            marks = OutboxMarks(
+                top=found.get(_outbox_top_key(job_id)) or 0,
+                floor=found.get(_outbox_floor_key(job_id)) or 0,
+            )
+        top = marks.top
+        first = max(after, marks.floor) + 1
         if top < first:
             return []
         keys = [_outbox_key(job_id, seq) for seq in range(first, top + 1)]

@@ -89,7 +89,9 @@ class JobEvent(TenantOwnedModel):
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=30)
     payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the event happened (Progress.emit), which is when it was published: it may be stored
+    # later, with others (auto_now_add would stamp it with the time of that write instead).
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["job", "seq"]

@@ -42,6 +42,7 @@ class Progress:
         self._owner = {"status": job.status, "attempts": job.attempts}
         self._seq = job.last_seq
         self._recovered = False
+        self._outbox_marks: live.OutboxMarks | None = None
         self._pending: list[JobEvent] = []  # not stored yet
         self._held: list[JobEvent] = []  # not published yet: waiting to be stored (no cache)
         # Short jobs write their progress and events once, when they finish.
@@ -78,6 +79,17 @@ class Progress:
 
     def log(self, message: str, *, level: str = "info") -> None:
         self.emit("job.log", {"level": level, "message": message})
+
+    def run_started(
+        self, *, outbox_marks: live.OutboxMarks | None = None, first_attempt: bool = False
+    ) -> None:
+        """The runner has just claimed the job, which says who owns it and whether cancellation
+        was asked for: a `check_cancelled` within its interval from now need not ask again. For
+        a later attempt it has read the outbox marks (`live.run_start_read`), so the first event
+        need not read them again; a first attempt has nothing to recover (job_execute)."""
+        self._outbox_marks = outbox_marks
+        self._recovered = self._recovered or first_attempt
+        self._last_cancel_check = time.monotonic()
 
     def check_cancelled(self, *, interval: float = 0.2) -> None:
         """Raise JobCancelled if cancellation was asked for; call it between chunks of work."""
@@ -172,7 +184,8 @@ class Progress:
         that a seq once published is never reused; a hole (the cache lost an entry) is stored as a
         warning, so seqs stay gapless."""
         self._recovered = True
-        entries = live.outbox_read(job_id=self.job.id, after=self._seq)
+        marks, self._outbox_marks = self._outbox_marks, None
+        entries = live.outbox_read(job_id=self.job.id, after=self._seq, marks=marks)
         if not entries:
             return
         by_seq = {entry["seq"]: entry for entry in entries}

@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
 from django.db.models.functions import Round
 
+from core.db import RowReader
 from core.errors import ApiError, not_found
 from projects.models import BudgetVersion, Comment, Position, Project
 from projects.rows import CONTENT_FIELDS, SCALES, quantize
@@ -31,15 +32,35 @@ def project_list(
 
 
 def project_get(*, tenant: Tenant, project_id: Any) -> Project:
-    project = (
-        Project.objects.for_tenant(tenant)
-        .select_related("current_version")
-        .filter(pk=project_id)
-        .first()
-    )
-    if project is None:
+    """The tenant's project, with its current version. Every request under /projects/{id}/
+    starts here: one plain statement, read as the ORM would, where compiling the ORM's join (33
+    columns) cost several times running it."""
+    pk = Project._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PROJECT_SQL,
+            [
+                pk.get_db_prep_value(tenant.pk, connection),
+                pk.get_db_prep_value(project_id, connection),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
         raise not_found("Project")
+    width = len(_PROJECT_ROWS.fields)
+    project = _PROJECT_ROWS.read(row[:width])
+    project.current_version = _VERSION_ROWS.read(row[width:]) if row[width] is not None else None
     return project
+
+
+_PROJECT_ROWS = RowReader(Project)
+_VERSION_ROWS = RowReader(BudgetVersion)
+_PROJECT_SQL = (
+    f"SELECT {_PROJECT_ROWS.columns('p')}, {_VERSION_ROWS.columns('v')} "  # noqa: S608 - model names
+    f"FROM {Project._meta.db_table} p "
+    f"LEFT JOIN {BudgetVersion._meta.db_table} v ON v.id = p.current_version_id "
+    "WHERE p.tenant_id = %s AND p.id = %s"
+)
 
 
 # Versions -----------------------------------------------------------------------------------------
@@ -171,17 +192,35 @@ _CENTS = (
     "COALESCE(SUM(CASE WHEN {side}.kind IN (" + _NOT_COUNTED + ") THEN NULL "
     "ELSE ROUND({side}.total_price * 100) END), 0)"
 )
-_COUNTS_SQL = (
-    "SELECT "  # noqa: S608
+_COUNTS = (
+    "SELECT "
     + ", ".join(f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)" for condition in _KINDS.values())
-    + f", {_CENTS.format(side='n')}, {_CENTS.format(side='o')} FROM {_JOINED}"
+    + f", {_CENTS.format(side='n')}, {_CENTS.format(side='o')}"
 )
-_ENTRIES_SQL = {
-    kind: "SELECT "  # noqa: S608
-    + ", ".join([*(f"o.{c}" for c in _DIFF_COLUMNS), *(f"n.{c}" for c in _DIFF_COLUMNS)])
-    + f" FROM {_JOINED} WHERE {condition} ORDER BY COALESCE(n.ordinal, o.ordinal)"
-    for kind, condition in _KINDS.items()
-}
+_COUNTS_SQL = f"{_COUNTS} FROM {_JOINED}"
+# The counts, and whether each of the two versions exists (the tenant's, the project's).
+_VERSION_EXISTS = (
+    f"(SELECT COUNT(*) FROM {BudgetVersion._meta.db_table} "  # noqa: S608 - model names
+    "WHERE tenant_id = %s AND project_id = %s AND number = %s)"
+)
+_COUNTS_AND_VERSIONS_SQL = f"{_COUNTS}, {_VERSION_EXISTS}, {_VERSION_EXISTS} FROM {_JOINED}"
+_ENTRY_COLUMNS = ", ".join([*(f"o.{c}" for c in _DIFF_COLUMNS), *(f"n.{c}" for c in _DIFF_COLUMNS)])
+
+
+def _entries_sql(kinds: tuple[str, ...], limit: int | None) -> str:
+    """The entries of every kind in `kinds` (at most `limit` of each) in one statement, kind by
+    kind (DIFF_KINDS' order), each in file order."""
+    arms = []
+    for kind in kinds:
+        arm = (
+            f"SELECT {DIFF_KINDS.index(kind)} AS entry_kind, "  # noqa: S608 - model names
+            f"COALESCE(n.ordinal, o.ordinal) AS entry_place, {_ENTRY_COLUMNS} "
+            f"FROM {_JOINED} WHERE {_KINDS[kind]} ORDER BY entry_place"
+        )
+        if limit is not None:
+            arm += f" LIMIT {int(limit)}"
+        arms.append(f"SELECT * FROM ({arm}) {kind}")  # noqa: S608 - our own statements
+    return " UNION ALL ".join(arms) + " ORDER BY 1, 2"
 
 
 def _diff_query(project: Project, a: int, b: int, select: str) -> tuple[str, list]:
@@ -191,7 +230,12 @@ def _diff_query(project: Project, a: int, b: int, select: str) -> tuple[str, lis
     closed = (_CLOSED, [project_id, lo, hi, lo])
     opened = (_OPENED, [project_id, lo, hi, hi])
     (old_sql, old_params), (new_sql, new_params) = (closed, opened) if a <= b else (opened, closed)
-    sql = f"WITH old_rows AS ({old_sql}), new_rows AS ({new_sql}) {select}"
+    # Not materialized: the entries' statement reads each side once per kind, and a materialized
+    # side (PostgreSQL's choice for a CTE read more than once) has no index to join on.
+    sql = (
+        f"WITH old_rows AS NOT MATERIALIZED ({old_sql}), "
+        f"new_rows AS NOT MATERIALIZED ({new_sql}) {select}"
+    )
     return sql, [*old_params, *new_params]
 
 
@@ -202,13 +246,44 @@ def version_diff_counts(*, project: Project, from_number: int, to_number: int) -
         return diff
     with connection.cursor() as cursor:
         cursor.execute(*_diff_query(project, from_number, to_number, _COUNTS_SQL))
-        added, removed, modified, new_cents, old_cents = cursor.fetchone()
+        _set_counts(diff, cursor.fetchone())
+    return diff
+
+
+def _set_counts(diff: Diff, row: tuple) -> None:
+    added, removed, modified, new_cents, old_cents = row
     diff.added_count, diff.removed_count, diff.modified_count = (
         int(added or 0),
         int(removed or 0),
         int(modified or 0),
     )
     diff.delta_cost = ((Decimal(new_cents) - Decimal(old_cents)) / 100).quantize(Decimal("0.01"))
+
+
+def _diff_counts_checked(
+    *, tenant: Tenant, project: Project, from_number: int, to_number: int
+) -> Diff:
+    """version_diff_counts, 404 for a version the tenant's project lacks: one statement."""
+    diff = Diff(from_number=from_number, to_number=to_number)
+    if from_number == to_number:
+        found = BudgetVersion.objects.for_tenant(tenant).filter(project=project, number=from_number)
+        if not found.exists():
+            raise not_found(f"Version {from_number}")
+        return diff
+    pk = Project._meta.pk
+    ids = [
+        pk.get_db_prep_value(tenant.pk, connection),
+        pk.get_db_prep_value(project.pk, connection),
+    ]
+    sql, params = _diff_query(project, from_number, to_number, _COUNTS_AND_VERSIONS_SQL)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *ids, from_number, *ids, to_number])
+        *counts, from_exists, to_exists = cursor.fetchone()
+    exists = {from_number: from_exists, to_number: to_exists}
+    for number in {from_number, to_number}:  # the order version_get's checks had
+        if not exists[number]:
+            raise not_found(f"Version {number}")
+    _set_counts(diff, tuple(counts))
     return diff
 
 
@@ -224,9 +299,9 @@ def version_diff(
     """The diff of two versions of `project`: counts, delta cost, and up to `limit` entries of each
     kind in `kinds` (all when None) — added and removed positions, and modified ones with their
     field-level changes — in file order."""
-    for number in {from_number, to_number}:
-        version_get(tenant=tenant, project=project, number=number)
-    diff = version_diff_counts(project=project, from_number=from_number, to_number=to_number)
+    diff = _diff_counts_checked(
+        tenant=tenant, project=project, from_number=from_number, to_number=to_number
+    )
     if from_number == to_number:
         return diff
     counts = {
@@ -234,22 +309,23 @@ def version_diff(
         "removed": diff.removed_count,
         "modified": diff.modified_count,
     }
+    if limit is not None:
+        diff.truncated = any(counts[kind] > limit for kind in kinds)
+    if not kinds:
+        return diff
     width = len(_DIFF_COLUMNS)
     with connection.cursor() as cursor:
-        for kind in kinds:
-            select = _ENTRIES_SQL[kind]
-            if limit is not None:
-                select += f" LIMIT {int(limit)}"
-                diff.truncated = diff.truncated or counts[kind] > limit
-            cursor.execute(*_diff_query(project, from_number, to_number, select))
-            for row in cursor.fetchall():
-                if kind == "modified":
-                    before, after = _row_dict(row[:width]), _row_dict(row[width:])
-                    diff.entries[kind].append(_modification(before, after))
-                else:
-                    diff.entries[kind].append(
-                        _row_dict(row[width:] if kind == "added" else row[:width])
-                    )
+        # One round trip for all the kinds asked for.
+        cursor.execute(*_diff_query(project, from_number, to_number, _entries_sql(kinds, limit)))
+        for kind_index, _, *row in cursor.fetchall():
+            kind = DIFF_KINDS[kind_index]
+            if kind == "modified":
+                before, after = _row_dict(row[:width]), _row_dict(row[width:])
+                diff.entries[kind].append(_modification(before, after))
+            else:
+                diff.entries[kind].append(
+                    _row_dict(row[width:] if kind == "added" else row[:width])
+                )
     return diff
 
 

@@ -46,9 +46,20 @@ def forget_api_keys() -> None:
     _notify("keys")
 
 
-def forget_tenant_usage(*, tenant_id: uuid.UUID) -> None:
+def forget_tenant_usage(*, tenant_id: uuid.UUID, notified: bool = False) -> None:
+    """`notified`: the write sent the notification itself (`usage_notification`)."""
     _forget_here(lambda: tenant_usage_counts.pop(tenant_id))
-    _notify(f"usage:{tenant_id}")
+    if not notified:
+        _notify(f"usage:{tenant_id}")
+
+
+def usage_notification(*, tenant_id: uuid.UUID) -> tuple[str, list] | None:
+    """On PostgreSQL, `forget_tenant_usage`'s notification as an SQL expression with its
+    parameters, for a write to send in its own statement (one round trip instead of two; then
+    `forget_tenant_usage(..., notified=True)`); None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    return "pg_notify(%s, %s)", [CHANNEL, f"usage:{tenant_id}"]
 
 
 def _forget_here(drop: Callable[[], None]) -> None:

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -16,7 +17,12 @@ from django.utils import timezone
 from core.db import RowReader, shallow_copy
 from core.errors import ApiError
 from tenants.access import access_end, key_access_group
-from tenants.caches import active_api_keys, caches_usable, forget_tenant_usage
+from tenants.caches import (
+    active_api_keys,
+    caches_usable,
+    forget_tenant_usage,
+    usage_notification,
+)
 from tenants.models import ApiKey, Membership, Plan, Role, Tenant, UsageCounter
 
 API_KEY_PREFIX_BYTES = 6
@@ -188,31 +194,77 @@ _METRIC_LIMITS: dict[str, str] = {
 
 def usage_consume(*, tenant: Tenant, metric: str, amount: int = 1) -> None:
     """Count `amount` against this month's quota for `metric`, or raise `quota_exceeded` (429)
-    and count nothing. Call it inside the transaction that does the work, before doing it."""
+    and count nothing. Call it inside the transaction that does the work, before doing it.
+
+    One statement (`usage_count_sql`), which on PostgreSQL also sends the usage cache's
+    notification: with nothing written on refusal the caller's transaction needs no savepoint,
+    and job starts pay 1 round trip where a savepoint, SELECT FOR UPDATE, UPDATE, NOTIFY and
+    release took 6."""
+    sql, params = usage_count_sql(tenant=tenant, metric=metric, amount=amount)
+    notification = usage_notification(tenant_id=tenant.pk)
+    if notification is not None:
+        sql = f"WITH counted AS ({sql}) SELECT {notification[0]} FROM counted"  # noqa: S608 - ours
+        params = [*params, *notification[1]]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        counted = cursor.fetchone() is not None
+    if not counted:
+        raise usage_refused(tenant=tenant, metric=metric, amount=amount)
+    forget_tenant_usage(tenant_id=tenant.pk, notified=True)
+
+
+def usage_count_sql(*, tenant: Tenant, metric: str, amount: int = 1) -> tuple[str, list]:
+    """An INSERT … ON CONFLICT adding `amount` to this month's counter (creating it) unless
+    that would pass the quota, RETURNING the new value: no row when refused (`usage_refused`
+    says why), and nothing written. Raises `quota_exceeded` when `amount` alone passes it. For
+    `usage_consume`, and for a write that counts in a statement of its own (job_create)."""
+    limit = getattr(tenant.quotas, _METRIC_LIMITS[metric])
+    if amount > limit:
+        raise usage_refused(tenant=tenant, metric=metric, amount=amount)
+    fields = {field.name: field for field in UsageCounter._meta.concrete_fields}
+    fields = {name: fields[name] for name in _COUNTER_COLUMNS}
+    quote = connection.ops.quote_name
+    table = quote(UsageCounter._meta.db_table)
+    columns = {name: quote(str(field.column)) for name, field in fields.items()}
+    values = {"id": uuid.uuid4(), "tenant": tenant.pk, "month": current_month(), "metric": metric}
+    params = [fields[name].get_db_prep_value(value, connection) for name, value in values.items()]
+    value = columns["value"]
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns.values())}) VALUES (%s, %s, %s, %s, %s) "  # noqa: S608 - model names
+        f"ON CONFLICT ({columns['tenant']}, {columns['month']}, {columns['metric']}) "
+        f"DO UPDATE SET {value} = {table}.{value} + excluded.{value} "
+        f"WHERE {table}.{value} + excluded.{value} <= %s RETURNING {value}"
+    )
+    return sql, [*params, amount, limit]
+
+
+# In the order of usage_count_sql's VALUES.
+_COUNTER_COLUMNS = ("id", "tenant", "month", "metric", "value")
+
+
+def usage_refused(*, tenant: Tenant, metric: str, amount: int) -> ApiError:
+    """The `quota_exceeded` error (429) for counting `amount` more of `metric` this month."""
     limit = getattr(tenant.quotas, _METRIC_LIMITS[metric])
     month = current_month()
-    with transaction.atomic():
-        counter, _ = UsageCounter.objects.select_for_update().get_or_create(
-            tenant=tenant, month=month, metric=metric
-        )
-        if counter.value + amount > limit:
-            resets_on = (month + timedelta(days=32)).replace(day=1)
-            raise ApiError(
-                code="quota_exceeded",
-                message=f"This would exceed your plan's monthly {metric.replace('_', ' ')} quota: "
-                f"{counter.value} of {limit} used, {amount} more asked; it resets on {resets_on}.",
-                status_code=429,
-                details={
-                    "metric": metric,
-                    "used": counter.value,
-                    "limit": limit,
-                    "requested": amount,
-                    "resets_on": resets_on.isoformat(),
-                },
-            )
-        counter.value = F("value") + amount
-        counter.save(update_fields=["value"])
-        forget_tenant_usage(tenant_id=tenant.pk)
+    used = (
+        UsageCounter.objects.filter(tenant=tenant, month=month, metric=metric)
+        .values_list("value", flat=True)
+        .first()
+    ) or 0
+    resets_on = (month + timedelta(days=32)).replace(day=1)
+    return ApiError(
+        code="quota_exceeded",
+        message=f"This would exceed your plan's monthly {metric.replace('_', ' ')} quota: "
+        f"{used} of {limit} used, {amount} more asked; it resets on {resets_on}.",
+        status_code=429,
+        details={
+            "metric": metric,
+            "used": used,
+            "limit": limit,
+            "requested": amount,
+            "resets_on": resets_on.isoformat(),
+        },
+    )
 
 
 def positions_quota_check(*, tenant: Tenant, count: int) -> None:

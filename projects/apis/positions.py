@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from core.errors import ApiError
 from core.pagination import CursorPage
+from core.serializers import query_filters
 from projects import selectors
 from projects.apis.common import PlainDecimalField, ProjectScopedApi, money_field
 from projects.models import (
@@ -105,14 +106,13 @@ class PositionListApi(ProjectScopedApi):
     )
     def get(self, request: Request, project_id: str) -> Response:
         project = self.project(project_id)
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        version = filters.validated_data.get("version")
+        filters = query_filters(self.FilterSerializer, request.query_params)
+        version = filters.get("version")
         if version is not None:
             selectors.version_get(tenant=self.tenant, project=project, number=version)
-        positions = selectors.position_list(
-            tenant=self.tenant, project=project, **filters.validated_data
-        ).values(*POSITION_FIELDS, "ordinal")
+        positions = selectors.position_list(tenant=self.tenant, project=project, **filters).values(
+            *POSITION_FIELDS, "ordinal"
+        )
         paginator = self.pagination_class()
         page: list[Any] | None = paginator.paginate_queryset(positions, request, view=self)
         return paginator.get_paginated_response(PositionOutputSerializer(page, many=True).data)
