@@ -271,7 +271,7 @@ def _position(row: tuple) -> AuditPosition:
     takeoff = row[_TAKEOFF]
     if takeoff.__class__ is str:
         takeoff = json.loads(takeoff) if takeoff != "[]" else ()
-    return AuditPosition(row[0], *row[2:_TAKEOFF], takeoff or ())
+    return AuditPosition._make((row[0], *row[2:_TAKEOFF], takeoff or ()))
 
 
 def _reference(

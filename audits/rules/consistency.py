@@ -40,6 +40,7 @@ def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
         if len(prices) < 2 or (low > 0 and high / low - 1 <= tolerance):
             continue
         common = prices.most_common()
+        majority: Decimal | None
         majority, majority_count = common[0]
         if majority_count * 2 <= len(members):
             majority = None  # no price most of them share: every one is in question
