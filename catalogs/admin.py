@@ -97,7 +97,7 @@ class CatalogItemAdmin(ReadOnlyAdmin):
     """Read-only: an item changes with the catalog's next edition."""
 
     list_display = ["code", "catalog", "description", "unit", "unit_price", "changed_in_version"]
-    list_filter = [("catalog", admin.RelatedOnlyFieldListFilter), "changed_in_version"]
+    list_filter = ["catalog", "changed_in_version"]
     search_fields = ["code", "description"]
     list_select_related = ["catalog"]
 

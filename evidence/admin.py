@@ -22,7 +22,7 @@ class AttachmentInline(admin.TabularInline):
 @admin.register(Evidence)
 class EvidenceAdmin(ReadOnlyAdmin):
     list_display = ["name", "tenant", "kind", "human_size", "content_type", "project", "created_at"]
-    list_filter = ["kind", "text_status", "content_type"]
+    list_filter = ["kind", "text_status", "content_type", "tenant"]
     search_fields = ["name", "sha256", "tenant__slug"]
     list_select_related = ["tenant", "project"]
     exclude = ["text"]

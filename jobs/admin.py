@@ -50,7 +50,7 @@ class JobAdmin(TenantScopedAdmin):
         "created_at",
         "finished_at",
     ]
-    list_filter = [("tenant", admin.RelatedOnlyFieldListFilter), KindFilter, "status"]
+    list_filter = ["tenant", KindFilter, "status"]
     list_select_related = ["tenant", "project"]
     search_fields = ["=id", "kind", "tenant__slug"]
     date_hierarchy = "created_at"

@@ -6,27 +6,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.db.models.functions import Substr
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.html import format_html
 
 from core.errors import ApiError
-from projects.models import BudgetVersion, Comment, Position, Project
-from projects.selectors import valid_in
-from projects.services import position_edit, project_archive, project_create, project_update
+from projects.admin.positions import positions_url
+from projects.models import BudgetVersion, Comment, Project
+from projects.services import project_archive, project_create, project_update
 from projects.services.imports import budget_import_start
-from projects.services.versions import EDITABLE_FIELDS
-from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_tenant_ids
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
 
-CODE_GROUP_LENGTH = 3  # ÚRS/KROS codes start with their work class: 131… excavation, 274… footings
-FILTER_CHOICES_LIMIT = 200
-
-
-def _positions_url(project_id: object, version: object = None) -> str:
-    url = reverse("admin:projects_position_changelist") + f"?project={project_id}"
-    return url + (f"&version={version}" if version is not None else "")
+_positions_url = positions_url
 
 
 class ImportForm(forms.Form):
@@ -206,172 +197,6 @@ class BudgetVersionAdmin(ReadOnlyAdmin):
         return format_html(
             "<a href='{}'>browse</a>", _positions_url(version.project_id, version.number)
         )
-
-
-def _selected_project(request: HttpRequest) -> str | None:
-    return request.GET.get("project") or None
-
-
-class ProjectFilter(admin.SimpleListFilter):
-    title = "project"
-    parameter_name = "project"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        projects = Project.objects.all()
-        tenant_ids = admin_tenant_ids(request)
-        if tenant_ids is not None:
-            projects = projects.filter(tenant_id__in=tenant_ids)
-        selected = _selected_project(request)
-        recent = list(projects.exclude(pk=selected)[:20]) if selected else list(projects[:20])
-        chosen = list(projects.filter(pk=selected)) if selected else []
-        return [(str(p.pk), str(p)) for p in [*chosen, *recent]]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(project=self.value()) if self.value() else queryset
-
-
-class VersionFilter(admin.SimpleListFilter):
-    """The rows of one version; the current version unless told otherwise."""
-
-    title = "version"
-    parameter_name = "version"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        options = [("all", "All versions' rows")]
-        project = _selected_project(request)
-        if project:
-            numbers = BudgetVersion.objects.filter(project=project).values_list("number", flat=True)
-            options += [(str(n), f"Version {n}") for n in numbers[:FILTER_CHOICES_LIMIT]]
-        return options
-
-    def choices(self, changelist):
-        yield {
-            "selected": self.value() is None,
-            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-            "display": "Current",
-        }
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
-            return queryset.filter(valid_to__isnull=True)
-        if self.value() == "all":
-            return queryset
-        return queryset.filter(valid_in(int(self.value())))
-
-
-class SectionFilter(admin.SimpleListFilter):
-    title = "section"
-    parameter_name = "section"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        project = _selected_project(request)
-        if not project:
-            return []
-        sections = (
-            Position.objects.filter(project=project)
-            .exclude(section="")
-            .order_by("section")
-            .values_list("section", flat=True)
-            .distinct()[:FILTER_CHOICES_LIMIT]
-        )
-        return [(s, s) for s in sections]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(section=self.value()) if self.value() else queryset
-
-
-class CodeGroupFilter(admin.SimpleListFilter):
-    title = "code group"
-    parameter_name = "code"
-
-    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
-        project = _selected_project(request)
-        if not project:
-            return []
-        groups = (
-            Position.objects.filter(project=project)
-            .exclude(code="")
-            .annotate(group=Substr("code", 1, CODE_GROUP_LENGTH))
-            .order_by("group")
-            .values_list("group", flat=True)
-            .distinct()[:FILTER_CHOICES_LIMIT]
-        )
-        return [(g, f"{g}…") for g in groups]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(code__startswith=self.value()) if self.value() else queryset
-
-
-@admin.register(Position)
-class PositionAdmin(TenantScopedAdmin):
-    """Rows of the current version are edited through `position_edit` (a new version); rows of
-    old versions are read-only."""
-
-    list_display = [
-        "line_key",
-        "project",
-        "section",
-        "code",
-        "short_description",
-        "quantity",
-        "unit",
-        "unit_price",
-        "total_price",
-        "audit_status",
-        "valid_from",
-        "valid_to",
-    ]
-    list_filter = [ProjectFilter, VersionFilter, "audit_status", SectionFilter, CodeGroupFilter]
-    search_fields = ["line_key", "code", "description"]
-    list_select_related = ["project"]
-    ordering = ["project", "ordinal", "valid_from"]
-    fields = [
-        "project",
-        "line_key",
-        "section",
-        "position_number",
-        *EDITABLE_FIELDS,
-        "audit_status",
-        "source_line",
-        "valid_from",
-        "valid_to",
-    ]
-
-    @admin.display(description="Description")
-    def short_description(self, position: Position) -> str:
-        text = position.description
-        return text if len(text) <= 80 else text[:79] + "…"
-
-    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
-        if obj is not None and obj.is_current:
-            return [name for name in self.fields if name not in EDITABLE_FIELDS]
-        return list(self.fields)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def save_model(self, request: HttpRequest, obj: Position, form, change: bool) -> None:
-        changes = {name: form.cleaned_data[name] for name in form.changed_data}
-        position, version = position_edit(
-            project=obj.project,
-            position_id=obj.pk,
-            changes=changes,
-            created_by=request.user,
-            actor=request.user.get_username(),
-        )
-        # The admin goes on with `obj`: point it at the row that replaced the edited one.
-        obj.pk = obj.id = position.pk
-        if version is not None:
-            self.message_user(request, f"Version {version.number} created.", messages.SUCCESS)
 
 
 @admin.register(Comment)

@@ -1,0 +1,26 @@
+"""The tenants app's admin, and the bases every tenant-owned ModelAdmin is built on."""
+
+from tenants.admin import tenants, users  # noqa: F401 - registers the ModelAdmins
+from tenants.admin.base import (
+    KnownCountPaginator,
+    ReadOnlyAdmin,
+    ScopedRelatedFilter,
+    TenantFilter,
+    TenantScopedAdmin,
+    admin_tenant_ids,
+    admin_tenants,
+    grouped_facets,
+    scoped,
+)
+
+__all__ = [
+    "KnownCountPaginator",
+    "ReadOnlyAdmin",
+    "ScopedRelatedFilter",
+    "TenantFilter",
+    "TenantScopedAdmin",
+    "admin_tenant_ids",
+    "admin_tenants",
+    "grouped_facets",
+    "scoped",
+]
