@@ -53,6 +53,27 @@ class Policy:
     cost_amber_above: Decimal = Decimal("0.10")
     cost_amber_below: Decimal = Decimal("-0.10")
 
+    def problems(self) -> dict[str, str]:
+        """What makes these thresholds unusable, by field (empty when they are fine): negative
+        tolerances (every position would fail the arithmetic check), an amber band at or above
+        the red one, a lower bound that is not below the catalog price."""
+        found: dict[str, str] = {}
+        for name in ("arithmetic_abs_tolerance", "arithmetic_rel_tolerance"):
+            if getattr(self, name) < 0:
+                found[name] = "A tolerance cannot be negative."
+        if self.arithmetic_rel_tolerance > 1:
+            found.setdefault("arithmetic_rel_tolerance", "At most 1 (100 %).")
+        if self.cost_amber_above < 0:
+            found["cost_amber_above"] = "Amber starts at or above the catalog price: 0 or more."
+        if self.cost_red_above <= self.cost_amber_above:
+            found["cost_red_above"] = (
+                f"Red must start above amber ({self.cost_amber_above}): a position turns amber "
+                "before it turns red."
+            )
+        if not Decimal(-1) <= self.cost_amber_below <= 0:
+            found["cost_amber_below"] = "Below the catalog price: between -1 (−100 %) and 0."
+        return found
+
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any]) -> "Policy":
         unknown = set(overrides) - set(cls.__dataclass_fields__)

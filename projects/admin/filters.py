@@ -6,26 +6,17 @@ in one GROUP BY rather than one subquery per choice."""
 import uuid
 from typing import Any
 
-from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Substr
 from django.http import HttpRequest
 
 from projects.models import BudgetVersion, Position, Project
 from projects.selectors import valid_in
-from tenants.admin import grouped_facets, scoped
+from tenants.admin import CheckedFilter, grouped_facets, memo, scoped
 
 CODE_GROUP_LENGTH = 3  # ÚRS/KROS codes start with their work class: 131… excavation, 274… footings
 FILTER_CHOICES_LIMIT = 200
 RECENT_PROJECTS = 20
-
-
-def _memo(request: HttpRequest, key: str, compute: Any) -> Any:
-    """Compute once per request: Django builds the filters again for every facet count."""
-    cache = request.__dict__.setdefault("_kalkula_filter_cache", {})
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
 
 
 def selected_project(request: HttpRequest) -> Project | None:
@@ -43,33 +34,7 @@ def selected_project(request: HttpRequest) -> Project | None:
         projects = scoped(request, Project.objects.all()).select_related("current_version")
         return projects.filter(pk=project_id).first()
 
-    return _memo(request, "project", find)
-
-
-class CheckedFilter(admin.SimpleListFilter):
-    """A simple filter whose value is checked first: one that does not fit is dropped, with a
-    message naming it, and the list is shown without it."""
-
-    def __init__(self, request: HttpRequest, params: dict, model: Any, model_admin: Any) -> None:
-        values = params.get(self.parameter_name)
-        if values:
-            problem = self.check(request, values[-1])
-            if problem:
-                params.pop(self.parameter_name)
-                # Once: Django builds the filters again for each facet count, some of them while
-                # the page renders, after its messages are shown.
-                _memo(
-                    request,
-                    f"message-{self.parameter_name}",
-                    lambda: messages.error(
-                        request, f"{self.parameter_name}={values[-1]!r}: {problem}"
-                    ),
-                )
-        super().__init__(request, params, model, model_admin)
-
-    def check(self, request: HttpRequest, value: str) -> str | None:
-        """Why `value` does not fit, or None."""
-        return None
+    return memo(request, "project", find)
 
 
 class ProjectFilter(CheckedFilter):
@@ -92,7 +57,7 @@ class ProjectFilter(CheckedFilter):
             recent = list(projects.order_by("-created_at")[:RECENT_PROJECTS])
             return [(str(p.pk), p.name) for p in ([chosen] if chosen else []) + recent]
 
-        return _memo(request, "project-choices", compute)
+        return memo(request, "project-choices", compute)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(project_id=self.value()) if self.value() else queryset
@@ -137,7 +102,7 @@ class VersionFilter(CheckedFilter):
                 options += [(str(n), f"Version {n}") for n in numbers[:FILTER_CHOICES_LIMIT]]
             return options
 
-        return _memo(request, "version-choices", compute)
+        return memo(request, "version-choices", compute)
 
     def choices(self, changelist: Any) -> Any:
         yield {
@@ -185,7 +150,7 @@ class SectionFilter(CheckedFilter):
             )
             return [(s, s) for s in sections]
 
-        return _memo(request, "section-choices", compute)
+        return memo(request, "section-choices", compute)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(section=self.value()) if self.value() else queryset
@@ -216,7 +181,7 @@ class CodeGroupFilter(CheckedFilter):
             )
             return [(g, f"{g}…") for g in groups]
 
-        return _memo(request, "code-choices", compute)
+        return memo(request, "code-choices", compute)
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(code__startswith=self.value()) if self.value() else queryset

@@ -2,6 +2,7 @@
 
 from tenants.admin import tenants, users  # noqa: F401 - registers the ModelAdmins
 from tenants.admin.base import (
+    CheckedFilter,
     KnownCountPaginator,
     ReadOnlyAdmin,
     ScopedRelatedFilter,
@@ -10,10 +11,12 @@ from tenants.admin.base import (
     admin_tenant_ids,
     admin_tenants,
     grouped_facets,
+    memo,
     scoped,
 )
 
 __all__ = [
+    "CheckedFilter",
     "KnownCountPaginator",
     "ReadOnlyAdmin",
     "ScopedRelatedFilter",
@@ -22,5 +25,6 @@ __all__ = [
     "admin_tenant_ids",
     "admin_tenants",
     "grouped_facets",
+    "memo",
     "scoped",
 ]

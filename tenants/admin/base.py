@@ -3,6 +3,7 @@ look up and count only rows of the tenants they administer; query parameters tha
 (a malformed id, a number that is not one, a lookup that is not allowed) give the list with an
 error message instead of an error page; read-only pages show no Save button."""
 
+import uuid
 from typing import Any
 
 from django.contrib import admin, messages
@@ -72,11 +73,52 @@ def is_scoped_model(model: type[Model]) -> bool:
     )
 
 
-class TenantFilter(admin.SimpleListFilter):
+def memo(request: HttpRequest, key: str, compute: Any) -> Any:
+    """Compute once per request: Django builds the filters again for every facet count."""
+    cache = request.__dict__.setdefault("_kalkula_filter_cache", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+class CheckedFilter(admin.SimpleListFilter):
+    """A simple filter whose value is checked first: one that does not fit is dropped, with a
+    message naming it, and the list is shown without it."""
+
+    def __init__(self, request: HttpRequest, params: dict, model: Any, model_admin: Any) -> None:
+        values = params.get(self.parameter_name)
+        if values:
+            problem = self.check(request, values[-1])
+            if problem:
+                params.pop(self.parameter_name)
+                # Once: Django builds the filters again for each facet count, some of them while
+                # the page renders, after its messages are shown.
+                memo(
+                    request,
+                    f"message-{self.parameter_name}",
+                    lambda: messages.error(
+                        request, f"{self.parameter_name}={values[-1]!r}: {problem}"
+                    ),
+                )
+        super().__init__(request, params, model, model_admin)
+
+    def check(self, request: HttpRequest, value: str) -> str | None:
+        """Why `value` does not fit, or None."""
+        return None
+
+
+class TenantFilter(CheckedFilter):
     """The staff user's tenants only (a plain `tenant` filter would list every tenant's slug)."""
 
     title = "tenant"
     parameter_name = "tenant__id__exact"
+
+    def check(self, request: HttpRequest, value: str) -> str | None:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            return "not a tenant id; showing every tenant."
+        return None
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         tenants = admin_tenants(request).only("id", "slug")[:RELATED_FILTER_LIMIT]

@@ -7,13 +7,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from audits.models import AuditPolicy, AuditReport, Finding, Waiver
+from audits.models import AuditReport, Finding, Waiver
 from audits.reports import report_chain_verify
 from audits.start import audit_start
 from core.errors import ApiError
 from projects.admin import ProjectAdmin, ProjectFilter
 from projects.models import Project
-from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
+from tenants.admin import ReadOnlyAdmin
 
 # The project admin with the audit action: audits is the app above projects that knows how.
 admin.site.unregister(Project)
@@ -36,21 +36,6 @@ class AuditedProjectAdmin(ProjectAdmin):
             self.message_user(
                 request, f"Audit job {job.id} started for {project}.", messages.SUCCESS
             )
-
-
-@admin.register(AuditPolicy)
-class AuditPolicyAdmin(TenantScopedAdmin):
-    list_display = [
-        "tenant",
-        "arithmetic_abs_tolerance",
-        "arithmetic_rel_tolerance",
-        "cost_red_above",
-        "cost_amber_above",
-        "cost_amber_below",
-        "updated_at",
-    ]
-    list_select_related = ["tenant"]
-    search_fields = ["tenant__slug"]
 
 
 @admin.register(Finding)
