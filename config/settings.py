@@ -60,7 +60,10 @@ X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Before the admin: its templates (admin/base_site.html, the dashboard) and static files
+    # (kalkula/) override and extend the admin's.
+    "core",
+    "config.apps.KalkulaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -110,6 +110,10 @@ def count(value: Any) -> SafeString:
     return format_html('<span class="kk-num">{}</span>', grouped(number, 0))
 
 
+def badge_class(status: Any) -> str:
+    return f"kk-badge kk-{BADGE_TONES.get(str(status), 'neutral')}"
+
+
 def badge(status: Any, label: str | None = None) -> SafeString:
     """A status word as a coloured badge."""
     if status is None or status == "":

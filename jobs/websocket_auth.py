@@ -13,15 +13,25 @@ from django.http.request import split_domain_port, validate_host
 
 from core.errors import ApiError
 from tenants.authentication import parse_api_key_header
-from tenants.context import TENANT_HEADER, TenantContext, resolve_tenant_context
+from tenants.context import (
+    SESSION_TENANT_KEY,
+    TENANT_HEADER,
+    TenantContext,
+    resolve_tenant_context,
+)
 from tenants.services import api_key_authenticate
 
 
 def websocket_tenant_context(
-    *, authorization: str | None, user: AbstractBaseUser | None, tenant_slug: str | None
+    *,
+    authorization: str | None,
+    user: AbstractBaseUser | None,
+    tenant_slug: str | None,
+    session: Any = None,
 ) -> TenantContext:
     """From an `Authorization: Api-Key` header, else from the session's user (who names a tenant
-    with `?tenant=<slug>` or the X-Tenant header when in several). Raises ApiError."""
+    with `?tenant=<slug>` or the X-Tenant header when in several, else the tenant their session
+    chose). Raises ApiError."""
     if authorization is not None:
         raw_key = parse_api_key_header(authorization)
         if not raw_key:
@@ -36,6 +46,8 @@ def websocket_tenant_context(
                 code="invalid_api_key", message="Unknown or revoked API key.", status_code=401
             )
         return resolve_tenant_context(api_key=api_key, user=None)
+    if not tenant_slug and session is not None:
+        tenant_slug = session.get(SESSION_TENANT_KEY)
     return resolve_tenant_context(api_key=None, user=user, tenant_slug=tenant_slug)
 
 
@@ -57,6 +69,7 @@ class TenantContextMiddleware(BaseMiddleware):
                 authorization=authorization.decode("latin1") if authorization else None,
                 user=scope.get("user"),
                 tenant_slug=tenant_slug,
+                session=scope.get("session"),
             )
         except ApiError as exc:
             scope["auth_error"] = {"code": exc.error_code, "message": str(exc.detail)}
