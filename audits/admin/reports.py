@@ -1,5 +1,5 @@
-"""Admin for audits: the tenant policies (editable), findings, waivers and reports (read-only;
-reports have a chain check), and the audit action on projects."""
+"""Admin for audit findings, waivers and reports: read-only lists that link to each other and to
+the positions and projects they are about; reports have a chain check."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -9,33 +9,17 @@ from django.utils.html import format_html
 
 from audits.models import AuditReport, Finding, Waiver
 from audits.reports import report_chain_verify
-from audits.start import audit_start
-from core.errors import ApiError
-from projects.admin import ProjectAdmin, ProjectFilter
-from projects.models import Project
+from core.display import badge, count, json_table
+from projects.admin import ProjectFilter
 from tenants.admin import ReadOnlyAdmin
 
-# The project admin with the audit action: audits is the app above projects that knows how.
-admin.site.unregister(Project)
 
-
-@admin.register(Project)
-class AuditedProjectAdmin(ProjectAdmin):
-    actions = [*ProjectAdmin.actions, "audit"]
-
-    @admin.action(description="Audit the current version of the selected projects")
-    def audit(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for project in queryset.select_related("tenant"):
-            try:
-                job = audit_start(
-                    project=project, actor=request.user.get_username(), created_by=request.user
-                )
-            except ApiError as exc:  # archived, no budget, another import or audit running, …
-                self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)
-                continue
-            self.message_user(
-                request, f"Audit job {job.id} started for {project}.", messages.SUCCESS
-            )
+def _findings_url(project_id: object, version: object = None, line_key: str = "") -> str:
+    url = reverse("admin:projects_project_findings", args=[project_id])
+    query = [f"version={version}"] if version is not None else []
+    if line_key:
+        query.append(f"line_key={line_key}")
+    return url + ("?" + "&".join(query) if query else "")
 
 
 @admin.register(Finding)
@@ -45,26 +29,63 @@ class FindingAdmin(ReadOnlyAdmin):
         "project",
         "version_number",
         "rule",
-        "recommendation",
+        "shown_recommendation",
         "short_reasoning",
         "catalog_version",
         "source_line",
         "created_at",
     ]
-    list_filter = [ProjectFilter, "recommendation", "role", "rule"]
+    list_filter = [ProjectFilter, "recommendation", "role"]
     search_fields = ["line_key", "reasoning"]
     list_select_related = ["project", "version"]
     ordering = ["project", "version", "line_key", "rule"]
-    show_full_result_count = False
+    fields = [
+        "project",
+        "version_number",
+        "position_link",
+        "line_key",
+        "rule",
+        "role",
+        "shown_recommendation",
+        "confidence",
+        "reasoning",
+        "suggested_fix",
+        "shown_evidence",
+        "catalog",
+        "catalog_version",
+        "source_line",
+        "report",
+        "waivers",
+        "created_at",
+    ]
+    readonly_fields = fields
 
     @admin.display(description="Version", ordering="version__number")
     def version_number(self, finding: Finding) -> int:
         return finding.version.number
 
+    @admin.display(description="recommendation", ordering="recommendation")
+    def shown_recommendation(self, finding: Finding) -> str:
+        return badge(finding.recommendation)
+
     @admin.display(description="Reasoning")
     def short_reasoning(self, finding: Finding) -> str:
         text = finding.reasoning
         return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="position")
+    def position_link(self, finding: Finding) -> str:
+        url = reverse("admin:projects_position_change", args=[finding.position_id])
+        return format_html('<a href="{}">{}</a>', url, finding.line_key)
+
+    @admin.display(description="evidence")
+    def shown_evidence(self, finding: Finding) -> str:
+        return json_table(finding.evidence)
+
+    @admin.display(description="waivers")
+    def waivers(self, finding: Finding) -> str:
+        url = _findings_url(finding.project_id, finding.version.number, finding.line_key)
+        return format_html('<a href="{}">waive or withdraw on the findings page</a>', url)
 
 
 @admin.register(Waiver)
@@ -76,12 +97,22 @@ class WaiverAdmin(ReadOnlyAdmin):
         "reason",
         "actor",
         "created_at",
-        "withdrawn_at",
+        "state",
         "withdrawn_by",
     ]
     list_filter = [ProjectFilter, ("withdrawn_at", admin.EmptyFieldListFilter)]
     search_fields = ["line_key", "reason", "actor"]
-    list_select_related = ["project"]
+    list_select_related = ["project", "version"]
+    readonly_fields = ["findings"]
+
+    @admin.display(description="state", ordering="withdrawn_at")
+    def state(self, waiver: Waiver) -> str:
+        return badge("withdrawn" if waiver.withdrawn_at else "active")
+
+    @admin.display(description="findings")
+    def findings(self, waiver: Waiver) -> str:
+        url = _findings_url(waiver.project_id, waiver.version.number, waiver.line_key)
+        return format_html('<a href="{}">the finding and its position</a>', url)
 
 
 @admin.register(AuditReport)
@@ -90,9 +121,9 @@ class AuditReportAdmin(ReadOnlyAdmin):
         "number",
         "project",
         "version_number",
-        "green_count",
-        "amber_count",
-        "red_count",
+        "greens",
+        "ambers",
+        "reds",
         "finding_count",
         "short_sha256",
         "actor",
@@ -100,12 +131,24 @@ class AuditReportAdmin(ReadOnlyAdmin):
     ]
     list_filter = [ProjectFilter]
     list_select_related = ["project", "version"]
-    readonly_fields = ["document_link"]
+    readonly_fields = ["document_link", "findings_link"]
     actions = ["verify_chain"]
 
     @admin.display(description="Version", ordering="version__number")
     def version_number(self, report: AuditReport) -> int:
         return report.version.number
+
+    @admin.display(description="green", ordering="green_count")
+    def greens(self, report: AuditReport) -> str:
+        return count(report.green_count)
+
+    @admin.display(description="amber", ordering="amber_count")
+    def ambers(self, report: AuditReport) -> str:
+        return count(report.amber_count)
+
+    @admin.display(description="red", ordering="red_count")
+    def reds(self, report: AuditReport) -> str:
+        return count(report.red_count)
 
     @admin.display(description="SHA-256")
     def short_sha256(self, report: AuditReport) -> str:
@@ -114,7 +157,15 @@ class AuditReportAdmin(ReadOnlyAdmin):
     @admin.display(description="Document")
     def document_link(self, report: AuditReport) -> str:
         url = reverse("admin:evidence_evidence_change", args=[report.document_id])
-        return format_html('<a href="{}">{}</a>', url, report.document_id)
+        download = reverse("admin:evidence_evidence_download", args=[report.document_id])
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">download</a>', url, report.document_id, download
+        )
+
+    @admin.display(description="Findings")
+    def findings_link(self, report: AuditReport) -> str:
+        url = _findings_url(report.project_id, report.version.number)
+        return format_html('<a href="{}">findings of version {}</a>', url, report.version.number)
 
     @admin.action(description="Verify the chains of the selected reports' projects")
     def verify_chain(self, request: HttpRequest, queryset: QuerySet) -> None:
