@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.display import badge_class, json_table
 from core.errors import ApiError
@@ -81,7 +81,7 @@ def result_html(job: Job) -> str:
                 links.append(format_html('<a class="button" href="{}">Download</a>', download))
     return format_html(
         '<div class="kk-tools">{}</div>{}',
-        format_html("".join(str(link) for link in links)) if links else "",
+        format_html_join("", "{}", ((link,) for link in links)),
         json_table(job.result),
     )
 

@@ -10,6 +10,7 @@ rows, its slug or name, its users' names, or the distinctive text the probe writ
 (markers that are part of the probe's own URL are not counted: the admin echoes its query string).
 """
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,6 +201,53 @@ def probe_urls(staff: Any, victim: Victim) -> Iterator[str]:
                 )
 
 
+# Which model a path parameter of an admin page names.
+PARAM_MODELS = {
+    "project_id": "projects.Project",
+    "job_id": "jobs.Job",
+    "evidence_id": "evidence.Evidence",
+    "finding_id": "audits.Finding",
+    "waiver_id": "audits.Waiver",
+}
+_PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+
+
+def page_urls(victim: Victim) -> Iterator[str]:
+    """The pages every ModelAdmin adds (get_urls), their parameters filled with the victim's
+    ids (a version number: 1). A parameter the probe cannot fill fails the probe: teach it."""
+    for model_admin in admin.site._registry.values():
+        for pattern in model_admin.get_urls():
+            route = str(pattern.pattern)
+            if not route or "<path:object_id>" in route or not _PARAM.search(route):
+                continue
+            url = route
+            for match in _PARAM.finditer(route):
+                converter, name = match.group("converter") or "str", match.group("name")
+                if converter == "int":
+                    value = "1"
+                elif name in PARAM_MODELS:
+                    value = str(victim.objects[_model(PARAM_MODELS[name])].pk)
+                elif name == "id" and issubclass(model_admin.model, get_user_model()):
+                    value = str(victim.objects[Membership].user.pk)  # a user's password page
+                else:
+                    raise AssertionError(f"{route}: cannot fill <{name}>, teach PARAM_MODELS")
+                url = url.replace(match.group(0), value, 1)
+            opts = model_admin.model._meta
+            yield f"/admin/{opts.app_label}/{opts.model_name}/{url}"
+
+
+def victim_snapshot(victim: Victim) -> dict[str, list]:
+    from django.forms.models import model_to_dict
+
+    return {
+        model._meta.label: sorted(
+            (model_to_dict(row) for row in model.objects.filter(tenant=victim.tenant)),
+            key=lambda row: str(row.get("id")),
+        )
+        for model in victim.objects
+    }
+
+
 class _NoMessages:
     def add(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -207,14 +255,23 @@ class _NoMessages:
 
 def probe_admin_isolation(*, client: Client, staff: Any, victim: Victim) -> list[str]:
     failures = []
-    for url in dict.fromkeys(probe_urls(staff, victim)):
+    before = victim_snapshot(victim)
+    pages = list(page_urls(victim))
+    for url in pages:
+        response = client.post(url, {"reason": "probe", "body": "probe", "format": "csv"})
+        if response.status_code >= 500:
+            failures.append(f"POST {url}: {response.status_code}")
+    if victim_snapshot(victim) != before:
+        failures.append("the probe's POSTs changed the other tenant's data")
+    for url in dict.fromkeys([*probe_urls(staff, victim), *pages]):
         # Followed, so that a message about the address (an object "does not exist") is shown
         # on this page, where the address's own markers are discounted, not on the next one.
         response = client.get(url, follow=True)
         if response.status_code >= 500:
             failures.append(f"GET {url}: {response.status_code}")
             continue
-        body = response.content.decode(errors="replace")
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        body = content.decode(errors="replace")
         echoed = unquote_plus(url)
         shown = sorted(m for m in victim.markers if m in body and m not in echoed)
         if shown:

@@ -3,6 +3,7 @@ project admin again): running an audit of a chosen version against a chosen cata
 findings per position with waive and withdraw, documents attached to findings, and the reports
 with their chain check. Everything through the services the API uses."""
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -213,11 +214,13 @@ class AuditedProjectAdmin(ProjectAdmin):
 
     def attach_view(self, request: HttpRequest, project: Project, finding_id: Any) -> HttpResponse:
         finding = _finding_or_none(project, finding_id)
+        try:
+            evidence_id = uuid.UUID(request.POST.get("evidence", ""))
+        except ValueError:
+            evidence_id = None
         evidence = (
-            Evidence.objects.for_tenant(project.tenant)
-            .filter(pk=request.POST.get("evidence") or None)
-            .first()
-            if request.method == "POST"
+            Evidence.objects.for_tenant(project.tenant).filter(pk=evidence_id).first()
+            if request.method == "POST" and evidence_id is not None
             else None
         )
         if finding is None or evidence is None:
