@@ -141,6 +141,7 @@ class JobDetailApi(TenantScopedGenericAPIView):
     serializer_class = JobOutputSerializer
 
     def get(self, request: Request, pk: str) -> Response:
+        """One job: its status, progress, step, input, result or error."""
         return Response(self.get_serializer(job_get(tenant=self.tenant, job_id=pk)).data)
 
 

@@ -6,11 +6,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from core.display import badge, count
-from tenants.admin.base import ReadOnlyAdmin, TenantScopedAdmin, admin_tenant_ids, scoped
+from core.errors import ApiError
+from tenants.admin.base import (
+    ReadOnlyAdmin,
+    TenantScopedAdmin,
+    admin_tenant_ids,
+    admin_tenants,
+    scoped,
+)
+from tenants.invitations import member_invite
 from tenants.models import ApiKey, Membership, RequestLog, Role, Tenant, UsageCounter
 from tenants.services import api_key_create, api_key_revoke
 
@@ -108,6 +119,12 @@ class TenantAdmin(admin.ModelAdmin):
         return request.user.is_superuser and super().has_delete_permission(request, obj)
 
 
+class InviteForm(forms.Form):
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none())
+    email = forms.EmailField(max_length=254)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
     form = MembershipForm
@@ -116,10 +133,72 @@ class MembershipAdmin(TenantScopedAdmin):
     search_fields = ["user__username", "user__email", "tenant__slug"]
     autocomplete_fields = ["user"]
     list_select_related = ["user", "tenant"]
+    actions = ["invite_again"]
+    change_list_template = "admin/tenants/membership/change_list.html"
 
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, **kwargs)
         return type("RequestMembershipForm", (form,), {"request": request})
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "invite/",
+                self.admin_site.admin_view(self.invite_view),
+                name="tenants_membership_invite",
+            ),
+            *super().get_urls(),
+        ]
+
+    def invite_view(self, request: HttpRequest) -> HttpResponse:
+        """Invite someone by e-mail (member_invite, as the API and the command)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = InviteForm(request.POST or None)
+        form.fields["tenant"].queryset = admin_tenants(request)
+        if request.method == "POST" and form.is_valid():
+            tenant = form.cleaned_data["tenant"]
+            try:
+                member_invite(
+                    tenant=tenant,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                    inviter_role=_own_role(request, tenant.pk),
+                    invited_by=request.user,
+                    site_url=request.build_absolute_uri("/"),
+                )
+            except ApiError as exc:
+                messages.error(request, str(exc.detail))
+            else:
+                messages.success(
+                    request, f"Invitation sent to {form.cleaned_data['email']} for {tenant.slug}."
+                )
+                return HttpResponseRedirect(reverse("admin:tenants_membership_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Invite a member",
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/tenants/membership/invite.html", context)
+
+    @admin.action(description="Send the selected members their invitation again")
+    def invite_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for membership in queryset.select_related("user", "tenant"):
+            email = membership.user.email or membership.user.get_username()
+            try:
+                member_invite(
+                    tenant=membership.tenant,
+                    email=email,
+                    role=membership.role,
+                    inviter_role=_own_role(request, membership.tenant_id),
+                    invited_by=request.user,
+                    site_url=request.build_absolute_uri("/"),
+                )
+            except ApiError as exc:
+                self.message_user(request, f"{email}: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, f"Invitation sent to {email}.", messages.SUCCESS)
 
 
 @admin.register(ApiKey)
