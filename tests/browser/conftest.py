@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 from tests.jobs.conftest import celery_worker, fast_jobs  # noqa: F401 - shared fixtures
 from tests.processes import ROOT, AsgiServer
@@ -21,7 +22,12 @@ PASSWORD = "pw-for-tests-only"
 
 class BrowserServer(AsgiServer):
     """uvicorn with its static files collected first (the admin's styles and kalkula/live.js),
-    as `make run` collects them."""
+    as `make run` collects them, keeping files where the worker processes look for them."""
+
+    def __init__(self, *, log_dir: Path) -> None:
+        super().__init__(log_dir=log_dir)
+        # The Celery worker (with services) reads uploads from its var/: the same one.
+        self.env["MEDIA_ROOT"] = str(Path(settings.VAR_DIR) / "media")
 
     def start(self) -> None:
         subprocess.run(
