@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from core.errors import ApiError
 from core.pagination import CursorPage
 from tenants.filters import RequestLogFilter
-from tenants.invitations import member_invite
+from tenants.invitations import MAX_EMAIL_LENGTH, member_invite
 from tenants.models import ApiKey, RequestLog, Role
 from tenants.scoping import TenantAPIView, TenantScopedGenericAPIView
 from tenants.selectors import api_key_list, request_log_list, tenant_usage
@@ -178,7 +178,7 @@ class InvitationCreateApi(TenantAPIView):
     write_role = Role.ADMIN
 
     class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
+        email = serializers.EmailField(max_length=MAX_EMAIL_LENGTH)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
     class OutputSerializer(serializers.Serializer):

@@ -21,6 +21,9 @@ from django.utils.http import urlsafe_base64_encode
 from core.errors import ApiError
 from tenants.models import Membership, Role, Tenant
 
+# A new user's name is their address: at most as long as a user name may be.
+MAX_EMAIL_LENGTH = 150
+
 
 @dataclass(frozen=True)
 class Invitation:
@@ -54,6 +57,8 @@ def member_invite(
     email = email.strip()
     try:
         validate_email(email)
+        if len(email) > MAX_EMAIL_LENGTH:
+            raise ValidationError("too long")
     except ValidationError:
         raise ApiError(
             code="invalid", message="email: not an e-mail address.", details={"email": ["invalid"]}

@@ -21,7 +21,7 @@ from tenants.admin.base import (
     admin_tenants,
     scoped,
 )
-from tenants.invitations import member_invite
+from tenants.invitations import MAX_EMAIL_LENGTH, member_invite
 from tenants.models import ApiKey, Membership, RequestLog, Role, Tenant, UsageCounter
 from tenants.services import api_key_create, api_key_revoke
 
@@ -121,7 +121,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 class InviteForm(forms.Form):
     tenant = forms.ModelChoiceField(queryset=Tenant.objects.none())
-    email = forms.EmailField(max_length=254)
+    email = forms.EmailField(max_length=MAX_EMAIL_LENGTH)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
 
