@@ -118,8 +118,9 @@ class EvidenceAdmin(ReadOnlyAdmin):
         )
         if request.method == "POST" and form.is_valid():
             uploaded = form.cleaned_data["file"]
-            upload = spool_fileobj(uploaded, name=uploaded.name)
+            upload = None
             try:
+                upload = spool_fileobj(uploaded, name=uploaded.name)  # refuses an oversize file
                 stored = evidence_store(
                     tenant=form.cleaned_data["tenant"],
                     upload=upload,
@@ -139,7 +140,8 @@ class EvidenceAdmin(ReadOnlyAdmin):
                     reverse("admin:evidence_evidence_change", args=[evidence.pk])
                 )
             finally:
-                upload.close()
+                if upload is not None:
+                    upload.close()
         context = {
             **self.admin_site.each_context(request),
             "title": "Upload a document",

@@ -178,10 +178,16 @@ class InvitationCreateApi(TenantAPIView):
     write_role = Role.ADMIN
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "InvitationCreate"
+
         email = serializers.EmailField(max_length=MAX_EMAIL_LENGTH)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Invitation"
+
         email = serializers.EmailField()
         role = serializers.CharField()
         tenant = serializers.CharField(help_text="The tenant's slug.")

@@ -90,11 +90,12 @@ class PositionAdmin(TenantScopedAdmin):
 
     @admin.display(description="Findings")
     def findings(self, position: Position) -> str:
-        url = reverse("admin:audits_finding_changelist")
+        url = reverse("admin:projects_project_findings", args=[position.project_id])
+        version = "" if position.is_current else f"version={position.valid_from}&"
         return format_html(
-            '<a href="{}?project={}&amp;q={}">findings of {}</a>',
+            '<a href="{}?{}line_key={}">findings of position {}</a>',
             url,
-            position.project_id,
+            version,
             position.line_key,
             position.line_key,
         )

@@ -112,3 +112,11 @@ def test_attach_a_document_to_a_position(root_client, tenant):
     assert any("'99'" in m for m in messages_of(unknown))
     neither = root_client.post(url, {"project": project.pk}, follow=True)
     assert any("either a position or a finding" in m for m in messages_of(neither))
+
+
+def test_an_oversize_upload_is_a_message(tenant_staff_client, tenant, settings):
+    settings.EVIDENCE_MAX_UPLOAD_BYTES = 10
+    response = upload(tenant_staff_client, tenant)
+    assert response.status_code == 200
+    assert any("larger than the limit" in m for m in messages_of(response))
+    assert not Evidence.objects.exists()
