@@ -61,6 +61,7 @@ class AuditCreateApi(ProjectScopedApi):
         description="Starts an `audit_project` job; its result names the report.",
     )
     def post(self, request: Request, project_id: str) -> Response:
+        """Starts an audit of a version (the current one by default) against a catalog."""
         project = self.project(project_id)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -158,6 +159,7 @@ class FindingListApi(ProjectScopedApi):
         responses=FindingOutputSerializer(many=True),
     )
     def get(self, request: Request, project_id: str) -> Response:
+        """The findings of a version (the current one by default), each with its active waiver."""
         project = self.project(project_id)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -214,6 +216,7 @@ class FindingWaiveApi(ProjectScopedApi):
         description="Waives the finding: it no longer counts toward its position's status.",
     )
     def post(self, request: Request, project_id: str, pk: str) -> Response:
+        """Waives the finding, with a reason."""
         project = self.project(project_id)
         finding = selectors.finding_get(tenant=self.tenant, project=project, finding_id=pk)
         payload = self.InputSerializer(data=request.data)
@@ -246,6 +249,7 @@ class WaiverListApi(ProjectScopedApi):
         description="Every waiver of the project, withdrawn ones too.",
     )
     def get(self, request: Request, project_id: str) -> Response:
+        """Every waiver of the project, withdrawn ones too."""
         project = self.project(project_id)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -273,6 +277,7 @@ class WaiverWithdrawApi(ProjectScopedApi):
         description="Withdraws the waiver: its finding counts again; the waiver stays listed.",
     )
     def post(self, request: Request, project_id: str, pk: str) -> Response:
+        """Withdraws the waiver."""
         project = self.project(project_id)
         waiver = selectors.waiver_get(tenant=self.tenant, project=project, waiver_id=pk)
         waiver = waiver_withdraw(waiver=waiver, by=actor_label(self.tenant_context))
@@ -326,6 +331,7 @@ class ReportListApi(ProjectScopedApi):
 
     @extend_schema(operation_id="reports_list", responses=ReportOutputSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
+        """The project's audit reports, newest first."""
         project = self.project(project_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
@@ -339,6 +345,7 @@ class ReportDetailApi(TenantAPIView):
 
     @extend_schema(responses=ReportOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
+        """One audit report: its counts, hashes and the link in its project's chain."""
         report = selectors.report_get(tenant=self.tenant, report_id=pk)
         return Response(ReportOutputSerializer(report).data)
 
@@ -359,5 +366,6 @@ class ReportVerifyApi(ProjectScopedApi):
         "statuses (with the active waivers) and the project's counts.",
     )
     def get(self, request: Request, project_id: str) -> Response:
+        """Verifies the project's chain of audit reports."""
         project = self.project(project_id)
         return Response(report_chain_verify(project=project).as_dict())

@@ -174,5 +174,6 @@ class AttachmentDetailApi(TenantScopedGenericAPIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, evidence_id: str, pk: str) -> Response:
+        """Detaches the document from the position or finding (the document stays)."""
         attachment_delete(attachment=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

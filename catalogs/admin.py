@@ -13,7 +13,9 @@ from django.utils.html import format_html
 
 from catalogs.models import Alert, CatalogEdition, CatalogItem, PriceCatalog
 from catalogs.services import alert_acknowledge, catalog_import_start
+from core.display import badge, money
 from core.errors import ApiError
+from jobs.admin import job_started_message
 from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_user
 
 
@@ -70,12 +72,7 @@ class PriceCatalogAdmin(TenantScopedAdmin):
                 except ApiError as exc:  # the monthly job quota
                     self.message_user(request, f"{catalog.name}: {exc.detail}", messages.ERROR)
                     return None
-                self.message_user(
-                    request,
-                    f"Import job {job.id} started for {catalog.name}: the version and the "
-                    "alerts appear when it finishes.",
-                    messages.SUCCESS,
-                )
+                job_started_message(request, job, f"Import of a new edition of {catalog.name}")
                 return None
         context = {
             **self.admin_site.each_context(request),
@@ -96,10 +93,14 @@ class PriceCatalogAdmin(TenantScopedAdmin):
 class CatalogItemAdmin(ReadOnlyAdmin):
     """Read-only: an item changes with the catalog's next edition."""
 
-    list_display = ["code", "catalog", "description", "unit", "unit_price", "changed_in_version"]
-    list_filter = [("catalog", admin.RelatedOnlyFieldListFilter), "changed_in_version"]
+    list_display = ["code", "catalog", "description", "unit", "price", "changed_in_version"]
+    list_filter = ["catalog", "changed_in_version"]
     search_fields = ["code", "description"]
     list_select_related = ["catalog"]
+
+    @admin.display(description="unit price", ordering="unit_price")
+    def price(self, item: CatalogItem) -> str:
+        return money(item.unit_price, item.catalog.currency)
 
 
 class AcknowledgedFilter(admin.SimpleListFilter):
@@ -121,16 +122,32 @@ class AlertAdmin(TenantScopedAdmin):
         "code",
         "project",
         "kind",
-        "position_number",
+        "position",
         "catalog",
         "catalog_version",
         "created_at",
-        "acknowledged_at",
+        "state",
     ]
-    list_filter = [AcknowledgedFilter, "kind"]
+    list_filter = [AcknowledgedFilter, "kind", "tenant"]
     search_fields = ["code", "line_key", "message", "project__name"]
     list_select_related = ["project", "catalog"]
     actions = ["acknowledge"]
+    readonly_fields = ["position"]
+
+    @admin.display(description="state", ordering="acknowledged_at")
+    def state(self, alert: Alert) -> str:
+        return badge("acknowledged" if alert.acknowledged_at else "open")
+
+    @admin.display(description="position")
+    def position(self, alert: Alert) -> str:
+        url = reverse("admin:projects_position_changelist")
+        return format_html(
+            '<a href="{}?project={}&amp;q={}">{}</a>',
+            url,
+            alert.project_id,
+            alert.position_number or alert.line_key,
+            alert.position_number or alert.line_key,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

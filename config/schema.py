@@ -1,8 +1,12 @@
-"""OpenAPI schema additions that hold for every endpoint: the error envelope, Idempotency-Key."""
+"""OpenAPI schema additions that hold for every endpoint: the error envelope, X-Tenant,
+Idempotency-Key, and descriptions of each operation's own."""
+
+import inspect
 
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiParameter
 
+from tenants.context import TENANT_HEADER
 from tenants.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tenants.idempotency import KEY_PATTERN as IDEMPOTENCY_KEY_PATTERN
 from tenants.scoping import TenantAPIView
@@ -14,6 +18,16 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     required=False,
     description="Repeat the POST with the same key and body within 24 h to get the first answer "
     "again without a second effect; the same key with another body is 422.",
+)
+
+_TENANT = OpenApiParameter(
+    name=TENANT_HEADER,
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="The tenant (its slug) to act for, for a signed-in user who belongs to several "
+    "(else the tenant chosen at /accounts/tenant/; `?tenant=<slug>` works too). API keys belong "
+    "to one tenant and ignore it.",
 )
 
 _ERROR_SCHEMA = {
@@ -47,13 +61,22 @@ _WRITE_METHODS = {"post", "put", "patch"}
 
 
 class AutoSchema(openapi.AutoSchema):
-    """drf-spectacular's schema, plus the Idempotency-Key header on tenant views' POSTs."""
+    """drf-spectacular's schema, plus the X-Tenant header on every tenant view's operation and
+    the Idempotency-Key header on their POSTs; each operation is described by its own method's
+    docstring (or its view's own), never by one inherited from a base class."""
 
     def get_override_parameters(self) -> list:
         parameters = super().get_override_parameters()
-        if self.method == "POST" and isinstance(self.view, TenantAPIView):
-            parameters = [*parameters, _IDEMPOTENCY_KEY]
+        if isinstance(self.view, TenantAPIView):
+            parameters = [*parameters, _TENANT]
+            if self.method == "POST":
+                parameters = [*parameters, _IDEMPOTENCY_KEY]
         return parameters
+
+    def get_description(self) -> str:
+        handler = getattr(self.view, self.method.lower(), None)
+        own = getattr(handler, "__doc__", None) or type(self.view).__dict__.get("__doc__")
+        return inspect.cleandoc(own) if own else ""
 
 
 def postprocess(result: dict, generator, request, public) -> dict:

@@ -60,7 +60,10 @@ X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # Before the admin: its templates (admin/base_site.html, the dashboard) and static files
+    # (kalkula/) override and extend the admin's.
+    "core",
+    "config.apps.KalkulaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -379,6 +382,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Browser users sign in at /accounts/login/ (Django's auth views); invitations and password
+# resets link back to KALKULA_SITE_URL when no request tells the address (the command).
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+KALKULA_SITE_URL = env_url("KALKULA_SITE_URL", schemes={"http", "https"}) or "http://127.0.0.1:8000"
+# Invitation links are Django's password-reset tokens: valid this long (3 days by default).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 24 * 3600, minimum=60)
+
+# E-mail (invitations, password resets): printed to the console unless EMAIL_HOST names a server.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kalkula <kalkula@localhost>")
+
 # last_used_at of an API key is written at most this often, not on every request.
 API_KEY_LAST_USED_RESOLUTION = timedelta(
     seconds=env_int("API_KEY_LAST_USED_RESOLUTION_SECONDS", 60)

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from config import health
 from core import exception_handler
 from evidence.views import evidence_file
+from tenants import accounts
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("tenants.urls")),
@@ -17,6 +18,11 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    # Browser users: the signed-in home page, choosing a tenant, and Django's own views to sign
+    # in and out, change a password and reset a forgotten one (an invitation's link too).
+    path("", accounts.home, name="home"),
+    path("accounts/tenant/", accounts.choose_tenant, name="choose_tenant"),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -131,6 +131,7 @@ class EvidenceListCreateApi(TenantScopedGenericAPIView):
         responses=EvidenceOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
+        """The tenant's documents, newest first; search by name or content with `q`."""
         rows = self.get_queryset().values(*EvidenceOutputSerializer.row_values())
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
@@ -139,6 +140,8 @@ class EvidenceListCreateApi(TenantScopedGenericAPIView):
         request={"multipart/form-data": InputSerializer}, responses={201: CreatedSerializer}
     )
     def post(self, request: Request) -> Response:
+        """Uploads a document (multipart `file`): stored once per tenant by its SHA-256, its type
+        sniffed from the bytes."""
         try:
             payload = self.InputSerializer(data=request.data)
             payload.is_valid(raise_exception=True)
@@ -184,6 +187,7 @@ class EvidenceDetailApi(TenantScopedGenericAPIView):
         return evidence_list(tenant=self.tenant)
 
     def get(self, request: Request, pk: str) -> Response:
+        """One document: its name, hash, size, type, kind and project."""
         return Response(self.get_serializer(self.get_object()).data)
 
 
@@ -202,6 +206,7 @@ class EvidenceDownloadApi(TenantScopedGenericAPIView):
         }
     )
     def get(self, request: Request, pk: str) -> HttpResponseRedirect:
+        """Redirects to a download link valid for at most five minutes; the download is logged."""
         context = self.tenant_context
         link = evidence_download_link(
             evidence=self.get_object(),

@@ -9,9 +9,9 @@ from core.errors import ApiError
 from core.pagination import CursorPage
 from jobs.models import Job, JobEvent
 from jobs.progress import job_event_data
-from jobs.registry import get_job_kind, job_kinds
+from jobs.registry import job_kinds
 from jobs.selectors import job_event_list, job_events_pending, job_get, job_list
-from jobs.services import job_cancel, job_create
+from jobs.services import job_cancel, job_start_direct
 from projects.models import Project
 from tenants.models import Role
 from tenants.ratelimit import JOBS
@@ -112,19 +112,6 @@ class JobListCreateApi(TenantScopedGenericAPIView):
     def post(self, request: Request) -> Response:
         payload = self.JobStartInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        kind_name = payload.validated_data["kind"]
-        direct = [kind.name for kind in job_kinds() if kind.direct]
-        if kind_name not in direct:
-            raise ApiError(
-                code="invalid_job_kind",
-                message=f"Job kind {kind_name!r} cannot be started here; one of {direct}.",
-                details={"kind": [f"Not a kind that can be started directly: {kind_name!r}."]},
-            )
-        kind = get_job_kind(kind_name)
-        try:
-            job_input = kind.validate_input(payload.validated_data["input"])
-        except serializers.ValidationError as exc:
-            raise serializers.ValidationError({"input": exc.detail}) from None
         project = None
         if payload.validated_data["project"] is not None:
             project = (
@@ -135,14 +122,19 @@ class JobListCreateApi(TenantScopedGenericAPIView):
             if project is None:
                 raise serializers.ValidationError({"project": ["No such project."]})
         context = self.tenant_context
-        job = job_create(
-            tenant=self.tenant,
-            kind=kind.name,
-            input=job_input,
-            project=project,
-            created_by=context.user,
-            created_by_key=context.api_key,
-        )
+        try:
+            job = job_start_direct(
+                tenant=self.tenant,
+                kind=payload.validated_data["kind"],
+                input=payload.validated_data["input"],
+                project=project,
+                created_by=context.user,
+                created_by_key=context.api_key,
+            )
+        except ApiError as exc:
+            if exc.error_code == "invalid" and "input" in (exc.details or {}):
+                raise serializers.ValidationError({"input": exc.details["input"]}) from None
+            raise
         return Response(JobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -151,6 +143,7 @@ class JobDetailApi(TenantScopedGenericAPIView):
     serializer_class = JobOutputSerializer
 
     def get(self, request: Request, pk: str) -> Response:
+        """One job: its status, progress, step, input, result or error."""
         return Response(self.get_serializer(job_get(tenant=self.tenant, job_id=pk)).data)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from redis.exceptions import RedisError
 
@@ -54,6 +55,15 @@ def context_still_valid(context: TenantContext) -> bool:
     grants: QuerySet[ApiKey] | QuerySet[Membership]
     if context.api_key is not None:
         grants = ApiKey.objects.filter(pk=context.api_key.pk, revoked_at__isnull=True)
+    elif context.user is not None and context.user.is_superuser:
+        # A superuser's access is their account's: still an active superuser, tenant active.
+        active = get_user_model().objects.filter(
+            pk=context.user.pk, is_active=True, is_superuser=True
+        )
+        return (
+            active.exists()
+            and Tenant.objects.filter(pk=context.tenant.pk, status=Tenant.Status.ACTIVE).exists()
+        )
     else:
         grants = Membership.objects.filter(tenant=context.tenant, user=context.user)
     return grants.filter(tenant__status=Tenant.Status.ACTIVE).exists()

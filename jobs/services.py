@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from rest_framework import serializers
 
 from core.db import RowReader, delete_in_batches
 from core.errors import ApiError
@@ -25,7 +26,7 @@ from jobs.errors import JobCancelled, JobInputError, JobLost, JobTransientError
 from jobs.heartbeat import Heartbeat
 from jobs.models import Job, JobEvent
 from jobs.progress import Progress
-from jobs.registry import get_job_kind
+from jobs.registry import get_job_kind, job_kinds
 from projects.models import Project
 from tenants.caches import forget_tenant_usage, usage_notification
 from tenants.models import ApiKey, Tenant, UsageCounter
@@ -129,6 +130,42 @@ def _insert_counted(job: Job) -> None:
         raise usage_refused(tenant=job.tenant, metric=UsageCounter.Metric.JOBS_STARTED, amount=1)
     job._state.adding, job._state.db = False, connection.alias
     forget_tenant_usage(tenant_id=job.tenant_id, notified=True)
+
+
+def job_start_direct(
+    *,
+    tenant: Tenant,
+    kind: str,
+    input: dict[str, Any] | None = None,
+    project: Project | None = None,
+    created_by: User | None = None,
+    created_by_key: ApiKey | None = None,
+) -> Job:
+    """Start a kind that may be started directly (the `selftest` diagnostic), its input cleaned by
+    the kind's serializer: the one way `POST /api/v1/jobs/` and the admin start one. Raises
+    ApiError `invalid_job_kind`, or `invalid` naming the bad input fields."""
+    direct = [job_kind.name for job_kind in job_kinds() if job_kind.direct]
+    if kind not in direct:
+        raise ApiError(
+            code="invalid_job_kind",
+            message=f"Job kind {kind!r} cannot be started here; one of {direct}.",
+            details={"kind": [f"Not a kind that can be started directly: {kind!r}."]},
+        )
+    job_kind = get_job_kind(kind)
+    try:
+        job_input = job_kind.validate_input(input or {})
+    except serializers.ValidationError as exc:
+        raise ApiError(
+            code="invalid", message="input: invalid.", details={"input": exc.detail}
+        ) from None
+    return job_create(
+        tenant=tenant,
+        kind=job_kind.name,
+        input=job_input,
+        project=project,
+        created_by=created_by,
+        created_by_key=created_by_key,
+    )
 
 
 def _exclusive_conflict(*, project: Project | None) -> ApiError:

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from core.errors import ApiError
 from core.pagination import CursorPage
 from tenants.filters import RequestLogFilter
+from tenants.invitations import MAX_EMAIL_LENGTH, member_invite
 from tenants.models import ApiKey, RequestLog, Role
 from tenants.scoping import TenantAPIView, TenantScopedGenericAPIView
 from tenants.selectors import api_key_list, request_log_list, tenant_usage
@@ -34,6 +35,7 @@ class MeApi(TenantAPIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
+        """Who you are here: the tenant, your role, the plan's quotas and this month's usage."""
         context = self.tenant_context
         tenant = context.tenant
         if context.api_key is not None:
@@ -92,11 +94,13 @@ class ApiKeyListCreateApi(TenantScopedGenericAPIView):
 
     @extend_schema(operation_id="api_keys_list", responses=ApiKeyOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
+        """The tenant's API keys, newest first, revoked ones too (never the secret)."""
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: CreatedSerializer})
     def post(self, request: Request) -> Response:
+        """Creates an API key with a role up to yours; the secret is in this answer only."""
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         # A key may not carry more power than whoever creates it.
@@ -122,9 +126,11 @@ class ApiKeyDetailApi(TenantScopedGenericAPIView):
     serializer_class = ApiKeyOutputSerializer
 
     def get(self, request: Request, pk: str) -> Response:
+        """One API key (never its secret)."""
         return Response(self.get_serializer(self.get_object()).data)
 
     def delete(self, request: Request, pk: str) -> Response:
+        """Revokes the key at once: its next request is refused and its open websockets close."""
         api_key = self.get_object()
         # As with creating one: no revoking a key that carries more power than whoever asks.
         if not Role.at_least(self.tenant_context.role, api_key.role):
@@ -175,3 +181,44 @@ class RequestLogListApi(TenantScopedGenericAPIView):
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class InvitationCreateApi(TenantAPIView):
+    write_role = Role.ADMIN
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "InvitationCreate"
+
+        email = serializers.EmailField(max_length=MAX_EMAIL_LENGTH)
+        role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Invitation"
+
+        email = serializers.EmailField()
+        role = serializers.CharField()
+        tenant = serializers.CharField(help_text="The tenant's slug.")
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        """Invites someone by e-mail as a member of this tenant with a role up to yours: a new user
+        gets a link to choose a password, an existing one a link to sign in. Admins and owners."""
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        context = self.tenant_context
+        member_invite(
+            tenant=self.tenant,
+            email=payload.validated_data["email"],
+            role=payload.validated_data["role"],
+            inviter_role=context.role,
+            invited_by=context.user,
+            site_url=request.build_absolute_uri("/"),
+        )
+        data = {
+            "email": payload.validated_data["email"],
+            "role": payload.validated_data["role"],
+            "tenant": self.tenant.slug,
+        }
+        return Response(data, status=status.HTTP_201_CREATED)

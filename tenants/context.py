@@ -3,12 +3,16 @@
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.http import HttpRequest
 from rest_framework.request import Request
 
 from core.errors import ApiError
-from tenants.models import ApiKey, Membership, Tenant
+from tenants.models import ApiKey, Membership, Role, Tenant
 
 TENANT_HEADER = "X-Tenant"
+TENANT_QUERY_PARAMETER = "tenant"
+# The tenant a browser user chose (/accounts/tenant/), used when a request names none.
+SESSION_TENANT_KEY = "kalkula_tenant"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,15 @@ def resolve_tenant_context(
         context = TenantContext(
             tenant=api_key.tenant, role=api_key.role, user=None, api_key=api_key
         )
+    elif user is not None and user.is_authenticated and user.is_superuser and tenant_slug:
+        # Superusers (staff who run the installation) act as owners of any tenant they name:
+        # the admin's live pages follow any tenant's jobs this way.
+        tenant = Tenant.objects.filter(slug=tenant_slug).first()
+        if tenant is None:
+            raise ApiError(
+                code="no_tenant", message="You are not a member of that tenant.", status_code=403
+            )
+        context = TenantContext(tenant=tenant, role=Role.OWNER, user=user, api_key=None)
     elif user is not None and user.is_authenticated:
         queryset = Membership.objects.filter(user=user).select_related("tenant")
         if tenant_slug:
@@ -42,7 +55,8 @@ def resolve_tenant_context(
         if len(memberships) > 1:
             raise ApiError(
                 code="tenant_required",
-                message=f"You belong to several tenants: name one in the {TENANT_HEADER} header.",
+                message=f"You belong to several tenants: name one in the {TENANT_HEADER} header "
+                f"(or ?{TENANT_QUERY_PARAMETER}=<slug>, or choose one at /accounts/tenant/).",
             )
         membership = memberships[0]
         context = TenantContext(
@@ -61,6 +75,16 @@ def resolve_tenant_context(
     return context
 
 
+def requested_tenant_slug(request: HttpRequest) -> str | None:
+    """The tenant a request names: the X-Tenant header, else `?tenant=`, else the one its browser
+    session chose."""
+    slug = request.headers.get(TENANT_HEADER) or request.GET.get(TENANT_QUERY_PARAMETER)
+    if not slug:
+        session = getattr(request, "session", None)
+        slug = session.get(SESSION_TENANT_KEY) if session is not None else None
+    return slug or None
+
+
 def request_tenant_context(request: Request) -> TenantContext:
     """The request's context, resolved once and kept on the underlying HttpRequest, where the
     request log and the rate limiter find it too."""
@@ -70,7 +94,7 @@ def request_tenant_context(request: Request) -> TenantContext:
         context = resolve_tenant_context(
             api_key=api_key,
             user=None if api_key else request.user,
-            tenant_slug=request.headers.get(TENANT_HEADER),
+            tenant_slug=requested_tenant_slug(request._request),
         )
         request._request.tenant_context = context  # type: ignore[attr-defined]  # Kalkula's own
     return context

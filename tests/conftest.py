@@ -216,3 +216,28 @@ def probe_urlconf(settings):
     """Serve tests/probe_urls.py: the real routes plus stand-ins for other apps' endpoints.
     Through pytest-django's `settings`, so it unwinds in order with other overrides."""
     settings.ROOT_URLCONF = "tests.probe_urls"
+
+
+@pytest.fixture
+def root_client(client, db):
+    """The admin as a superuser (`root`), logged in with the Django test client."""
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("root", "root@example.com", "pw-for-tests-only")
+    client.login(username="root", password="pw-for-tests-only")
+    return client
+
+
+@pytest.fixture
+def tenant_staff_client(client, tenant):
+    """The admin as staff who administer `tenant` only, with every permission a non-superuser
+    can hold."""
+    from django.contrib.auth.models import Permission
+
+    user = MembershipFactory(tenant=tenant, role=Role.ADMIN).user
+    user.is_staff = True
+    user.save()
+    user.user_permissions.set(Permission.objects.all())
+    client.force_login(user)
+    client.user = user
+    return client

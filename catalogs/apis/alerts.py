@@ -72,6 +72,8 @@ class AlertListApi(TenantAPIView):
         responses=AlertOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
+        """The tenant's alerts, newest first: positions whose catalog item changed its reference
+        price or unit."""
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
@@ -91,6 +93,7 @@ class AlertAcknowledgeApi(TenantAPIView):
 
     @extend_schema(request=None, responses=AlertOutputSerializer)
     def post(self, request: Request, pk: str) -> Response:
+        """Acknowledges the alert (once; acknowledging again changes nothing)."""
         alert = selectors.alert_get(tenant=self.tenant, alert_id=pk)
         alert = alert_acknowledge(alert=alert, by=actor_label(self.tenant_context))
         return Response(AlertOutputSerializer(alert).data)

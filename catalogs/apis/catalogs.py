@@ -165,6 +165,7 @@ class CatalogDetailApi(TenantAPIView):
 
     @extend_schema(responses=CatalogOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
+        """One price catalog: its current edition and how many items it has."""
         catalog = selectors.catalog_get(tenant=self.tenant, catalog_id=pk)
         return Response(CatalogOutputSerializer(catalog).data)
 
@@ -190,6 +191,7 @@ class CatalogItemListApi(TenantAPIView):
         responses=CatalogItemOutputSerializer(many=True),
     )
     def get(self, request: Request, catalog_id: str) -> Response:
+        """The catalog's items with their reference unit prices (filter by code or text)."""
         catalog = selectors.catalog_get(tenant=self.tenant, catalog_id=catalog_id)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

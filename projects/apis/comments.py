@@ -40,6 +40,7 @@ class CommentListCreateApi(ProjectScopedApi):
 
     @extend_schema(operation_id="comments_list", responses=CommentOutputSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
+        """The project's discussion, newest first."""
         project = self.project(project_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
@@ -49,6 +50,7 @@ class CommentListCreateApi(ProjectScopedApi):
 
     @extend_schema(request=InputSerializer, responses={201: CommentOutputSerializer})
     def post(self, request: Request, project_id: str) -> Response:
+        """Posts a comment, optionally about positions; pushed live as `comment.created`."""
         project = self.project(project_id)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -68,6 +68,8 @@ class DiffApi(ProjectScopedApi):
         ),
     )
     def get(self, request: Request, project_id: str) -> Response:
+        """Added, removed and modified positions between two versions, with field-level changes
+        and the delta cost."""
         project = self.project(project_id)
         query = request.query_params.copy()
         if "kind" in query:

@@ -28,6 +28,7 @@ class ExportCreateApi(ProjectScopedApi):
         "file (download it through /evidence/{id}/download/).",
     )
     def post(self, request: Request, project_id: str) -> Response:
+        """Starts an export of a version as XLSX or CSV."""
         project = self.project(project_id)
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

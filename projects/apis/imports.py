@@ -37,6 +37,7 @@ class ImportCreateApi(StreamingUploadMixin, ProjectScopedApi):
         description="Starts an `import_budget` job; its result names the new version.",
     )
     def post(self, request: Request, project_id: str) -> Response:
+        """Starts an import of a budget file (or a document) as the project's next version."""
         project = self.project(project_id)
         if project.is_archived:  # before reading the upload
             raise project_archived_error()

@@ -105,6 +105,7 @@ class PositionListApi(ProjectScopedApi):
         responses=PositionOutputSerializer(many=True),
     )
     def get(self, request: Request, project_id: str) -> Response:
+        """The positions of a version (the current one by default) in file order, by cursor."""
         project = self.project(project_id)
         filters = query_filters(self.FilterSerializer, request.query_params)
         version = filters.get("version")
@@ -152,6 +153,7 @@ class PositionDetailApi(ProjectScopedApi):
 
     @extend_schema(responses=PositionOutputSerializer)
     def get(self, request: Request, project_id: str, pk: UUID) -> Response:
+        """One position row."""
         project = self.project(project_id)
         position = selectors.position_get(tenant=self.tenant, project=project, position_id=pk)
         return Response(PositionOutputSerializer(position).data)
@@ -163,6 +165,7 @@ class PositionDetailApi(ProjectScopedApi):
         "(with a new id) replaces it. A quantity or unit price without a total recomputes it.",
     )
     def patch(self, request: Request, project_id: str, pk: UUID) -> Response:
+        """Edits a position of the current version, making a new version."""
         project = self.project(project_id)
         selectors.position_get(tenant=self.tenant, project=project, position_id=pk)
         payload = self.InputSerializer(data=request.data, partial=True)

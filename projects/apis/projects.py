@@ -58,6 +58,7 @@ class ProjectListCreateApi(TenantAPIView):
         responses=ProjectOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
+        """The tenant's projects, newest first (archived ones with `include_archived`)."""
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         projects = selectors.project_list(
@@ -71,6 +72,7 @@ class ProjectListCreateApi(TenantAPIView):
 
     @extend_schema(request=InputSerializer, responses={201: ProjectOutputSerializer})
     def post(self, request: Request) -> Response:
+        """Creates a project (empty: import a budget into it next)."""
         payload = self.InputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         project = project_create(
@@ -89,11 +91,13 @@ class ProjectDetailApi(TenantAPIView):
 
     @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:
+        """One project with its current version and cached totals and audit counts."""
         project = selectors.project_get(tenant=self.tenant, project_id=pk)
         return Response(ProjectOutputSerializer(project).data)
 
     @extend_schema(request=InputSerializer, responses=ProjectOutputSerializer)
     def patch(self, request: Request, pk: str) -> Response:
+        """Renames the project or changes its currency."""
         project = selectors.project_get(tenant=self.tenant, project_id=pk)
         payload = self.InputSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
@@ -102,5 +106,6 @@ class ProjectDetailApi(TenantAPIView):
 
     @extend_schema(responses={204: None}, description="Archives the project (a soft delete).")
     def delete(self, request: Request, pk: str) -> Response:
+        """Archives the project (a soft delete)."""
         project_archive(project=selectors.project_get(tenant=self.tenant, project_id=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

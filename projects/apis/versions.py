@@ -60,6 +60,7 @@ class VersionListApi(ProjectScopedApi):
 
     @extend_schema(operation_id="versions_list", responses=VersionOutputSerializer(many=True))
     def get(self, request: Request, project_id: str) -> Response:
+        """The project's versions, newest first, with their changes and delta cost."""
         project = self.project(project_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
@@ -72,6 +73,7 @@ class VersionListApi(ProjectScopedApi):
 class VersionDetailApi(ProjectScopedApi):
     @extend_schema(responses=VersionOutputSerializer)
     def get(self, request: Request, project_id: str, number: int) -> Response:
+        """One version of the project."""
         project = self.project(project_id)
         version = selectors.version_get(tenant=self.tenant, project=project, number=number)
         return Response(VersionOutputSerializer(version, context={"project": project}).data)
@@ -80,6 +82,7 @@ class VersionDetailApi(ProjectScopedApi):
 class VersionRevertApi(ProjectScopedApi):
     @extend_schema(request=None, responses={201: VersionOutputSerializer})
     def post(self, request: Request, project_id: str, number: int) -> Response:
+        """Makes a new version equal to this one (a revert); the versions between stay."""
         project = self.project(project_id)
         version = version_revert(
             project=project,

@@ -415,8 +415,9 @@ class TestAdmin:
         response = superuser_client.post(
             "/admin/catalogs/pricecatalog/", {**action, "apply": "1", "file": upload}, follow=True
         )
-        assert "Import job" in response.content.decode()
-        job_execute(job_id=Job.objects.get(kind="import_catalog").id)
+        job = Job.objects.get(kind="import_catalog")
+        assert f'<a href="/admin/jobs/job/{job.pk}/change/">follow' in response.content.decode()
+        job_execute(job_id=job.id)
         catalog.refresh_from_db()
         assert (catalog.version, catalog.item_count) == (1, 400)
         alert = AlertFactory(tenant=tenant, catalog=catalog)

@@ -90,4 +90,4 @@ def test_progress_shows_as_a_bar(superuser_client, tenant):
     Progress(job).update(1, 4, step="a quarter")
     Job.objects.filter(pk=job.pk).update(progress=25)
     page = superuser_client.get("/admin/jobs/job/").content.decode()
-    assert '<progress value="25" max="100"' in page
+    assert '<progress data-kk-progress value="25" max="100"' in page

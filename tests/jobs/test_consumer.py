@@ -32,6 +32,8 @@ application = websocket_stack(URLRouter(websocket_urlpatterns))
 # cannot survive.
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# A page of the site itself: the handshake's Host and the page's Origin agree.
+HOST = (b"host", b"127.0.0.1:8000")
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
@@ -435,7 +437,7 @@ def session_headers(user, *extra) -> list[tuple[bytes, bytes]]:
 
 def test_a_browser_session_subscribes_from_our_origin(session_member, tenant):
     user, _ = session_member
-    headers = session_headers(user, ORIGIN)
+    headers = session_headers(user, HOST, ORIGIN)
 
     async def scenario():
         socket = await connected(headers)
@@ -447,7 +449,7 @@ def test_a_browser_session_subscribes_from_our_origin(session_member, tenant):
 
 def test_ending_the_membership_closes_the_users_sockets(session_member, tenant):
     user, _ = session_member
-    headers = session_headers(user, ORIGIN)
+    headers = session_headers(user, HOST, ORIGIN)
 
     async def scenario():
         socket = await connected(headers)
@@ -473,7 +475,7 @@ def test_suspending_the_tenant_closes_its_sockets_only(member, outsider, tenant)
 
 def test_another_sites_page_cannot_open_a_socket_with_the_session(session_member):
     user, _ = session_member
-    headers = session_headers(user, (b"origin", b"https://evil.example"))
+    headers = session_headers(user, HOST, (b"origin", b"https://evil.example"))
 
     async def scenario():
         socket = WebsocketCommunicator(application, "/ws/v1/events/", headers=headers)
@@ -486,7 +488,7 @@ def test_another_sites_page_cannot_open_a_socket_with_the_session(session_member
 def test_a_user_of_several_tenants_names_one(session_member, tenant, other_tenant):
     user, _ = session_member
     MembershipFactory(tenant=other_tenant, user=user, role=Role.VIEWER)
-    headers = session_headers(user, ORIGIN)
+    headers = session_headers(user, HOST, ORIGIN)
 
     async def scenario():
         socket = await connected(headers)

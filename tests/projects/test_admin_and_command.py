@@ -109,8 +109,10 @@ class TestAdmin:
         response = superuser_client.post(
             "/admin/projects/project/", {**action, "apply": "1", "file": upload}, follow=True
         )
-        assert "Import job" in response.content.decode()
         job = Job.objects.get(project=project, kind="import_budget")
+        page = response.content.decode()
+        assert "Import of budget-v1.xlsx" in page
+        assert f'<a href="/admin/jobs/job/{job.pk}/change/">follow import_budget job' in page
         job_execute(job_id=job.id)
         project.refresh_from_db()
         assert project.position_count == 300
