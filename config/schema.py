@@ -73,7 +73,7 @@ class AutoSchema(openapi.AutoSchema):
                 parameters = [*parameters, _IDEMPOTENCY_KEY]
         return parameters
 
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's own
         handler = getattr(self.view, self.method.lower(), None)
         own = getattr(handler, "__doc__", None) or type(self.view).__dict__.get("__doc__")
         return inspect.cleandoc(own) if own else ""

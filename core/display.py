@@ -66,7 +66,7 @@ def grouped(value: Decimal, places: int | None) -> str:
         text = f"{value:.{places}f}"
     sign = "−" if text.startswith("-") else ""
     whole, _, fraction = text.lstrip("-").partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -20,7 +20,8 @@ from evidence.models import Attachment, Evidence, EvidenceDownload
 from evidence.services import evidence_download_link, evidence_store, evidence_verify
 from evidence.uploads import spool_fileobj
 from projects.models import Project
-from tenants.admin import ReadOnlyAdmin, admin_tenants, scoped
+from tenants.admin import ReadOnlyAdmin, admin_tenants, admin_user, scoped
+from tenants.models import Tenant
 
 
 class AttachmentInline(admin.TabularInline):
@@ -35,20 +36,20 @@ class AttachmentInline(admin.TabularInline):
 
 
 class UploadForm(forms.Form):
-    tenant = forms.ModelChoiceField(queryset=None)
-    project = forms.ModelChoiceField(queryset=None, required=False)
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.none())
+    project = forms.ModelChoiceField(queryset=Project.objects.none(), required=False)
     kind = forms.ChoiceField(choices=Evidence.Kind.choices, initial=Evidence.Kind.OTHER)
     file = forms.FileField()
 
     def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tenant"].queryset = admin_tenants(request)
-        self.fields["project"].queryset = scoped(
+        self.fields["tenant"].queryset = admin_tenants(request)  # type: ignore[attr-defined]  # a choice field
+        self.fields["project"].queryset = scoped(  # type: ignore[attr-defined]  # a choice field
             request, Project.objects.filter(deleted_at__isnull=True)
         ).order_by("name")
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         project, tenant = data.get("project"), data.get("tenant")
         if project is not None and tenant is not None and project.tenant_id != tenant.pk:
             self.add_error("project", "The project belongs to another of your tenants.")
@@ -126,7 +127,7 @@ class EvidenceAdmin(ReadOnlyAdmin):
                     upload=upload,
                     kind=form.cleaned_data["kind"],
                     project=form.cleaned_data["project"],
-                    uploaded_by=request.user,
+                    uploaded_by=admin_user(request),
                 )
             except ApiError as exc:  # empty, a type not allowed, over the storage quota
                 messages.error(request, str(exc.detail))
@@ -174,7 +175,7 @@ class EvidenceAdmin(ReadOnlyAdmin):
             messages.error(request, "No such document.")
             return HttpResponseRedirect(reverse("admin:evidence_evidence_changelist"))
         link = evidence_download_link(
-            evidence=evidence, user=request.user, ip_address=request.META.get("REMOTE_ADDR")
+            evidence=evidence, user=admin_user(request), ip_address=request.META.get("REMOTE_ADDR")
         )
         response = HttpResponseRedirect(request.build_absolute_uri(link))
         response["Cache-Control"] = "no-store"

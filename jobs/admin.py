@@ -21,7 +21,7 @@ from jobs.progress import job_event_data
 from jobs.registry import job_kinds
 from jobs.selectors import job_events_replay
 from jobs.services import job_cancel, job_retry, job_start_direct
-from tenants.admin import TenantScopedAdmin, admin_tenants
+from tenants.admin import TenantScopedAdmin, admin_tenants, admin_user
 from tenants.models import Tenant
 
 EVENTS_SHOWN = 500
@@ -229,7 +229,7 @@ class JobAdmin(TenantScopedAdmin):
 
     def selftest_view(self, request: HttpRequest) -> HttpResponse:
         form = SelftestForm(request.POST or None)
-        form.fields["tenant"].queryset = admin_tenants(request)
+        form.fields["tenant"].queryset = admin_tenants(request)  # type: ignore[attr-defined]  # a choice field
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             try:
@@ -241,7 +241,7 @@ class JobAdmin(TenantScopedAdmin):
                         "delay": data["delay"],
                         "fail_at": data["fail_at"],
                     },
-                    created_by=request.user,
+                    created_by=admin_user(request),
                 )
             except ApiError as exc:
                 messages.error(request, str(exc.detail))

@@ -108,9 +108,9 @@ def site_origin(scope: dict, headers: dict[bytes, bytes]) -> tuple[str, str, int
     secure = scope.get("scheme") == "wss" or settings.HTTPS
     proxy_header = settings.SECURE_PROXY_SSL_HEADER
     if proxy_header:
-        name, value = proxy_header
-        name = name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin1")
-        secure = secure or headers.get(name, b"").decode("latin1").strip() == value
+        meta_name, value = proxy_header
+        header = meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode("latin1")
+        secure = secure or headers.get(header, b"").decode("latin1").strip() == value
     return _origin_triple(f"{'https' if secure else 'http'}://{host}")
 
 

@@ -16,6 +16,7 @@ from core.errors import ApiError
 from jobs.admin import job_started_message
 from legacy import sources as legacy
 from legacy.services import legacy_import_start
+from tenants.admin import admin_user
 from tenants.models import Tenant
 
 STEPS = {
@@ -46,7 +47,7 @@ class LegacyImportForm(forms.Form):
     )
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         path = data.get("path")
         if path and not Path(path).is_dir():
             self.add_error("path", f"No folder {path} on the server.")
@@ -77,7 +78,7 @@ def legacy_import_view(request: HttpRequest) -> HttpResponse:
                 legacy_tenant=data["legacy_tenant"],
                 dry_run=data["step"] == "dry_run",
                 verify=data["step"] == "verify",
-                created_by=request.user,
+                created_by=admin_user(request),
             )
         except ApiError as exc:
             messages.error(request, str(exc.detail))

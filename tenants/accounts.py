@@ -19,7 +19,7 @@ def _choosable(request: HttpRequest) -> list[Tenant]:
         return list(Tenant.objects.order_by("slug")[:200])
     return [
         membership.tenant
-        for membership in Membership.objects.filter(user=request.user)
+        for membership in Membership.objects.filter(user=request.user)  # type: ignore[misc]  # signed in
         .select_related("tenant")
         .order_by("tenant__slug")
     ]
@@ -32,7 +32,7 @@ class TenantChoiceForm(forms.Form):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     memberships = list(
-        Membership.objects.filter(user=request.user).select_related("tenant").order_by("tenant")
+        Membership.objects.filter(user=request.user)  # type: ignore[misc]  # signed in.select_related("tenant").order_by("tenant")
     )
     chosen = request.session.get(SESSION_TENANT_KEY)
     if chosen is None and len(memberships) == 1:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -33,7 +33,7 @@ class Invitation:
     new_account: bool
 
 
-def password_set_link(*, user: AbstractBaseUser, site_url: str) -> str:
+def password_set_link(*, user: User, site_url: str) -> str:
     """A link to Django's password reset confirmation page for `user`, valid for
     PASSWORD_RESET_TIMEOUT: how an invited member chooses a password."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -48,7 +48,7 @@ def member_invite(
     email: str,
     role: str = Role.MEMBER,
     inviter_role: str = Role.OWNER,
-    invited_by: AbstractBaseUser | None = None,
+    invited_by: User | None = None,
     site_url: str | None = None,
 ) -> Invitation:
     """Make `email` a member of `tenant` with `role` (no higher than `inviter_role`) and e-mail

@@ -14,6 +14,7 @@ from core.errors import ApiError
 from evidence.admin import EvidenceAdmin
 from evidence.models import Evidence
 from projects.models import Project
+from tenants.admin import admin_user
 
 admin.site.unregister(Evidence)
 
@@ -29,14 +30,14 @@ class AttachForm(forms.Form):
 
     def __init__(self, *args: Any, evidence: Evidence, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = Project.objects.for_tenant(evidence.tenant).filter(
+        self.fields["project"].queryset = Project.objects.for_tenant(evidence.tenant).filter(  # type: ignore[attr-defined]  # a choice field
             deleted_at__isnull=True
         )
         if evidence.project_id:
             self.fields["project"].initial = evidence.project_id
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         if bool(data.get("position")) == bool(data.get("finding")):
             raise forms.ValidationError("Name either a position or a finding.")
         return data
@@ -71,7 +72,9 @@ class AttachableEvidenceAdmin(EvidenceAdmin):
             return back
         if not form.is_valid():
             messages.error(
-                request, " ".join(form.errors.get("__all__", [])) or form.errors.as_text()
+                request,
+                " ".join(str(error) for error in form.errors.get("__all__", []))
+                or form.errors.as_text(),
             )
             return back
         project = form.cleaned_data["project"]
@@ -91,7 +94,7 @@ class AttachableEvidenceAdmin(EvidenceAdmin):
                 project=project,
                 position=form.cleaned_data["position"] or None,
                 finding=finding,
-                created_by=request.user,
+                created_by=admin_user(request),
                 actor=request.user.get_username(),
             )
         except ApiError as exc:

@@ -31,8 +31,8 @@ class AuditPolicyForm(forms.ModelForm):
         help_texts = HELP_TEXTS
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        values = {name: data.get(name) for name in HELP_TEXTS}
+        data = super().clean() or {}
+        values: dict[str, Any] = {name: data.get(name) for name in HELP_TEXTS}
         if all(value is not None for value in values.values()):
             for name, problem in Policy(**values).problems().items():
                 self.add_error(name, problem)

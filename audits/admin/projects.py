@@ -27,6 +27,7 @@ from jobs.admin import job_started_message
 from projects.admin import ProjectAdmin
 from projects.models import BudgetVersion, Project
 from projects.selectors import version_get
+from tenants.admin import admin_user
 
 FINDINGS_PAGE = 50
 NO_CATALOG = "none"
@@ -42,11 +43,11 @@ class AuditForm(forms.Form):
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         numbers = BudgetVersion.objects.filter(project=project).values_list("number", flat=True)
-        self.fields["version"].choices = [("", "the current version")] + [
+        self.fields["version"].choices = [("", "the current version")] + [  # type: ignore[attr-defined]  # a choice field
             (n, f"version {n}") for n in numbers
         ]
         catalogs = PriceCatalog.objects.for_tenant(project.tenant).filter(version__gte=1)
-        self.fields["catalog"].choices = [
+        self.fields["catalog"].choices = [  # type: ignore[attr-defined]  # a choice field
             (DEFAULT_CATALOG, "the tenant's newest catalog"),
             *((str(c.pk), f"{c.name} (edition {c.version})") for c in catalogs.order_by("name")),
             (NO_CATALOG, "no catalog (arithmetic and validation only)"),
@@ -71,7 +72,9 @@ class AuditedProjectAdmin(ProjectAdmin):
         for project in queryset.select_related("tenant"):
             try:
                 job = audit_start(
-                    project=project, actor=request.user.get_username(), created_by=request.user
+                    project=project,
+                    actor=request.user.get_username(),
+                    created_by=admin_user(request),
                 )
             except ApiError as exc:  # archived, no budget, another import or audit running, …
                 self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)
@@ -109,7 +112,7 @@ class AuditedProjectAdmin(ProjectAdmin):
                     actor=request.user.get_username(),
                     version=form.cleaned_data["version"],
                     catalog=None if catalog == NO_CATALOG else catalog,
-                    created_by=request.user,
+                    created_by=admin_user(request),
                 )
             except ApiError as exc:
                 messages.error(request, f"{project}: {exc.detail}")
@@ -188,7 +191,7 @@ class AuditedProjectAdmin(ProjectAdmin):
                 finding_waive(
                     finding=finding,
                     reason=request.POST.get("reason", ""),
-                    created_by=request.user,
+                    created_by=admin_user(request),
                     actor=request.user.get_username(),
                 )
             except ApiError as exc:
@@ -231,7 +234,7 @@ class AuditedProjectAdmin(ProjectAdmin):
                     evidence=evidence,
                     project=project,
                     finding=finding,
-                    created_by=request.user,
+                    created_by=admin_user(request),
                     actor=request.user.get_username(),
                 )
             except ApiError as exc:

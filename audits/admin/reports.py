@@ -58,7 +58,7 @@ class FindingAdmin(ReadOnlyAdmin):
         "waivers",
         "created_at",
     ]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs' field lists are invariant
 
     @admin.display(description="Version", ordering="version__number")
     def version_number(self, finding: Finding) -> int:

@@ -6,6 +6,7 @@ in one GROUP BY rather than one subquery per choice."""
 import uuid
 from typing import Any
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Count, QuerySet
 from django.db.models.functions import Substr
 from django.http import HttpRequest
@@ -122,7 +123,11 @@ class VersionFilter(CheckedFilter):
             return queryset.filter(valid_to__isnull=True)
         if self.value() == "all":
             return queryset
-        return queryset.filter(valid_in(int(self.value())))
+        try:
+            number = int(str(self.value()))
+        except ValueError:
+            raise IncorrectLookupParameters(f"version: {self.value()!r} is not a number") from None
+        return queryset.filter(valid_in(number))
 
     def get_facet_queryset(self, changelist: Any) -> dict[str, int]:
         return {}  # versions overlap: no counts (choices() shows none)

@@ -20,6 +20,7 @@ from projects.rows import CONTENT_FIELDS
 from projects.services import comment_create, version_revert
 from projects.services.exports import FORMATS, budget_export_start
 from projects.services.imports import budget_import_start
+from tenants.admin import admin_user
 
 DIFF_PAGE_SIZE = 50
 SECTION_CHOICES = 200
@@ -49,8 +50,8 @@ class DiffForm(forms.Form):
     def __init__(self, *args: Any, numbers: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [(n, f"Version {n}") for n in numbers]
-        self.fields["from_"].choices = choices
-        self.fields["to"].choices = choices
+        self.fields["from_"].choices = choices  # type: ignore[attr-defined]  # a choice field
+        self.fields["to"].choices = choices  # type: ignore[attr-defined]  # a choice field
 
     def add_prefix(self, field_name: str) -> str:
         return "from" if field_name == "from_" else super().add_prefix(field_name)
@@ -75,7 +76,7 @@ def import_view(model_admin: Any, request: HttpRequest, project: Project) -> Htt
                 actor=request.user.get_username(),
                 file=upload,
                 filename=upload.name,
-                created_by=request.user,
+                created_by=admin_user(request),
             )
         except ApiError as exc:  # archived, another import or audit running, the job quota
             messages.error(request, f"{project}: {exc.detail}")
@@ -190,7 +191,7 @@ def revert_view(request: HttpRequest, project: Project, number: int) -> HttpResp
             version = version_revert(
                 project=project,
                 number=number,
-                created_by=request.user,
+                created_by=admin_user(request),
                 actor=request.user.get_username(),
             )
         except ApiError as exc:
@@ -210,7 +211,7 @@ def export_view(request: HttpRequest, project: Project) -> HttpResponse:
                 project=project,
                 format=request.POST.get("format", ""),
                 version=int(version) if version and version.isdigit() else None,
-                created_by=request.user,
+                created_by=admin_user(request),
             )
         except ApiError as exc:
             messages.error(request, str(exc.detail))
@@ -235,7 +236,7 @@ def comment_view(request: HttpRequest, project: Project) -> HttpResponse:
                     project=project,
                     body=form.cleaned_data["body"],
                     positions=references,
-                    created_by=request.user,
+                    created_by=admin_user(request),
                     actor=request.user.get_username(),
                 )
             except ApiError as exc:

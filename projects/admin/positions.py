@@ -22,7 +22,7 @@ from projects.admin.filters import (
 from projects.models import BudgetVersion, Position
 from projects.services import position_edit
 from projects.services.versions import EDITABLE_FIELDS
-from tenants.admin import KnownCountPaginator, TenantScopedAdmin
+from tenants.admin import KnownCountPaginator, TenantScopedAdmin, admin_user
 
 # Parameters that leave the count of a listing equal to a version's cached position count.
 _COUNT_NEUTRAL = {"project", "version", "o", "p", "_facets", "e", "all"}
@@ -100,7 +100,7 @@ class PositionAdmin(TenantScopedAdmin):
             position.line_key,
         )
 
-    def get_paginator(
+    def get_paginator(  # type: ignore[override]
         self, request: HttpRequest, queryset: Any, per_page: int, **kwargs: Any
     ) -> Paginator:
         """A project's whole current (or one) version: its count is cached on the project (or
@@ -123,8 +123,8 @@ class PositionAdmin(TenantScopedAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is not None and obj.is_current and not obj.project.is_archived:
-            return [name for name in self.fields if name not in EDITABLE_FIELDS]
-        return list(self.fields)
+            return [name for name in self.fields if name not in EDITABLE_FIELDS]  # type: ignore[misc]  # names, not groups
+        return list(self.fields)  # type: ignore[arg-type]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -138,7 +138,7 @@ class PositionAdmin(TenantScopedAdmin):
             project=obj.project,
             position_id=obj.pk,
             changes=changes,
-            created_by=request.user,
+            created_by=admin_user(request),
             actor=request.user.get_username(),
         )
         # The admin goes on with `obj`: point it at the row that replaced the edited one.

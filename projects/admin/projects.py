@@ -24,7 +24,7 @@ from projects.admin.positions import positions_url
 from projects.models import BudgetVersion, Comment, Project
 from projects.services import project_archive, project_create, project_update
 from projects.services.imports import budget_import_start
-from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin
+from tenants.admin import ReadOnlyAdmin, TenantScopedAdmin, admin_user
 
 PAGE_JOBS = 10
 PAGE_COMMENTS = 50
@@ -62,7 +62,7 @@ class ProjectAdmin(TenantScopedAdmin):
         "deleted_at",
     ]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]  # names, not groups
         if obj is None:
             return ["tenant", "name", "currency"]
         return ["tenant", "name", "currency", *self.readonly_fields]
@@ -110,7 +110,7 @@ class ProjectAdmin(TenantScopedAdmin):
             )
             return
         created = project_create(
-            tenant=obj.tenant, name=obj.name, currency=obj.currency, created_by=request.user
+            tenant=obj.tenant, name=obj.name, currency=obj.currency, created_by=admin_user(request)
         )
         obj.pk = obj.id = created.pk
 
@@ -215,7 +215,7 @@ class ProjectAdmin(TenantScopedAdmin):
                         actor=request.user.get_username(),
                         file=upload,
                         filename=upload.name,
-                        created_by=request.user,
+                        created_by=admin_user(request),
                     )
                 except ApiError as exc:  # archived, another import or audit, the job quota
                     self.message_user(request, f"{project}: {exc.detail}", messages.ERROR)

@@ -27,7 +27,7 @@ _KEPT_PARAMS = {*IGNORED_PARAMS, ORDER_VAR, SEARCH_VAR}
 RELATED_FILTER_LIMIT = 100
 
 
-def admin_tenant_ids(request: HttpRequest) -> QuerySet | None:
+def admin_tenant_ids(request: HttpRequest) -> list[Any] | None:
     """Tenants a staff user may manage in the admin; None means all (superusers)."""
     if request.user.is_superuser:
         return None
@@ -35,10 +35,10 @@ def admin_tenant_ids(request: HttpRequest) -> QuerySet | None:
     if cached is None:
         cached = list(
             Membership.objects.filter(
-                user=request.user, role__in=[Role.ADMIN, Role.OWNER]
+                user=admin_user(request), role__in=[Role.ADMIN, Role.OWNER]
             ).values_list("tenant_id", flat=True)
         )
-        request._kalkula_admin_tenant_ids = cached
+        request._kalkula_admin_tenant_ids = cached  # type: ignore[attr-defined]  # per request
     return cached
 
 
@@ -227,7 +227,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
             for key in request.GET:
                 if key in _KEPT_PARAMS and key != "p":
                     kept.setlist(key, request.GET.getlist(key))
-            request.GET = kept
+            request.GET = kept  # type: ignore[assignment]  # the stubs: GET is immutable
             request.__dict__.pop("_kalkula_filter_cache", None)
             return super().get_changelist_instance(request)
 

@@ -19,6 +19,7 @@ from tenants.admin.base import (
     TenantScopedAdmin,
     admin_tenant_ids,
     admin_tenants,
+    admin_user,
     scoped,
 )
 from tenants.invitations import MAX_EMAIL_LENGTH, member_invite
@@ -38,7 +39,7 @@ def _own_role(request: HttpRequest, tenant_id: Any) -> str:
     """The staff user's role in the tenant (owner for superusers)."""
     if request.user.is_superuser:
         return Role.OWNER
-    membership = Membership.objects.filter(user=request.user, tenant_id=tenant_id).first()
+    membership = Membership.objects.filter(user=admin_user(request), tenant_id=tenant_id).first()
     return membership.role if membership else Role.VIEWER
 
 
@@ -50,7 +51,7 @@ class MembershipForm(forms.ModelForm):
         fields = ["tenant", "user", "role"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        data = super().clean() or {}
         tenant, role = (
             data.get("tenant") or getattr(self.instance, "tenant", None),
             data.get("role"),
@@ -136,7 +137,7 @@ class MembershipAdmin(TenantScopedAdmin):
     actions = ["invite_again"]
     change_list_template = "admin/tenants/membership/change_list.html"
 
-    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
         form = super().get_form(request, obj, **kwargs)
         return type("RequestMembershipForm", (form,), {"request": request})
 
@@ -155,7 +156,7 @@ class MembershipAdmin(TenantScopedAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = InviteForm(request.POST or None)
-        form.fields["tenant"].queryset = admin_tenants(request)
+        form.fields["tenant"].queryset = admin_tenants(request)  # type: ignore[attr-defined]  # a choice field
         if request.method == "POST" and form.is_valid():
             tenant = form.cleaned_data["tenant"]
             try:
@@ -164,7 +165,7 @@ class MembershipAdmin(TenantScopedAdmin):
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
                     inviter_role=_own_role(request, tenant.pk),
-                    invited_by=request.user,
+                    invited_by=admin_user(request),
                     site_url=request.build_absolute_uri("/"),
                 )
             except ApiError as exc:
@@ -192,7 +193,7 @@ class MembershipAdmin(TenantScopedAdmin):
                     email=email,
                     role=membership.role,
                     inviter_role=_own_role(request, membership.tenant_id),
-                    invited_by=request.user,
+                    invited_by=admin_user(request),
                     site_url=request.build_absolute_uri("/"),
                 )
             except ApiError as exc:
@@ -243,7 +244,7 @@ class ApiKeyAdmin(TenantScopedAdmin):
             super().save_model(request, obj, form, change)
             return
         issued = api_key_create(
-            tenant=obj.tenant, name=obj.name, role=obj.role, created_by=request.user
+            tenant=obj.tenant, name=obj.name, role=obj.role, created_by=admin_user(request)
         )
         # The admin redirects with obj.pk: point it at the row the service made.
         obj.pk = issued.api_key.pk
