@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.conftest import REQUIRE_SERVICES
 from tests.jobs.conftest import celery_worker, fast_jobs  # noqa: F401 - shared fixtures
 from tests.processes import ROOT, AsgiServer
 from tests.projects.conftest import sample_catalog  # noqa: F401 - shared fixture
@@ -51,7 +52,10 @@ def live_server_url(django_db_setup, tmp_path_factory, celery_worker):  # noqa: 
 @pytest.fixture(scope="module")
 def chromium():
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian's `chromium` package)")
+        missing = f"no Chromium at {CHROMIUM} (Debian's `chromium` package; .ci/run installs it)"
+        if os.environ.get("CI") or REQUIRE_SERVICES:  # in CI a missing browser is a failure
+            pytest.fail(missing)
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running on this thread while it lives, and
