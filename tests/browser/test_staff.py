@@ -155,3 +155,29 @@ def test_a_document_uploaded_in_the_admin_downloads_with_its_exact_bytes(
     assert download.suggested_filename == "nabídka.pdf"
     with open(download.path(), "rb") as saved:
         assert saved.read() == content
+
+
+def test_without_the_websocket_the_job_page_polls(page, live_server_url, root, tenant):
+    """The fallback: a page whose socket cannot serve it follows the job by polling."""
+    page.add_init_script("window.KALKULA_FORCE_POLLING = true")
+    sign_in(page, live_server_url, "root", admin=True)
+    page.goto(f"{live_server_url}/admin/jobs/job/start-selftest/")
+    page.select_option("#id_tenant", str(tenant.pk))
+    page.fill("#id_steps", "6")
+    page.fill("#id_delay", "0.3")
+    page.click("input[type=submit]")
+    page.wait_for_selector("[data-kk-job] [data-kk-progress]")
+    page.evaluate(
+        """() => {
+        window.__kkStates = new Set();
+        const state = document.querySelector("[data-kk-live-state]");
+        setInterval(() => window.__kkStates.add(state.textContent), 25);
+    }"""
+    )
+    page.wait_for_function(
+        "() => document.querySelector('[data-kk-job]').dataset.kkStatus === 'succeeded'",
+        timeout=60_000,
+    )
+    assert "polling" in page.evaluate("() => Array.from(window.__kkStates)")
+    assert "Completed 6 steps." in page.inner_text("[data-kk-log]")
+    assert page.evaluate("() => window.kalkulaSockets === undefined")
