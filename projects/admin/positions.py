@@ -45,11 +45,19 @@ class PositionAdmin(TenantScopedAdmin):
         "unit",
         "shown_unit_price",
         "shown_total_price",
+        "kind",
         "status",
         "valid_from",
         "valid_to",
     ]
-    list_filter = [ProjectFilter, VersionFilter, "audit_status", SectionFilter, CodeGroupFilter]
+    list_filter = [
+        ProjectFilter,
+        VersionFilter,
+        "audit_status",
+        "kind",
+        SectionFilter,
+        CodeGroupFilter,
+    ]
     search_fields = ["line_key", "code", "description"]
     list_select_related = ["project"]
     ordering = ["project", "ordinal", "valid_from"]
@@ -60,6 +68,12 @@ class PositionAdmin(TenantScopedAdmin):
         "section",
         "position_number",
         *EDITABLE_FIELDS,
+        "kind",
+        "price_system",
+        "material_unit_price",
+        "assembly_unit_price",
+        "long_text",
+        "takeoff",
         "audit_status",
         "source_line",
         "valid_from",

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.display import badge, count, money, signed_money
 from core.errors import ApiError
@@ -256,8 +256,40 @@ class BudgetVersionAdmin(ReadOnlyAdmin):
     list_filter = ["trigger"]
     search_fields = ["project__name", "source_name", "summary"]
     list_select_related = ["project"]
-    readonly_fields = ["project_link", "job_link", "links", "delta", "total"]
-    exclude = ["project", "job", "delta_cost", "total_cost"]
+    readonly_fields = [
+        "project_link",
+        "job_link",
+        "links",
+        "delta",
+        "total",
+        "reconciliation_table",
+    ]
+    exclude = ["project", "job", "delta_cost", "total_cost", "reconciliation"]
+
+    @admin.display(description="Reconciliation with the file's declared totals")
+    def reconciliation_table(self, version: BudgetVersion) -> str:
+        rows = version.reconciliation or []
+        if not rows:
+            return "–"
+        return format_html(
+            "<table><thead><tr><th>Object</th><th>Part</th><th>Declared</th><th>Computed</th>"
+            "<th>Difference</th><th></th></tr></thead><tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        row.get("object") or "(all)",
+                        row.get("part") or "(all)",
+                        row.get("declared"),
+                        row.get("computed") if row.get("computed") is not None else "–",
+                        row.get("difference"),
+                        "ok" if row.get("ok", True) else "MISMATCH",
+                    )
+                    for row in rows
+                ),
+            ),
+        )
 
     @admin.display(description="delta cost", ordering="delta_cost")
     def delta(self, version: BudgetVersion) -> str:
