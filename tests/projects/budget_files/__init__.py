@@ -1,4 +1,4 @@
-"""Budget files as the estimators' tools write them (../shared/FORMATS.md), generated with openpyxl
+"""Budget files as the estimators' tools write them (docs/features/budgets.md), made with openpyxl
 from one budget model whose answers are known: counts, totals per object and part, take-off.
 
 - `kros_komplet`: KROS 4 / ÚRS "Export Komplet": `Rekapitulace stavby` first, one sheet per object
