@@ -217,6 +217,7 @@ class EditionListApi(TenantAPIView):
         operation_id="catalog_editions_list", responses=EditionOutputSerializer(many=True)
     )
     def get(self, request: Request, catalog_id: str) -> Response:
+        """The catalog's editions, newest first: when each was imported and what it changed."""
         catalog = selectors.catalog_get(tenant=self.tenant, catalog_id=catalog_id)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(

@@ -9,6 +9,7 @@ from jobs.models import Job
 from jobs.services import job_execute
 from projects.models import BudgetVersion, Comment
 from projects.services import project_archive
+from tests.conftest import SAMPLE_DATA
 from tests.evidence.test_admin import fetch
 from tests.factories import ProjectFactory
 from tests.projects.conftest import sample
@@ -132,14 +133,18 @@ def test_comments_are_posted_through_the_service(root_client, imported):
     assert Comment.objects.filter(project=imported).count() == 1
 
 
-def test_reconciliation_page(root_client, imported):
+def test_reconciliation_page(root_client, imported, import_file, tenant):
     response = root_client.get(f"/admin/projects/project/{imported.pk}/versions/2/reconciliation/")
     assert response.status_code == 200
-    version = BudgetVersion.objects.get(project=imported, number=2)
-    if getattr(version, "reconciliation", None):
-        assert 'id="reconciliation"' in response.content.decode()
-    else:
-        assert "no reconciliation table" in response.content.decode()
+    assert "no reconciliation table" in response.content.decode()  # a CSV declares no totals
+    gaeb = ProjectFactory(tenant=tenant, name="GAEB")
+    import_file(gaeb, SAMPLE_DATA / "gaeb" / "gaebphp_priced.x84", "gaebphp_priced.x84")
+    rows = BudgetVersion.objects.get(project=gaeb, number=1).reconciliation
+    assert rows
+    page = root_client.get(f"/admin/projects/project/{gaeb.pk}/versions/1/reconciliation/")
+    table = page.content.decode()
+    assert 'id="reconciliation"' in table
+    assert table.count('class="kk-agrees"') + table.count('class="kk-mismatch"') == len(rows)
     missing = root_client.get(
         f"/admin/projects/project/{imported.pk}/versions/9/reconciliation/", follow=True
     )
