@@ -384,11 +384,14 @@ class StepClock:
     """A progress sink that remembers when each share of the audit ended."""
 
     def __init__(self) -> None:
-        self.marks: list[tuple[int, float]] = []
+        self.marks: list[tuple[int, float, float]] = []
         self.started = time.perf_counter()
+        self.cpu = time.process_time()
 
     def update(self, done: int, total: int, *, step: str | None = None) -> None:
-        self.marks.append((done, time.perf_counter() - self.started))
+        self.marks.append(
+            (done, time.perf_counter() - self.started, time.process_time() - self.cpu)
+        )
 
     def log(self, message: str, *, level: str = "info") -> None:
         pass
@@ -397,12 +400,14 @@ class StepClock:
         pass
 
     def breakdown(self) -> str:
+        """Seconds of each step, and (in parentheses) the CPU seconds this process spent in it:
+        on a shared machine the difference is waiting, for the database or for a core."""
         names = {20: "read", 50: "rules", 70: "findings", 85: "statuses", 95: "report", 100: "end"}
-        parts, last = [], 0.0
-        for done, at in self.marks:
+        parts, last, last_cpu = [], 0.0, 0.0
+        for done, at, cpu in self.marks:
             if done in names:
-                parts.append(f"{names[done]} {at - last:.2f}")
-                last = at
+                parts.append(f"{names[done]} {at - last:.2f} ({cpu - last_cpu:.2f})")
+                last, last_cpu = at, cpu
         return ", ".join(parts)
 
 
