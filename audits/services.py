@@ -201,7 +201,7 @@ def audit_run(
                 peer_price_samples(
                     tenant=project.tenant,
                     project=project,
-                    version=version.number,
+                    codes={p.code for p in positions if p.code},
                     min_sample=policy.outlier_min_sample,
                 )
                 if "outliers.tenant" in enabled_rules(policy)
