@@ -96,18 +96,19 @@ def _version(
     samples: dict[tuple[str, ...], tuple[Sample, Decimal, Decimal]] = {}
     for at, (p, price) in enumerate(priced):
         part_key = fallback.get(at)
+        compared_by: tuple[str, ...]
         if part_key is None:
-            prices, key = by_code.get(p.code, []), ("code", p.code)
+            prices, compared_by = by_code.get(p.code, []), ("code", p.code)
         else:
-            prices, key = by_part[part_key], ("unit and part", *part_key)
+            prices, compared_by = by_part[part_key], ("unit and part", *part_key)
         if len(prices) < minimum:
             continue
-        sample, low, high = samples.get(key) or samples.setdefault(
-            key, _bounded(sample_of(prices), policy)
+        sample, low, high = samples.get(compared_by) or samples.setdefault(
+            compared_by, _bounded(sample_of(prices), policy)
         )
         if low <= price <= high:
             continue  # near the median: never an outlier
-        finding = check(p, sample, policy, scope="version", compared_by=key)
+        finding = check(p, sample, policy, scope="version", compared_by=compared_by)
         if finding is not None:
             yield p.id, finding
 
