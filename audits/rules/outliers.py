@@ -11,7 +11,15 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from audits.rules.context import AuditContext, part_of
-from audits.rules.types import AuditPosition, Finding, Policy, Recommendation, RuleInfo, Sample
+from audits.rules.types import (
+    AuditPosition,
+    Finding,
+    Policy,
+    Recommendation,
+    RuleInfo,
+    Sample,
+    number_text,
+)
 from projects.units import normalise_unit
 
 ROLE = "cost"
@@ -173,5 +181,4 @@ def check(
 
 
 def _text(value: Decimal) -> str:
-    text = format(value.quantize(PLACES).normalize(), "f")
-    return "0" if text in ("-0", "") else text
+    return number_text(value.quantize(PLACES))
