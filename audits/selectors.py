@@ -11,7 +11,6 @@ from audits.models import AuditPolicy, AuditReport, Finding, Waiver
 from audits.rules.types import Policy, Sample
 from core.errors import not_found
 from projects.models import BudgetVersion, Position, Project
-from projects.selectors import position_list
 from tenants.models import Tenant
 
 
@@ -24,7 +23,9 @@ def audit_policy_for(*, tenant: Tenant) -> Policy:
 
 # Median and MAD per code in one statement, with window functions both PostgreSQL and SQLite
 # have: rank each code's prices, average the middle one or two (the median), then the same over
-# the distances from it (the MAD). `prices` is the tenant-scoped queryset's own SQL.
+# the distances from it (the MAD). `prices` is the tenant-scoped queryset's own SQL. Every code of
+# the other projects is summarised and the caller keeps the ones it needs: a filter by the audited
+# version's codes inside the statement tempts the planner into one index probe per price.
 _SAMPLES_SQL = """
 WITH prices (code, price) AS ({prices}),
 ranked AS (
@@ -52,19 +53,15 @@ GROUP BY code, n, median
 
 
 def peer_price_samples(
-    *, tenant: Tenant, project: Project, version: int, min_sample: int
+    *, tenant: Tenant, project: Project, codes: set[str], min_sample: int
 ) -> dict[str, Sample]:
-    """Size, median and MAD of the unit prices of each code of `version` of `project` in the
-    tenant's other projects (their current versions; not archived or deleted), for codes with at
-    least `min_sample` prices: computed by the database in one query."""
-    codes = (
-        position_list(tenant=tenant, project=project, version=version)
-        .exclude(code="")
-        .values("code")
-    )
+    """Size, median and MAD of the unit prices of each of `codes` in the tenant's other projects
+    (their current versions; not archived or deleted), for codes with at least `min_sample`
+    prices: computed by the database in one query."""
     prices = (
         Position.objects.for_tenant(tenant)
-        .filter(valid_to__isnull=True, unit_price__gt=0, code__in=codes)
+        .filter(valid_to__isnull=True, unit_price__gt=0)
+        .exclude(code="")
         .exclude(project=project)
         .exclude(project__status=Project.Status.ARCHIVED)
         .filter(project__deleted_at__isnull=True)
@@ -76,7 +73,9 @@ def peer_price_samples(
         cursor.execute(_SAMPLES_SQL.format(prices=sql), [*params, min_sample])
         rows = cursor.fetchall()
     return {
-        code: Sample(int(size), _decimal(median), _decimal(mad)) for code, size, median, mad in rows
+        code: Sample(int(size), _decimal(median), _decimal(mad))
+        for code, size, median, mad in rows
+        if code in codes
     }
 
 

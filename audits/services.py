@@ -43,6 +43,7 @@ from audits.rules.types import (
 )
 from audits.selectors import peer_price_samples
 from catalogs.models import CatalogEdition, CatalogItem, PriceCatalog
+from catalogs.services import edition_data
 from core.errors import ApiError
 from evidence.models import Evidence
 from evidence.services import evidence_store_file
@@ -105,14 +106,8 @@ class AuditReference:
 
 
 def _edition_document(edition: CatalogEdition | None) -> dict[str, Any] | None:
-    if edition is None:
-        return None
-    return {
-        "id": str(edition.id),
-        "catalog": str(edition.catalog_id),
-        "number": edition.number,
-        "name": edition.name,
-    }
+    data = edition_data(edition)
+    return None if data is None or edition is None else {**data, "catalog": str(edition.catalog_id)}
 
 
 @dataclass
@@ -201,7 +196,7 @@ def audit_run(
                 peer_price_samples(
                     tenant=project.tenant,
                     project=project,
-                    version=version.number,
+                    codes={p.code for p in positions if p.code},
                     min_sample=policy.outlier_min_sample,
                 )
                 if "outliers.tenant" in enabled_rules(policy)

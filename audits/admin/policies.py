@@ -1,7 +1,6 @@
-"""The tenant's audit policy: thresholds checked before they are saved (no negative tolerance, an
-amber band below the red one), each field saying what it does."""
-
-from typing import Any
+"""The tenant's audit policy: every threshold and rule switch with its help text (the model's),
+checked before it is saved by AuditPolicy.clean (no negative tolerance, an amber band below the
+red one, shares up to 1, rule names that exist), field by field."""
 
 from django import forms
 from django.contrib import admin
@@ -10,33 +9,11 @@ from audits.models import AuditPolicy
 from audits.rules.types import Policy
 from tenants.admin import TenantScopedAdmin
 
-HELP_TEXTS = {
-    "arithmetic_abs_tolerance": "How far quantity × unit price may be from the total, in the "
-    "budget's currency, before the arithmetic check fails (0.01: a rounding cent). 0 or more.",
-    "arithmetic_rel_tolerance": "The same as a share of the total (0.005 = 0.5 %); the larger "
-    "of the two tolerances applies. Between 0 and 1.",
-    "cost_amber_above": "A unit price this share above the catalog's turns amber "
-    "(0.10 = 10 % dearer). 0 or more, below the red threshold.",
-    "cost_red_above": "A unit price this share above the catalog's turns red (0.25 = 25 % "
-    "dearer). Above the amber threshold.",
-    "cost_amber_below": "A unit price this share below the catalog's turns amber: suspiciously "
-    "cheap (−0.10 = 10 % cheaper). Between −1 and 0.",
-}
-
 
 class AuditPolicyForm(forms.ModelForm):
     class Meta:
         model = AuditPolicy
-        fields = ["tenant", *HELP_TEXTS]
-        help_texts = HELP_TEXTS
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        values: dict[str, Any] = {name: data.get(name) for name in HELP_TEXTS}
-        if all(value is not None for value in values.values()):
-            for name, problem in Policy(**values).problems().items():
-                self.add_error(name, problem)
-        return data
+        fields = ["tenant", *Policy.__dataclass_fields__]
 
 
 @admin.register(AuditPolicy)
@@ -60,4 +37,32 @@ class AuditPolicyAdmin(TenantScopedAdmin):
             "Unit price against the catalog",
             {"fields": ["cost_amber_above", "cost_red_above", "cost_amber_below"]},
         ),
+        (
+            "Quantity against its take-off",
+            {"fields": ["takeoff_abs_tolerance", "takeoff_amber_above", "takeoff_red_above"]},
+        ),
+        (
+            "Unit price against comparable positions",
+            {
+                "fields": [
+                    "outlier_min_sample",
+                    "outlier_amber_score",
+                    "outlier_red_score",
+                    "outlier_min_deviation",
+                    "code_price_tolerance",
+                ]
+            },
+        ),
+        (
+            "Where the money sits",
+            {
+                "fields": [
+                    "concentration_top_count",
+                    "concentration_share",
+                    "lump_sum_amber_share",
+                    "lump_sum_red_share",
+                ]
+            },
+        ),
+        ("Rules on and off", {"fields": ["rules"]}),
     ]

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, DivisionByZero, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 SUM_WORDS = frozenset({"soucet", "celkem", "mezisoucet", "subtotal", "total", "summe"})
@@ -32,6 +32,7 @@ _SCAN = re.compile(rf"({_NUMBER})|([-+*/()×÷·−–:])|([^\W\d_]+)|(\S)")
 _OPERATORS = {"−": "-", "–": "-", "×": "*", "·": "*", "÷": "/", ":": "/", "x": "*", "X": "*"}
 _THOUSANDS = str.maketrans({" ": None, "\u00a0": None, "\u202f": None, ",": "."})
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3}
+_OUT_OF_RANGE = "the number is out of range"
 
 
 class NotAnExpression(ValueError):
@@ -179,8 +180,8 @@ def evaluate(
     Raises NotAnExpression saying what is wrong."""
     try:
         return _compute(expression, names or {}, running)
-    except (InvalidOperation, DivisionByZero, OverflowError):
-        raise NotAnExpression("the number is out of range") from None
+    except ArithmeticError:  # decimal's InvalidOperation, Overflow, …
+        raise NotAnExpression(_OUT_OF_RANGE) from None
 
 
 @dataclass
@@ -203,25 +204,25 @@ def evaluate_takeoff(lines: Iterable[Mapping[str, Any]]) -> TakeoffResult:
     complete = True
     for entry in lines:
         text = entry.get("expression") or ""
-        stated = entry.get("value")
-        parts = split_line(text)
+        expression, is_sum, tag = split_line(text)
         value: Decimal | None = None
-        if parts.expression:
+        if expression:
             try:
-                value = evaluate(parts.expression, names, total)
-            except NotAnExpression as exc:
+                value = _compute(expression, names, total)
+            except (NotAnExpression, ArithmeticError) as exc:
+                problem = str(exc) if isinstance(exc, NotAnExpression) else _OUT_OF_RANGE
                 problems.append(
-                    {"line": entry.get("line"), "expression": text[:200], "problem": str(exc)}
+                    {"line": entry.get("line"), "expression": text[:200], "problem": problem}
                 )
-                value = _stated(stated)
+                value = _stated(entry.get("value"))
                 complete = complete and value is not None
-        elif not parts.is_sum and (stated_value := _stated(stated)):
+        elif not is_sum and (stated_value := _stated(entry.get("value"))):
             value = stated_value  # a value with no expression to check: as the file says
         if value is None:
             continue
-        if parts.tag:
-            names[parts.tag] = value
-        if not parts.is_sum:
+        if tag:
+            names[tag] = value
+        if not is_sum:
             total += value
             counted += 1
     return TakeoffResult(total if counted and complete else None, counted, problems)

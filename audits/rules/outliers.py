@@ -11,7 +11,15 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from audits.rules.context import AuditContext, part_of
-from audits.rules.types import AuditPosition, Finding, Policy, Recommendation, RuleInfo, Sample
+from audits.rules.types import (
+    AuditPosition,
+    Finding,
+    Policy,
+    Recommendation,
+    RuleInfo,
+    Sample,
+    number_text,
+)
 from projects.units import normalise_unit
 
 ROLE = "cost"
@@ -56,35 +64,70 @@ def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
         if p.unit_price is not None and p.unit_price > 0
     ]
     if context.on("outliers.version"):
-        # Comparable prices: ("code", code) or ("unit and part", unit, part) → prices.
-        groups: dict[tuple[str, ...], list[Decimal]] = defaultdict(list)
+        yield from _version(priced, policy)
+    if context.on("outliers.tenant") and context.peers:
+        bounds: dict[str, tuple[Sample, Decimal, Decimal]] = {}
         for p, price in priced:
-            if p.code:
-                groups[("code", p.code)].append(price)
-            part = part_of(p.section)
-            if part and p.unit:
-                groups[("unit and part", normalise_unit(p.unit), part)].append(price)
-        minimum = policy.outlier_min_sample
-        samples: dict[tuple[str, ...], Sample] = {}
-        for p, _price in priced:
-            key: tuple[str, ...] = ("code", p.code)
-            if len(groups.get(key, ())) < minimum:
-                key = ("unit and part", normalise_unit(p.unit), part_of(p.section))
-                if len(groups.get(key, ())) < minimum:
-                    continue
-            sample = samples.get(key)
-            if sample is None:
-                sample = samples[key] = sample_of(groups[key])
-            finding = check(p, sample, policy, scope="version", compared_by=key)
+            peer = context.peers.get(p.code) if p.code else None
+            if peer is None or peer.size < policy.outlier_min_sample:
+                continue
+            sample, low, high = bounds.get(p.code) or bounds.setdefault(
+                p.code, _bounded(peer, policy)
+            )
+            if low <= price <= high:
+                continue  # near the median: never an outlier
+            finding = check(p, sample, policy, scope="tenant", compared_by=("code", p.code))
             if finding is not None:
                 yield p.id, finding
-    if context.on("outliers.tenant") and context.peers:
-        for p, _price in priced:
-            peer = context.peers.get(p.code) if p.code else None
-            if peer is not None and peer.size >= policy.outlier_min_sample:
-                finding = check(p, peer, policy, scope="tenant", compared_by=("code", p.code))
-                if finding is not None:
-                    yield p.id, finding
+
+
+def _version(
+    priced: list[tuple[AuditPosition, Decimal]], policy: Policy
+) -> Iterator[tuple[str, Finding]]:
+    minimum = policy.outlier_min_sample
+    by_code: dict[str, list[Decimal]] = defaultdict(list)
+    for p, price in priced:
+        if p.code:
+            by_code[p.code].append(price)
+    # Positions whose code too few share are compared by their unit and part: those samples are
+    # gathered only for the units and parts such positions have.
+    fallback: dict[int, tuple[str, str]] = {}
+    for at, (p, _price) in enumerate(priced):
+        if len(by_code.get(p.code, ())) < minimum and p.unit and (part := part_of(p.section)):
+            fallback[at] = (normalise_unit(p.unit), part)
+    by_part: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    if fallback:
+        wanted = set(fallback.values())
+        for p, price in priced:
+            if p.unit and (key := (normalise_unit(p.unit), part_of(p.section))) in wanted:
+                by_part[key].append(price)
+    samples: dict[tuple[str, ...], tuple[Sample, Decimal, Decimal]] = {}
+    for at, (p, price) in enumerate(priced):
+        part_key = fallback.get(at)
+        compared_by: tuple[str, ...]
+        if part_key is None:
+            prices, compared_by = by_code.get(p.code, []), ("code", p.code)
+        else:
+            prices, compared_by = by_part[part_key], ("unit and part", *part_key)
+        if len(prices) < minimum:
+            continue
+        sample, low, high = samples.get(compared_by) or samples.setdefault(
+            compared_by, _bounded(sample_of(prices), policy)
+        )
+        if low <= price <= high:
+            continue  # near the median: never an outlier
+        finding = check(p, sample, policy, scope="version", compared_by=compared_by)
+        if finding is not None:
+            yield p.id, finding
+
+
+def _bounded(sample: Sample, policy: Policy) -> tuple[Sample, Decimal, Decimal]:
+    """The sample, and the prices between which a price is too near its median to be an outlier
+    (none, when the median is not a price)."""
+    if sample.median <= 0:
+        return sample, Decimal("Infinity"), Decimal("-Infinity")
+    spread = sample.median * policy.outlier_min_deviation
+    return sample, sample.median - spread, sample.median + spread
 
 
 def check(
@@ -138,5 +181,4 @@ def check(
 
 
 def _text(value: Decimal) -> str:
-    text = format(value.quantize(PLACES).normalize(), "f")
-    return "0" if text in ("-0", "") else text
+    return number_text(value.quantize(PLACES))

@@ -7,7 +7,14 @@ from decimal import Decimal
 from audits.rules.concentration import is_lump_sum
 from audits.rules.context import AuditContext
 from audits.rules.expressions import evaluate_takeoff
-from audits.rules.types import AuditPosition, Finding, Policy, Recommendation, RuleInfo
+from audits.rules.types import (
+    AuditPosition,
+    Finding,
+    Policy,
+    Recommendation,
+    RuleInfo,
+    number_text,
+)
 
 ROLE = "takeoff"
 RULES = {
@@ -23,6 +30,7 @@ RULES = {
     ),
 }
 SHOWN_PROBLEMS = 3
+MICRO = Decimal("0.000001")
 
 
 def run(context: AuditContext) -> Iterator[tuple[str, Finding]]:
@@ -111,6 +119,5 @@ def _missing(position: AuditPosition, quantity: Decimal) -> Finding:
 
 
 def _plain(value: Decimal) -> str:
-    """A quantity as people write it: at most six places, no trailing zeros, no exponent."""
-    text = format(value.quantize(Decimal("0.000001")).normalize(), "f")
-    return "0" if text in ("-0", "") else text
+    """A quantity as people write it: at most six places, no trailing zeros."""
+    return number_text(value.quantize(MICRO))

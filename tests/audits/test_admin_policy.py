@@ -4,6 +4,7 @@ with a message per field, and each field says what it does."""
 import pytest
 
 from audits.models import AuditPolicy
+from audits.rules.types import Policy
 
 pytestmark = pytest.mark.django_db
 VALID = {
@@ -12,6 +13,21 @@ VALID = {
     "cost_amber_above": "0.10",
     "cost_red_above": "0.25",
     "cost_amber_below": "-0.10",
+    # The other rules' settings as the form shows them: the defaults.
+    **{
+        name: str(value)
+        for name, value in Policy().settings().items()
+        if name
+        not in (
+            "rules",
+            "arithmetic_abs_tolerance",
+            "arithmetic_rel_tolerance",
+            "cost_amber_above",
+            "cost_red_above",
+            "cost_amber_below",
+        )
+    },
+    "rules": "{}",
 }
 
 
@@ -48,3 +64,17 @@ def test_an_unusable_policy_is_refused_with_why(root_client, tenant, changes, fi
 def test_each_field_says_what_it_does(root_client):
     page = root_client.get("/admin/audits/auditpolicy/add/").content.decode()
     assert "turns amber" in page and "turns red" in page and "rounding cent" in page
+
+
+def test_the_other_rules_are_set_and_switched_here_too(root_client, tenant):
+    response = post(
+        root_client, tenant, takeoff_red_above="0.05", rules='{"takeoff.missing": true}'
+    )
+    assert response.status_code == 200
+    policy = AuditPolicy.objects.get(tenant=tenant)
+    assert policy.rules == {"takeoff.missing": True}
+    assert str(policy.takeoff_red_above) == "0.0500"
+    refused = post(root_client, tenant, outlier_amber_score="9", rules='{"no.such": true}')
+    errors = refused.context["adminform"].form.errors
+    assert "Red must start above amber" in errors["outlier_red_score"][0]
+    assert "No such rule: no.such" in errors["rules"][0]

@@ -280,7 +280,8 @@ class TestTenantSample:
         Position.objects.filter(project=older).update(valid_to=2)  # not current
         budget(other_tenant, [{"code": "A", "unit_price": D("5000")}] * 5, "Theirs")
         budget(tenant, [{"code": "B"}] * 4, "Few")  # B: 4 prices, fewer than 5
-        samples = peer_price_samples(tenant=tenant, project=project, version=1, min_sample=5)
+        budget(tenant, [{"code": "Z"}] * 5, "Other work")  # not a code of the audited version
+        samples = peer_price_samples(tenant=tenant, project=project, codes={"A", "B"}, min_sample=5)
         # 98 99 100 101 102: median 100; distances 0 1 1 2 2: MAD 1.
         assert samples == {"A": Sample(5, D("100"), D("1"))}
 
