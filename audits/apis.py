@@ -197,6 +197,7 @@ class WaiverOutputSerializer(serializers.ModelSerializer):
             "active",
             "withdrawn_at",
             "withdrawn_by",
+            "withdrawn_reason",
         ]
 
     def get_active(self, waiver: Waiver) -> bool:
@@ -271,16 +272,26 @@ class WaiverListApi(ProjectScopedApi):
 class WaiverWithdrawApi(ProjectScopedApi):
     model = Waiver
 
+    @extend_schema_serializer(component_name="WaiverWithdraw")
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=5000, help_text="Why the finding counts again.")
+
     @extend_schema(
-        request=None,
+        request=InputSerializer,
         responses=WaiverOutputSerializer,
         description="Withdraws the waiver: its finding counts again; the waiver stays listed.",
     )
     def post(self, request: Request, project_id: str, pk: str) -> Response:
-        """Withdraws the waiver."""
+        """Withdraws the waiver, with a reason."""
         project = self.project(project_id)
         waiver = selectors.waiver_get(tenant=self.tenant, project=project, waiver_id=pk)
-        waiver = waiver_withdraw(waiver=waiver, by=actor_label(self.tenant_context))
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        waiver = waiver_withdraw(
+            waiver=waiver,
+            reason=payload.validated_data["reason"],
+            by=actor_label(self.tenant_context),
+        )
         return Response(WaiverOutputSerializer(waiver).data)
 
 

@@ -288,6 +288,7 @@ class Waiver(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     withdrawn_by = models.CharField(max_length=200, blank=True)
+    withdrawn_reason = models.TextField(blank=True, help_text="Why the waiver was withdrawn.")
 
     class Meta:
         db_table = "projects_waiver"

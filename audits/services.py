@@ -519,9 +519,7 @@ def finding_waive(
 ) -> Waiver:
     """Waive `finding`: it no longer counts toward its position's status (in this version, and in
     later audits of it) until the waiver is withdrawn."""
-    reason = reason.strip()
-    if not reason:
-        raise ApiError(code="invalid", message="reason: say why.", details={"reason": ["required"]})
+    reason = _reason_given(reason)
     with transaction.atomic():
         project = project_lock(project=finding.project)
         active = Waiver.objects.filter(
@@ -552,8 +550,9 @@ def finding_waive(
     return waiver
 
 
-def waiver_withdraw(*, waiver: Waiver, by: str = "") -> Waiver:
-    """Withdraw a waiver: its finding counts again. The waiver stays in the history."""
+def waiver_withdraw(*, waiver: Waiver, reason: str, by: str = "") -> Waiver:
+    """Withdraw a waiver, saying why: its finding counts again. The waiver stays in the history."""
+    reason = _reason_given(reason)
     with transaction.atomic():
         project = project_lock(project=waiver.project)
         waiver = Waiver.objects.select_for_update().get(pk=waiver.pk)
@@ -565,9 +564,18 @@ def waiver_withdraw(*, waiver: Waiver, by: str = "") -> Waiver:
             )
         waiver.withdrawn_at = timezone.now()
         waiver.withdrawn_by = by[:200]
-        waiver.save(update_fields=["withdrawn_at", "withdrawn_by"])
+        waiver.withdrawn_reason = reason
+        waiver.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_reason"])
         _restatus(project=project, version_id=waiver.version_id, line_key=waiver.line_key)
     return waiver
+
+
+def _reason_given(reason: str) -> str:
+    """A waiver and its withdrawal each say why: the reason, stripped, or a 400."""
+    reason = reason.strip()
+    if not reason:
+        raise ApiError(code="invalid", message="reason: say why.", details={"reason": ["required"]})
+    return reason
 
 
 def _restatus(*, project: Project, version_id: Any, line_key: str) -> None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -73,10 +75,17 @@ class KalkulaAdminSite(admin.AdminSite):
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         from tenants.admin import admin_tenants
 
-        tenants = list(admin_tenants(request).order_by("slug")[: DASHBOARD_TENANTS + 1])
+        # A page of the staff user's tenants at a time (a superuser sees every tenant), found by
+        # slug or name: each tenant's panel costs a few queries.
+        search = request.GET.get("q", "").strip()[:100]
+        tenants = admin_tenants(request).order_by("slug")
+        if search:
+            tenants = tenants.filter(Q(slug__icontains=search) | Q(name__icontains=search))
+        page = Paginator(tenants, DASHBOARD_TENANTS).get_page(request.GET.get("page"))
         context = {
-            "dashboards": [tenant_dashboard(tenant) for tenant in tenants[:DASHBOARD_TENANTS]],
-            "more_tenants": len(tenants) > DASHBOARD_TENANTS,
+            "dashboards": [tenant_dashboard(tenant) for tenant in page],
+            "tenant_page": page,
+            "tenant_search": search,
             **(extra_context or {}),
         }
         return super().index(request, context)

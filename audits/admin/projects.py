@@ -206,7 +206,11 @@ class AuditedProjectAdmin(ProjectAdmin):
                 waiver = selectors.waiver_get(
                     tenant=project.tenant, project=project, waiver_id=waiver_id
                 )
-                waiver_withdraw(waiver=waiver, by=request.user.get_username())
+                waiver_withdraw(
+                    waiver=waiver,
+                    reason=request.POST.get("reason", ""),
+                    by=request.user.get_username(),
+                )
             except ApiError as exc:
                 messages.error(request, str(exc.detail))
             else:

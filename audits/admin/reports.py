@@ -99,6 +99,7 @@ class WaiverAdmin(ReadOnlyAdmin):
         "created_at",
         "state",
         "withdrawn_by",
+        "withdrawn_reason",
     ]
     list_filter = [ProjectFilter, ("withdrawn_at", admin.EmptyFieldListFilter)]
     search_fields = ["line_key", "reason", "actor"]

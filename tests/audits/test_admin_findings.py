@@ -66,10 +66,17 @@ def test_waive_needs_a_reason_then_withdraw(root_client, audited):
     twice = root_client.post(url, {"reason": "again"}, follow=True)
     assert any("waived already" in m for m in messages_of(twice))
     withdraw = f"/admin/projects/project/{audited.pk}/waivers/{waiver.pk}/withdraw/"
-    root_client.post(withdraw, follow=True)
+    unexplained = root_client.post(withdraw, {"reason": ""}, follow=True)
+    assert any("say why" in m for m in messages_of(unexplained))
+    waiver.refresh_from_db()
+    assert waiver.withdrawn_at is None
+    root_client.post(withdraw, {"reason": "The quote was withdrawn."}, follow=True)
     waiver.refresh_from_db()
     assert waiver.withdrawn_at is not None and waiver.withdrawn_by == "root"
-    again = root_client.post(withdraw, follow=True)
+    assert waiver.withdrawn_reason == "The quote was withdrawn."
+    findings_page = root_client.get(f"/admin/projects/project/{audited.pk}/findings/")
+    assert "The quote was withdrawn." in findings_page.content.decode()
+    again = root_client.post(withdraw, {"reason": "again"}, follow=True)
     assert any("withdrawn already" in m for m in messages_of(again))
 
 

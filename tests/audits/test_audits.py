@@ -234,10 +234,16 @@ class TestFindings:
         assert Position.objects.get(pk=finding.position_id).audit_status == "green"
 
         withdraw = f"/api/v1/projects/{audited.id}/waivers/{waiver['id']}/withdraw/"
-        assert viewer.client.post(withdraw).status_code == 403
-        response = member.client.post(withdraw)
+        because = {"reason": "The supplier withdrew its quote."}
+        assert viewer.client.post(withdraw, because, format="json").status_code == 403
+        unexplained = member.client.post(withdraw, {"reason": " "}, format="json")
+        assert unexplained.status_code == 400
+        assert unexplained.json()["error"]["details"]["reason"]
+        assert Waiver.objects.get().withdrawn_at is None
+        response = member.client.post(withdraw, because, format="json")
         assert response.status_code == 200 and response.json()["active"] is False
-        assert member.client.post(withdraw).status_code == 409
+        assert response.json()["withdrawn_reason"] == because["reason"]
+        assert member.client.post(withdraw, because, format="json").status_code == 409
         assert Position.objects.get(pk=finding.position_id).audit_status == "red"
         audited.refresh_from_db()
         assert audited.red_count == red_before

@@ -100,3 +100,24 @@ def test_the_session_socket_acts_for_the_chosen_tenant(two_tenant_user, other_te
         return answer
 
     assert async_to_sync(scenario)()["type"] == "subscribed"
+
+
+def test_a_superuser_acts_as_owner_only_of_the_tenant_it_names(tenant, other_tenant):
+    root = UserFactory(is_staff=True, is_superuser=True)
+    MembershipFactory(tenant=tenant, user=root, role=Role.VIEWER)
+    browser = Client()
+    browser.force_login(root)
+    # Named, any tenant is acted for as its owner (the operator's reach, as in the admin) ...
+    named = browser.get("/api/v1/me", headers={"X-Tenant": "globex"}).json()
+    assert (named["tenant"]["slug"], named["role"]) == ("globex", "owner")
+    assert browser.get("/api/v1/me?tenant=acme").json()["role"] == "owner"
+    # ... unnamed, a superuser is only what its memberships make it.
+    assert browser.get("/api/v1/me").json()["role"] == "viewer"
+    unknown = browser.get("/api/v1/me", headers={"X-Tenant": "no-such-tenant"})
+    assert unknown.status_code == 403 and unknown.json()["error"]["code"] == "no_tenant"
+    # Staff who are not superusers reach only their memberships' tenants.
+    staff = UserFactory(is_staff=True)
+    MembershipFactory(tenant=tenant, user=staff, role=Role.ADMIN)
+    browser.force_login(staff)
+    refused = browser.get("/api/v1/me", headers={"X-Tenant": "globex"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "no_tenant"
