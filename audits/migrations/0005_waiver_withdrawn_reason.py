@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audits', '0004_policy_per_rule'),
+        ("audits", "0004_policy_per_rule"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='waiver',
-            name='withdrawn_reason',
-            field=models.TextField(blank=True, help_text='Why the waiver was withdrawn.'),
+            model_name="waiver",
+            name="withdrawn_reason",
+            field=models.TextField(blank=True, help_text="Why the waiver was withdrawn."),
         ),
     ]
