@@ -8,7 +8,9 @@ and their typographic forms (`− – × · ÷`, and `x` between numbers), paren
 - ASPE writes the result after `=` and tags the line with a letter (`…=1 356.991 [A]`); later lines
   may name earlier ones by their letter (`A+B`);
 - `Součet` (`Celkem`, `Mezisoučet`) alone, or as the label, makes a sum line: it totals the lines
-  above and does not add to the take-off again; inside an expression it is that running total.
+  above and does not add to the take-off again; inside an expression it is that running total;
+- a unit written after a number or a parenthesis (`4 ks`, `2*3,5 m2`, `(2+3) m`) says what the
+  number counts and is dropped: units are lower case, names of lines upper case.
 The take-off's result is the sum of its lines that are not sum lines.
 """
 
@@ -32,6 +34,10 @@ _SCAN = re.compile(rf"({_NUMBER})|([-+*/()×÷·−–:])|([^\W\d_]+)|(\S)")
 _OPERATORS = {"−": "-", "–": "-", "×": "*", "·": "*", "÷": "/", ":": "/", "x": "*", "X": "*"}
 _THOUSANDS = str.maketrans({" ": None, "\u00a0": None, "\u202f": None, ",": "."})
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "neg": 3}
+# A unit after a number or a closing parenthesis, as a whole word (`4 ks`, `3,5m2`, `(2+3) bm`).
+_UNIT = re.compile(
+    r"(?<=[\d)])\s*(?:m[23²³]?|ks|kus|kg|t|bm|mb|hod|h|l|km|cm|mm|kpl|soubor|sada)\.?(?![^\W_])"
+)
 _OUT_OF_RANGE = "the number is out of range"
 
 
@@ -74,7 +80,7 @@ def split_line(text: str) -> Line:
         if _WORD.search(label):  # a label; a colon between numbers divides
             is_sum = _fold(label) in SUM_WORDS
             text = rest
-    text = text.strip()
+    text = _UNIT.sub("", text).strip()
     if _DIGIT.search(text) is None:
         if _fold(text) in SUM_WORDS:
             return Line("", is_sum=True, tag=tag)

@@ -176,6 +176,29 @@ class TestExpressions:
         assert split_line("Součet").is_sum and split_line("Celkem: A+B").is_sum
         assert split_line("…=1 356.991 [A]").tag == "A"
 
+    @pytest.mark.parametrize(
+        ("text", "value"),
+        [
+            ("4 ks", "4"),
+            ("4ks", "4"),
+            ("2*3,5 m2", "7"),
+            ("2 m * 3,5 m", "7"),
+            ("(2+3) bm", "5"),
+            ("1,5 t + 500 kg", "501.5"),  # units are read, not converted
+            ('12 m3 "výkop"', "12"),
+            ("2 x 3 m.", "6"),
+        ],
+    )
+    def test_a_unit_after_a_number_is_dropped(self, text, value):
+        assert evaluate(split_line(text).expression) == D(value)
+
+    def test_words_that_are_not_units_still_refuse(self):
+        # `mm2` and `ksx` are not units; an upper-case `M` would name a line.
+        for text in ("4 ksx", "2 mm2", "3 M"):
+            with pytest.raises(NotAnExpression):
+                evaluate(split_line(text).expression)
+        assert evaluate_takeoff(lines("4 ks", "2 ks", "Součet")).total == 6
+
     def test_a_line_that_does_not_parse_uses_the_stated_value(self):
         result = evaluate_takeoff([{"expression": "2*(3+", "value": "10", "line": 1}])
         assert result.total == 10
