@@ -27,7 +27,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import DEFAULT_DATABASE_URL, ensure_database, load_average, report  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    delete_tenant,
+    ensure_database,
+    load_average,
+    report,
+)
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -56,23 +62,9 @@ def build(positions: int) -> str:
 
 
 def clean_up() -> None:
-    """Delete the tenant (its positions by hand: the ORM's cascade would load every one) and the
-    user."""
     from django.contrib.auth import get_user_model
-    from django.db import connection
 
-    from projects.models import BudgetVersion, Position, Project
-    from tenants.models import Tenant
-
-    tenant = Tenant.objects.filter(slug=TENANT_SLUG).first()
-    if tenant is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {Position._meta.db_table} WHERE tenant_id = %s", [tenant.id]
-            )
-        Project.objects.filter(tenant=tenant).update(current_version=None)
-        BudgetVersion.objects.filter(tenant=tenant).delete()
-        tenant.delete()
+    delete_tenant(TENANT_SLUG)
     get_user_model().objects.filter(username=USERNAME).delete()
 
 
@@ -105,6 +97,7 @@ def main(args: argparse.Namespace) -> None:
         root = get_user_model().objects.create_superuser(USERNAME, f"{USERNAME}@example.com")
         client = Client()
         client.force_login(root)
+        deep = max(1, args.positions // 200)  # a page in the middle of the list (page 500)
         pages = {
             "the project's positions, facet counts": (
                 f"?project={project}&_facets=True",
@@ -118,7 +111,10 @@ def main(args: argparse.Namespace) -> None:
                 f"?project={project}&q=varianta+777&_facets=True",
                 f"?project__id__exact={project}&q=varianta+777&_facets=True",
             ),
-            "page 500": (f"?project={project}&p=500", f"?project__id__exact={project}&p=500"),
+            f"page {deep}": (
+                f"?project={project}&p={deep}",
+                f"?project__id__exact={project}&p={deep}",
+            ),
         }
         with override_settings(ROOT_URLCONF="bench.admin_urls"):
             for name, (ours, plain) in pages.items():

@@ -34,3 +34,24 @@ def load_average() -> str:
     read against it."""
     figures = " ".join(f"{value:.2f}" for value in os.getloadavg())
     return f"load average {figures} (1, 5, 15 min) on {os.cpu_count()} cores"
+
+
+def delete_tenant(slug: str) -> None:
+    """Delete a benchmark's tenant and everything it holds; its bulky rows (findings, evidence,
+    positions) by hand first: the ORM's cascade would load every one of them."""
+    from django.db import connection
+
+    from audits.models import Finding
+    from evidence.models import Evidence
+    from projects.models import BudgetVersion, Position, Project
+    from tenants.models import Tenant
+
+    tenant = Tenant.objects.filter(slug=slug).first()
+    if tenant is None:
+        return
+    with connection.cursor() as cursor:
+        for model in (Finding, Evidence, Position):
+            cursor.execute(f"DELETE FROM {model._meta.db_table} WHERE tenant_id = %s", [tenant.id])
+    Project.objects.filter(tenant=tenant).update(current_version=None)
+    BudgetVersion.objects.filter(tenant=tenant).delete()
+    tenant.delete()

@@ -46,7 +46,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import DEFAULT_DATABASE_URL, ensure_database, load_average  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    delete_tenant,
+    ensure_database,
+    load_average,
+)
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -183,29 +188,14 @@ def build(positions: int) -> dict:
 
 
 def clean_up() -> None:
-    """Drop the bench_ tables, delete the tenant (its bulky rows by hand: the ORM's cascade would
-    load every one first) and the user."""
+    """Drop the bench_ tables, delete the tenant and the user."""
     from django.contrib.auth import get_user_model
     from django.db import connection
-
-    from audits.models import Finding
-    from evidence.models import Evidence
-    from projects.models import BudgetVersion, Position, Project
-    from tenants.models import Tenant
 
     with connection.cursor() as cursor:
         for table in BENCH_TABLES:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    tenant = Tenant.objects.filter(slug=TENANT_SLUG).first()
-    if tenant is not None:
-        with connection.cursor() as cursor:
-            for model in (Finding, Evidence, Position):
-                cursor.execute(
-                    f"DELETE FROM {model._meta.db_table} WHERE tenant_id = %s", [tenant.id]
-                )
-        Project.objects.filter(tenant=tenant).update(current_version=None)
-        BudgetVersion.objects.filter(tenant=tenant).delete()
-        tenant.delete()
+    delete_tenant(TENANT_SLUG)
     get_user_model().objects.filter(username=USERNAME).delete()
 
 
