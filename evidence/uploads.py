@@ -1,7 +1,8 @@
 """Receiving a file: its bytes stream to a spool file on local disk while they are counted and
 hashed, so a request never holds a file in memory and the SHA-256 (hence the content address) is
-known the moment the last byte is in. The file is then stored there, or not at all when the
-tenant has it already or the upload is refused."""
+known the moment the last byte is in. On S3, a file larger than one part is also sent to a
+temporary object while it arrives (evidence.multipart). The file is then stored under its content
+address, or not at all when the tenant has it already or the upload is refused."""
 
 import hashlib
 import tempfile
@@ -15,7 +16,8 @@ from rest_framework import status
 from rest_framework.views import APIView
 
 from core.errors import ApiError
-from evidence.filetypes import HEAD_BYTES
+from evidence.filetypes import HEAD_BYTES, sniff_type
+from evidence.multipart import StreamedUpload, streamed_part_size
 from evidence.storage import SPOOL_PREFIX
 
 UPLOAD_FIELD = "file"
@@ -35,23 +37,37 @@ def too_large_error(max_size: int) -> ApiError:
 
 class SpooledUpload(UploadedFile):
     """A received file in a spool file, with its size, SHA-256 and first bytes (for sniffing its
-    type); the spool file is removed when closed."""
+    type), and on S3 the multipart upload it was sent to as it arrived (`remote`, or None for a
+    file of one part); the spool file is removed, and the multipart upload aborted unless it was
+    stored, when closed."""
 
     # Always given, unlike an UploadedFile's.
     file: IO[bytes]
     name: str
     size: int
 
-    def __init__(self, *, file: IO[bytes], name: str, size: int, sha256: str, head: bytes) -> None:
+    def __init__(
+        self,
+        *,
+        file: IO[bytes],
+        name: str,
+        size: int,
+        sha256: str,
+        head: bytes,
+        remote: StreamedUpload | None,
+    ) -> None:
         super().__init__(file=file, name=name, content_type=None, size=size)
         self.sha256 = sha256
         self.head = head
+        self.remote = remote
 
     def temporary_file_path(self) -> str:
         # FileSystemStorage moves a file that has one instead of copying it; S3 sends it by path.
         return self.file.name
 
     def close(self) -> None:
+        if self.remote is not None:  # before the file goes: its threads read from it
+            self.remote.abort()
         try:
             self.file.close()
         except FileNotFoundError:  # moved into storage: nothing left to remove
@@ -60,7 +76,8 @@ class SpooledUpload(UploadedFile):
 
 class Spool:
     """Bytes being received: counted, hashed, their first HEAD_BYTES kept, and written to a
-    temporary file in EVIDENCE_SPOOL_DIR; more than `max_size` is refused at once."""
+    temporary file in EVIDENCE_SPOOL_DIR; more than `max_size` is refused at once. On S3, once
+    the file is larger than one part, its parts are sent as they fill (see evidence.multipart)."""
 
     def __init__(self, *, max_size: int) -> None:
         settings.EVIDENCE_SPOOL_DIR.mkdir(parents=True, exist_ok=True)
@@ -71,6 +88,8 @@ class Spool:
         self.hasher = hashlib.sha256()
         self.size = 0
         self.head = bytearray()
+        self.part_size = streamed_part_size()
+        self.remote: StreamedUpload | None = None
 
     def write(self, data: bytes) -> None:
         self.size += len(data)
@@ -81,20 +100,37 @@ class Spool:
         if len(self.head) < HEAD_BYTES:
             self.head += data[: HEAD_BYTES - len(self.head)]
         self.file.write(data)
+        if self.part_size is not None and self.size - self._queued() > self.part_size:
+            self.file.flush()  # the part's bytes on disk, where a sending thread reads them
+            if self.remote is None:
+                self.remote = StreamedUpload(
+                    fileno=self.file.fileno(), content_type=sniff_type(bytes(self.head))
+                )
+            self.remote.send_full_parts(spooled=self.size)
+        if self.remote is not None:
+            self.remote.raise_failure()
+
+    def _queued(self) -> int:
+        return 0 if self.remote is None else self.remote.queued
 
     def finish(self, *, name: str) -> SpooledUpload:
         self.file.flush()
         self.file.seek(0)
+        if self.remote is not None:
+            self.remote.send_rest(spooled=self.size)
         return SpooledUpload(
             file=self.file,
             name=name,
             size=self.size,
             sha256=self.hasher.hexdigest(),
             head=bytes(self.head),
+            remote=self.remote,
         )
 
     def close(self) -> None:
-        """Throw the bytes away (closing a NamedTemporaryFile removes it)."""
+        """Throw the bytes away (closing a NamedTemporaryFile removes it), and what was sent."""
+        if self.remote is not None:
+            self.remote.abort()
         self.file.close()
 
 
