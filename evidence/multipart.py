@@ -1,22 +1,25 @@
 """Sending an upload to S3 while it is still arriving.
 
 The spool file grows on local disk as the body arrives; each time it holds one more full part
-(the storage's `multipart_chunksize`), that part is queued for a multipart upload to a temporary
-key and sent by one of `max_concurrency` background threads (the storage's transfer settings, as
-boto3's `upload_file` uses them). A thread reads its part from the spool file only when it sends
-it, so receiving never waits for S3 and at most `max_concurrency` parts are in memory. When the
-body has arrived and passed the checks, the parts are completed into the temporary object, which
-is copied server-side to the content-addressed key (known only then) and deleted. Any refusal or
-failure aborts the multipart upload: nothing is left in the bucket.
+(the storage's `multipart_chunksize`), that part is queued for a multipart upload and sent by one
+of `max_concurrency` background threads (the storage's transfer settings, as boto3's
+`upload_file` uses them). A thread reads its part from the spool file as it sends it, as
+`upload_file` does, so receiving never waits for S3 and memory holds no part.
+
+The object's name is chosen when its first part is sent, before its SHA-256 is known: the
+document's own `tenants/<tenant id>/documents/<uuid>` (see `evidence_streamed_key`). Once the
+body has arrived and passed every check, the multipart upload is completed into that object: the
+bytes cross the network once and are never copied (a server-side copy to a content address
+costs, on the test S3 server, about half as long as the upload itself). Any refusal or failure
+before that aborts the multipart upload, which leaves nothing in the bucket.
 """
 
 import logging
-import os
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, cast
 
 from django.core.files.storage import default_storage
+from s3transfer.utils import ReadFileChunk
 
 from evidence.storage import is_s3
 
@@ -24,9 +27,6 @@ if TYPE_CHECKING:
     from storages.backends.s3 import S3Storage
 
 logger = logging.getLogger(__name__)
-
-# Unfinished uploads live under this prefix; `evidence_purge_abandoned_uploads` clears it.
-TEMPORARY_PREFIX = "uploads/"
 
 
 def streamed_part_size() -> int | None:
@@ -38,29 +38,27 @@ def streamed_part_size() -> int | None:
 
 
 class StreamedUpload:
-    """A multipart upload to a temporary key, fed part by part from a growing spool file."""
+    """A multipart upload to `key`, fed part by part from a growing spool file at `path`."""
 
-    def __init__(self, *, fileno: int, content_type: str) -> None:
+    def __init__(self, *, key: str, path: str, content_type: str) -> None:
         storage = cast("S3Storage", default_storage)
         self.client = storage.connection.meta.client
         self.bucket = storage.bucket_name
-        self.transfer_config = storage.transfer_config
-        self.acl = storage.default_acl
-        self.part_size: int = self.transfer_config.multipart_chunksize
-        self.fileno = fileno
-        self.key = f"{TEMPORARY_PREFIX}{uuid.uuid4()}"
+        transfer_config = storage.transfer_config
+        self.part_size: int = transfer_config.multipart_chunksize
+        self.key = key
+        self.path = path
         extra = {"ContentType": content_type}
-        if self.acl:
-            extra["ACL"] = self.acl
+        if storage.default_acl:
+            extra["ACL"] = storage.default_acl
         self.upload_id: str | None = self.client.create_multipart_upload(
             Bucket=self.bucket, Key=self.key, **extra
         )["UploadId"]
         self.executor = ThreadPoolExecutor(
-            max_workers=self.transfer_config.max_concurrency, thread_name_prefix="evidence-upload"
+            max_workers=transfer_config.max_concurrency, thread_name_prefix="evidence-upload"
         )
         self.parts: list[Future[dict]] = []
         self.queued = 0  # bytes of the spool file queued as parts
-        self.completed = False
 
     def send_full_parts(self, *, spooled: int) -> None:
         """Queue every full part the spool holds beyond what is queued, but never its last bytes:
@@ -80,16 +78,15 @@ class StreamedUpload:
         self.queued += length
 
     def _send(self, number: int, offset: int, length: int) -> dict:
-        # pread leaves the spool file's position to the thread writing it.
-        data = os.pread(self.fileno, length, offset)
-        assert self.upload_id is not None
-        answer = self.client.upload_part(
-            Bucket=self.bucket,
-            Key=self.key,
-            UploadId=self.upload_id,
-            PartNumber=number,
-            Body=data,
-        )
+        # Read from disk as it is sent (and re-read if a retry rewinds it), never held whole.
+        with ReadFileChunk.from_filename(self.path, offset, length) as body:
+            answer = self.client.upload_part(
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self.upload_id,
+                PartNumber=number,
+                Body=body,
+            )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
     def raise_failure(self) -> None:
@@ -98,16 +95,10 @@ class StreamedUpload:
             if part.done() and part.exception() is not None:
                 raise cast(BaseException, part.exception())
 
-    def store_as(self, name: str, *, content_type: str) -> bool:
-        """Complete the upload and copy it to `name` unless an object of that name exists (the
-        same bytes: nothing is copied); True when this call created it. The temporary object
-        is removed either way."""
+    def complete(self) -> str:
+        """Wait for the parts and make them the object; its key."""
         parts = [part.result() for part in self.parts]
         self.executor.shutdown()
-        if default_storage.exists(name):
-            self.abort()
-            return False
-        assert self.upload_id is not None
         self.client.complete_multipart_upload(
             Bucket=self.bucket,
             Key=self.key,
@@ -115,37 +106,19 @@ class StreamedUpload:
             MultipartUpload={"Parts": parts},
         )
         self.upload_id = None
-        try:
-            extra = {"ContentType": content_type, "MetadataDirective": "REPLACE"}
-            if self.acl:
-                extra["ACL"] = self.acl
-            # boto3's managed copy: one CopyObject, or parts copied concurrently past the
-            # threshold (and past S3's 5 GB limit for one copy), with the transfer settings.
-            self.client.copy(
-                {"Bucket": self.bucket, "Key": self.key},
-                self.bucket,
-                name,
-                ExtraArgs=extra,
-                Config=self.transfer_config,
-            )
-        finally:
-            self.client.delete_object(Bucket=self.bucket, Key=self.key)
-            self.completed = True
-        return True
+        return self.key
 
     def abort(self) -> None:
-        """Stop sending and remove whatever was sent. Never raises: a storage outage leaves the
-        multipart upload to `evidence_purge_abandoned_uploads`, and the caller's own error (if
-        any) is the one to report."""
-        if self.completed:
-            return
-        self.completed = True
-        self.executor.shutdown(cancel_futures=True)
+        """Unless completed: stop sending and remove whatever was sent. Never raises: a storage
+        outage leaves the multipart upload to `evidence_purge_abandoned_uploads`, and the
+        caller's own error, if any, is the one to report."""
         if self.upload_id is None:
             return
+        self.executor.shutdown(cancel_futures=True)
         try:
             self.client.abort_multipart_upload(
                 Bucket=self.bucket, Key=self.key, UploadId=self.upload_id
             )
         except Exception:
             logger.warning("could not abort the multipart upload of %s", self.key, exc_info=True)
+        self.upload_id = None

@@ -119,11 +119,8 @@ def abort_multipart_uploads(*, prefix: str, started_before: datetime) -> int:
 
 def save_file(name: str, file: "SpooledUpload", *, content_type: str) -> bool:
     """Store a spooled file (one with a `temporary_file_path`) as `name` unless an object of
-    that name exists; True when this call created it. Local storage moves the file; on S3, a
-    file sent while it arrived is copied from its temporary object (evidence.multipart), a file
-    of one part is sent now."""
-    if file.remote is not None:
-        return file.remote.store_as(name, content_type=content_type)
+    that name exists; True when this call created it. Local storage moves the file; S3 gets it
+    in parts read from disk."""
     if default_storage.exists(name):
         return False
     if not is_s3():
