@@ -163,7 +163,7 @@ class EvidenceUploadHandler(FileUploadHandler):
     before the body is read, so that the file goes to S3 as it arrives."""
 
     # Large chunks keep the per-chunk Python work small next to the bytes moved.
-    chunk_size = 1024 * 1024
+    chunk_size = 256 * 1024
 
     def __init__(self, request: HttpRequest | None = None) -> None:
         super().__init__(request)
