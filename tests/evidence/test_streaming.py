@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from core.storage_errors import is_storage_unavailable
 from evidence.models import Evidence
 from evidence.services import evidence_store_file
 from evidence.uploads import Spool
@@ -143,4 +144,31 @@ def test_a_large_upload_while_s3_is_down_is_503_and_names_no_storage(member, ten
     assert server.endpoint_url.split("//")[1] not in response.content.decode()
     assert server.bucket not in response.content.decode()
     assert not Evidence.objects.for_tenant(tenant).exists()
+    assert spool_files() == []
+
+
+@pytest.mark.django_db
+def test_a_part_that_fails_stops_the_upload_early(tenant, settings):
+    """S3 goes away after the first part: the next part fails, and the next bytes received raise
+    that storage error (the request answers 503) instead of spooling the rest for nothing."""
+    server = start_s3_server()
+    settings.STORAGES = {**settings.STORAGES, "default": server.storage()}
+    spool = Spool(max_size=100 * MB, tenant_id=tenant.pk)
+    try:
+        for _ in range(9):
+            spool.write(text(MB))
+        assert spool.remote is not None
+        spool.remote.parts[0].result(timeout=30)
+        server.stop()
+        for _ in range(8):
+            spool.write(text(MB))
+        failed = spool.remote.parts[1]
+        assert failed.exception(timeout=60) is not None
+
+        with pytest.raises(Exception) as raised:
+            spool.write(text(MB))
+        assert is_storage_unavailable(raised.value)
+    finally:
+        spool.close()
+        server.stop()
     assert spool_files() == []
