@@ -7,6 +7,7 @@ Production sets DATABASE_URL, REDIS_URL, CELERY_BROKER_URL and AWS_* (see README
 """
 
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,7 +60,6 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
-    "daphne",
     # Before the admin: its templates (admin/base_site.html, the dashboard) and static files
     # (kalkula/) override and extend the admin's.
     "core",
@@ -84,6 +84,10 @@ INSTALLED_APPS = [
     # Wiring: the retention command and its beat task, which call every app's purge.
     "config",
 ]
+# daphne's app only replaces `runserver` with an ASGI one (websockets in development); loaded
+# elsewhere it costs every web and Celery process its Twisted imports (14-25 MB each).
+if sys.argv[1:2] == ["runserver"]:
+    INSTALLED_APPS.insert(0, "daphne")
 
 MIDDLEWARE = [
     "core.middleware.ForwardedForMiddleware",

@@ -121,9 +121,11 @@ class EvidenceAdmin(ReadOnlyAdmin):
             uploaded = form.cleaned_data["file"]
             upload = None
             try:
-                upload = spool_fileobj(uploaded, name=uploaded.name)  # refuses an oversize file
+                tenant = form.cleaned_data["tenant"]
+                # Refuses an oversize file; sent on to S3 as it is read, as an API upload is.
+                upload = spool_fileobj(uploaded, name=uploaded.name, tenant_id=tenant.pk)
                 stored = evidence_store(
-                    tenant=form.cleaned_data["tenant"],
+                    tenant=tenant,
                     upload=upload,
                     kind=form.cleaned_data["kind"],
                     project=form.cleaned_data["project"],

@@ -17,7 +17,7 @@ from evidence.services import (
     evidence_download_link,
     evidence_store,
 )
-from evidence.uploads import EvidenceUploadHandler
+from evidence.uploads import StreamingUploadMixin
 from projects.models import Project
 from tenants.scoping import TenantScopedGenericAPIView
 
@@ -75,7 +75,7 @@ class EvidenceOutputSerializer(RowsSerializerMixin, serializers.ModelSerializer)
         ]
 
 
-class EvidenceListCreateApi(TenantScopedGenericAPIView):
+class EvidenceListCreateApi(StreamingUploadMixin, TenantScopedGenericAPIView):
     model = Evidence
     serializer_class = EvidenceOutputSerializer
     pagination_class = CursorPage
@@ -115,12 +115,6 @@ class EvidenceListCreateApi(TenantScopedGenericAPIView):
         kind = serializers.CharField()
         project = serializers.UUIDField(allow_null=True)
 
-    def initialize_request(self, request, *args, **kwargs):
-        # Before anything reads the body: the file streams through our handler, never memory.
-        self.upload_handler = EvidenceUploadHandler(request)
-        request.upload_handlers = [self.upload_handler]
-        return super().initialize_request(request, *args, **kwargs)
-
     def get_queryset(self):
         filters = query_filters(self.FilterSerializer, self.request.query_params)
         return evidence_list(tenant=self.tenant, filters=cast(EvidenceFilters, filters))
@@ -142,29 +136,26 @@ class EvidenceListCreateApi(TenantScopedGenericAPIView):
     def post(self, request: Request) -> Response:
         """Uploads a document (multipart `file`): stored once per tenant by its SHA-256, its type
         sniffed from the bytes."""
-        try:
-            payload = self.InputSerializer(data=request.data)
-            payload.is_valid(raise_exception=True)
-            project = None
-            if payload.validated_data.get("project"):
-                project = (
-                    Project.objects.for_tenant(self.tenant)
-                    .filter(pk=payload.validated_data["project"], deleted_at__isnull=True)
-                    .first()
-                )
-                if project is None:
-                    raise ApiError(code="invalid", message="project: unknown project.")
-            context = self.tenant_context
-            stored = evidence_store(
-                tenant=self.tenant,
-                upload=payload.validated_data["file"],
-                kind=payload.validated_data["kind"],
-                project=project,
-                uploaded_by=context.user,
-                api_key=context.api_key,
+        payload = self.InputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        project = None
+        if payload.validated_data.get("project"):
+            project = (
+                Project.objects.for_tenant(self.tenant)
+                .filter(pk=payload.validated_data["project"], deleted_at__isnull=True)
+                .first()
             )
-        finally:
-            self.upload_handler.close()
+            if project is None:
+                raise ApiError(code="invalid", message="project: unknown project.")
+        context = self.tenant_context
+        stored = evidence_store(
+            tenant=self.tenant,
+            upload=payload.validated_data["file"],
+            kind=payload.validated_data["kind"],
+            project=project,
+            uploaded_by=context.user,
+            api_key=context.api_key,
+        )
         evidence = stored.evidence
         data = {
             "id": evidence.id,

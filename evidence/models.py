@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -16,8 +18,14 @@ def evidence_key(*, tenant_id: object, sha256: str) -> str:
     return f"tenants/{tenant_id}/sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
+def evidence_streamed_key(*, tenant_id: object) -> str:
+    """Where a tenant's document sent to S3 while it arrived lives: named before its SHA-256 is
+    known (see evidence.multipart)."""
+    return f"tenants/{tenant_id}/documents/{uuid.uuid4()}"
+
+
 class Evidence(TenantOwnedModel):
-    """A document a tenant uploaded, stored once per tenant under the SHA-256 of its bytes."""
+    """A document a tenant uploaded, stored once per tenant and SHA-256 of its bytes."""
 
     class Kind(models.TextChoices):
         BUDGET = "budget", "Budget"

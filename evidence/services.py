@@ -40,8 +40,10 @@ logger = logging.getLogger(__name__)
 MAX_NAME_LENGTH = 200
 _PATH_SEPARATORS = re.compile(r"[/\\]")
 _WHITESPACE = re.compile(r"\s+")
+# Documents' objects: content-addressed, or named as their upload started (evidence_streamed_key).
 _STORED_KEY = re.compile(
-    r"tenants/(?P<tenant>[0-9a-f-]{36})/sha256/[0-9a-f]{2}/[0-9a-f]{2}/(?P<sha256>[0-9a-f]{64})\S*"
+    r"tenants/(?P<tenant>[0-9a-f-]{36})/"
+    r"(sha256/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\S*|documents/[0-9a-f-]{36})"
 )
 
 
@@ -120,12 +122,19 @@ def evidence_store(
     # again under the lock below for uploads that race.
     _check_storage_quota(tenant=tenant, size=upload.size)
 
-    key = evidence_key(tenant_id=tenant.pk, sha256=upload.sha256)
-    created_object = storage.save_file(key, upload, content_type=content_type)
+    if upload.remote is not None:
+        # Sent to an object of its own while it arrived: completed there, never copied.
+        key, created_object, own_object = upload.remote.complete(), True, True
+    else:
+        key = evidence_key(tenant_id=tenant.pk, sha256=upload.sha256)
+        created_object = storage.save_file(key, upload, content_type=content_type)
+        own_object = False  # a racing upload of the same bytes may count on it
     with transaction.atomic():
         _lock_tenant(tenant)
         existing = Evidence.objects.for_tenant(tenant).filter(sha256=upload.sha256).first()
         if existing is not None:
+            if own_object:
+                default_storage.delete(key)
             return StoredEvidence(evidence=existing, duplicate=True)
         try:
             _check_storage_quota(tenant=tenant, size=upload.size)
@@ -161,6 +170,8 @@ def evidence_store(
                     else Evidence.TextStatus.NOT_APPLICABLE,
                 )
         except IntegrityError:  # a writer that does not take the tenant lock got there first
+            if own_object:
+                default_storage.delete(key)
             existing = Evidence.objects.for_tenant(tenant).get(sha256=upload.sha256)
             return StoredEvidence(evidence=existing, duplicate=True)
         if evidence.text_status == Evidence.TextStatus.PENDING:
@@ -200,7 +211,7 @@ def evidence_store_file(
             uploaded_by=uploaded_by,
             api_key=api_key,
         )
-    upload = spool_fileobj(fileobj, name=name)
+    upload = spool_fileobj(fileobj, name=name, tenant_id=tenant.pk)
     try:
         return evidence_store(
             tenant=tenant,
@@ -364,30 +375,30 @@ def evidence_purge_abandoned_uploads(*, older_than: timedelta) -> int:
             except FileNotFoundError:  # its request finished meanwhile
                 continue
     removed += storage.abort_multipart_uploads(prefix="tenants/", started_before=cutoff)
-    batch: list[tuple[str, str, str]] = []
+    batch: list[tuple[str, str]] = []
     for stored in storage.iter_stored_objects("tenants/"):
         match = _STORED_KEY.fullmatch(stored.name)
         if match is None or stored.modified_at >= cutoff:
             continue
-        batch.append((match["tenant"], match["sha256"], stored.name))
+        batch.append((match["tenant"], stored.name))
         if len(batch) >= 500:
             removed += _delete_orphans(batch)
             batch = []
     return removed + _delete_orphans(batch)
 
 
-def _delete_orphans(candidates: list[tuple[str, str, str]]) -> int:
+def _delete_orphans(candidates: list[tuple[str, str]]) -> int:
     removed = 0
-    by_tenant: dict[str, list[tuple[str, str]]] = {}
-    for tenant_id, sha256, name in candidates:
-        by_tenant.setdefault(tenant_id, []).append((sha256, name))
+    by_tenant: dict[str, list[str]] = {}
+    for tenant_id, name in candidates:
+        by_tenant.setdefault(tenant_id, []).append(name)
     for tenant_id, objects in by_tenant.items():
         kept = set(
-            Evidence.objects.filter(
-                tenant_id=tenant_id, key__in=[name for _, name in objects]
-            ).values_list("key", flat=True)
+            Evidence.objects.filter(tenant_id=tenant_id, key__in=objects).values_list(
+                "key", flat=True
+            )
         )
-        for _, name in objects:
+        for name in objects:
             if name in kept:
                 continue
             # Under the tenant lock, as uploads decide whether to reuse an existing object.

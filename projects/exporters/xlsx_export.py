@@ -1,8 +1,5 @@
 from typing import IO
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-
 from projects.exporters import COLUMNS, Rows
 
 SHEET_TITLE = "Budget"
@@ -10,6 +7,10 @@ SHEET_TITLE = "Budget"
 
 def write_xlsx(rows: Rows, out: IO[bytes]) -> int:
     """A write-only workbook (rows stream to disk, not memory); returns rows written."""
+    # Imported here: only export jobs need openpyxl, and loading it costs every web worker ~7 MB.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)
     sheet.append(COLUMNS)

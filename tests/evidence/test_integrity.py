@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
-from evidence.models import Evidence, evidence_key
+from evidence.models import Evidence, evidence_key, evidence_streamed_key
 from evidence.services import evidence_purge_abandoned_uploads, evidence_verify
 from tenants.models import Role
 from tests.evidence.helpers import spool_files, stored_objects
@@ -156,9 +156,11 @@ class TestPurgeAbandonedUploads:
         orphan = evidence_key(tenant_id=tenant.pk, sha256="ab" * 32)
         default_storage.save(orphan, ContentFile(b"stored, then the process died"))
         default_storage.save(kept.key + "_x7Yz9Qa", ContentFile(b"a racing spare copy"))
+        streamed = evidence_streamed_key(tenant_id=tenant.pk)
+        default_storage.save(streamed, ContentFile(b"sent while it arrived, never committed"))
         unrelated = default_storage.save(f"tenants/{tenant.pk}/reports/r.json", ContentFile(b"{}"))
 
-        assert evidence_purge_abandoned_uploads(older_than=timedelta(0)) == 2
+        assert evidence_purge_abandoned_uploads(older_than=timedelta(0)) == 3
 
         assert stored_objects(tenant) == sorted([kept.key, unrelated])
         assert Evidence.objects.get() == kept
@@ -167,9 +169,13 @@ class TestPurgeAbandonedUploads:
         bucket = s3_server.new_bucket()
         settings.STORAGES = {**settings.STORAGES, "default": s3_server.storage(bucket=bucket)}
         client = s3_server.client()
-        key = evidence_key(tenant_id=tenant.pk, sha256="cd" * 32)
-        client.create_multipart_upload(Bucket=bucket, Key=key)
+        client.create_multipart_upload(
+            Bucket=bucket, Key=evidence_key(tenant_id=tenant.pk, sha256="cd" * 32)
+        )
+        client.create_multipart_upload(
+            Bucket=bucket, Key=evidence_streamed_key(tenant_id=tenant.pk)
+        )
 
-        assert evidence_purge_abandoned_uploads(older_than=timedelta(0)) == 1
+        assert evidence_purge_abandoned_uploads(older_than=timedelta(0)) == 2
 
         assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
