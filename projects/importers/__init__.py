@@ -38,6 +38,7 @@ __all__ = [
     "ImportReport",
     "ParsedPosition",
     "read_rows",
+    "row_priced",
     "rows_from_positions",
     "sniff_format",
     "unpriced_row",
@@ -204,6 +205,11 @@ def rows_from_positions(
 
 def _priced(values: tuple) -> bool:
     return any(values[index] not in _NO_PRICE for index in _PRICE_INDEXES)
+
+
+def row_priced(row: tuple) -> bool:
+    """Whether a stored row (ROW_FIELDS order) has a price: a file with none is a tender."""
+    return any(row[index] not in _NO_PRICE for index in _ROW_PRICE_INDEXES)
 
 
 def unpriced_row(row: tuple) -> tuple:

@@ -264,7 +264,7 @@ class TestBrokenFiles:
 
 
 class TestRules:
-    def test_the_plan_quota_is_checked_before_anything_is_written(
+    def test_the_plan_quota_is_checked_before_anything_commits(
         self, tenant, project, import_file
     ):
         Tenant.objects.filter(pk=tenant.pk).update(max_positions_per_project=100)
