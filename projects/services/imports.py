@@ -20,7 +20,7 @@ the whole budget's total disagrees.
 """
 
 import bisect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
@@ -210,6 +210,9 @@ def budget_import(
 
 
 _Read = Callable[[Callable[[int, int], None], Callable], Iterator[tuple]]
+# The rows to write, batch by batch (closed when the writing stops early), and the percent done
+# after so many rows.
+_Batches = tuple[Generator[list[tuple], None, None], Callable[[int], int]]
 
 
 def _import_one_pass(
@@ -217,7 +220,7 @@ def _import_one_pass(
 ) -> tuple[BudgetVersion, int]:
     """PostgreSQL: the file is read on a thread while this one writes, in the one transaction."""
 
-    def batches(previous: Callable) -> tuple[Iterator[list[tuple]], Callable[[int], int]]:
+    def batches(previous: Callable) -> _Batches:
         reader = ReadAhead(
             lambda on_progress: read(on_progress, reader.on_owner(previous)),
             batch_size=READ_BATCH,
@@ -255,7 +258,7 @@ def _import_two_passes(
         positions_quota_check(tenant=project.tenant, count=count)
         progress.update(READ_SHARE, 100, step="writing the version")
 
-        def batches(_previous: Callable) -> tuple[Iterator[list[tuple]], Callable[[int], int]]:
+        def batches(_previous: Callable) -> _Batches:
             return spool.batches(), lambda done: READ_SHARE + (100 - READ_SHARE) * done // count
 
         return _write(project, batches, report, progress, **fields)
@@ -318,7 +321,7 @@ class _Placement:
 
 def _write(
     project: Project,
-    batches: Callable[[Callable], tuple[Iterator[list[tuple]], Callable[[int], int]]],
+    batches: Callable[[Callable], _Batches],
     report: ImportReport,
     progress: Any,
     **version_fields: Any,
@@ -359,7 +362,7 @@ def _write(
         rows, percent = batches(lambda: current_positions(project=project))
         # Rows wait here until one shows a price: a tender's (none has one) are stored unpriced,
         # which only the end of the file tells.
-        with closing(Spool()) as held:
+        with closing(rows), closing(Spool()) as held:
             priced = False
             for batch in rows:
                 count += len(batch)
