@@ -19,7 +19,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
 SPOOL_MEMORY = 8 * 1024 * 1024
-QUEUE_BATCHES = 4  # batches read ahead of the writer: memory stays flat
+QUEUE_BATCHES = 8  # batches read ahead of the writer (over a COPY's worth); memory stays flat
 _WAIT = 0.1  # seconds between looks at whether the other side gave up
 
 T = TypeVar("T")
