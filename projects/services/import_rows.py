@@ -13,7 +13,7 @@ import marshal
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
@@ -40,7 +40,7 @@ class Spool:
         self._file.write(data)
         self.count += len(batch)
 
-    def batches(self) -> Iterator[list[tuple]]:
+    def batches(self) -> Generator[list[tuple], None, None]:
         """The batches added so far, then the spool is empty again."""
         self._file.seek(0)
         while size := self._file.read(8):
@@ -92,7 +92,7 @@ class ReadAhead:
 
         return call
 
-    def batches(self) -> Iterator[list[tuple]]:
+    def batches(self) -> Generator[list[tuple], None, None]:
         """The rows, batch by batch, as they are read; stops the reader when left early."""
         self._thread.start()
         try:
