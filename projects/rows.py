@@ -115,21 +115,23 @@ def quantize(name: str, value: Decimal | None) -> Decimal | None:
 def fingerprint(values: Iterable[object]) -> str:
     """Hash of a row's CONTENT_FIELDS values (in that order; numbers at the stored scale, as
     Decimal or as their text: both hash alike; the take-off as a list or as its `takeoff_text`)."""
-    values = list(values)
+    values = tuple(values)
     extended = values[_EXTENDED]
-    del values[_EXTENDED]
-    text = "\x1f".join([_NONE if value is None else str(value) for value in values])
-    if any(value not in _EMPTY for value in extended):
-        text += "\x1e" + "\x1f".join(
-            [
-                _NONE
-                if value is None
-                else takeoff_text(value)
-                if isinstance(value, list)
-                else str(value)
-                for value in extended
-            ]
-        )
+    plain = values[: _EXTENDED.start] + values[_EXTENDED.stop :]
+    text = "\x1f".join([_NONE if value is None else str(value) for value in plain])
+    for value in extended:  # a loop, not any(…): this runs for every row of every import
+        if value not in _EMPTY:
+            text += "\x1e" + "\x1f".join(
+                [
+                    _NONE
+                    if value is None
+                    else takeoff_text(value)
+                    if isinstance(value, list)
+                    else str(value)
+                    for value in extended
+                ]
+            )
+            break
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 

@@ -270,7 +270,7 @@ def usage_refused(*, tenant: Tenant, metric: str, amount: int) -> ApiError:
 def positions_quota_check(*, tenant: Tenant, count: int) -> None:
     """Refuse with `quota_exceeded` (429) a budget version of `count` positions, more than the
     plan allows per project. Every way a version is made (an import, a revert, a legacy
-    migration) calls it before writing."""
+    migration) calls it before its transaction commits."""
     limit = tenant.quotas.max_positions_per_project
     if count > limit:
         raise ApiError(

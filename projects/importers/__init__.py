@@ -38,6 +38,7 @@ __all__ = [
     "ImportReport",
     "ParsedPosition",
     "read_rows",
+    "row_priced",
     "rows_from_positions",
     "sniff_format",
     "unpriced_row",
@@ -206,6 +207,11 @@ def _priced(values: tuple) -> bool:
     return any(values[index] not in _NO_PRICE for index in _PRICE_INDEXES)
 
 
+def row_priced(row: tuple) -> bool:
+    """Whether a stored row (ROW_FIELDS order) has a price: a file with none is a tender."""
+    return any(row[index] not in _NO_PRICE for index in _ROW_PRICE_INDEXES)
+
+
 def unpriced_row(row: tuple) -> tuple:
     """A stored row (ROW_FIELDS order) of a tender: its prices and total empty, fingerprinted
     anew."""
@@ -231,9 +237,7 @@ def _stored_values(position: ParsedPosition, report: ImportReport) -> tuple | No
     section = position.section
     if len(section) > _SECTION_LIMIT:
         section = section[: _SECTION_LIMIT - 1] + "…"
-    ok = all(len(getattr(position, name)) <= limit for name, limit in _TEXT_LIMITS) or (
-        _length_errors(position, report)
-    )
+    ok = _texts_fit(position) or _length_errors(position, report)
     quantity = _number_text(position, "quantity", position.quantity, report)
     unit_price = _number_text(position, "unit_price", position.unit_price, report)
     total = _number_text(position, "total_price", position.total_price, report)
@@ -310,6 +314,19 @@ _TEXT_LIMITS = [
     (name, stored.MAX_LENGTHS[name])
     for name in ("position_number", "code", "category", "unit", "kind", "price_system")
 ]
+_LIMIT = dict(_TEXT_LIMITS)
+
+
+def _texts_fit(position: ParsedPosition) -> bool:
+    """Whether every text of _TEXT_LIMITS fits its column (spelled out: it runs for every row)."""
+    return (
+        len(position.position_number) <= _LIMIT["position_number"]
+        and len(position.code) <= _LIMIT["code"]
+        and len(position.category) <= _LIMIT["category"]
+        and len(position.unit) <= _LIMIT["unit"]
+        and len(position.kind) <= _LIMIT["kind"]
+        and len(position.price_system) <= _LIMIT["price_system"]
+    )
 
 
 def _label(name: str) -> str:

@@ -253,7 +253,13 @@ class Table:
 
     # Plain rows --------------------------------------------------------------------------------
     def _plain_row(self, line: int, values: dict) -> ParsedPosition | None:
-        if not any(_filled(values.get(name)) for name in _POSITION_MARKERS):
+        get = values.get
+        if not (
+            _filled(get("code"))
+            or _filled(get("unit"))
+            or _filled(get("quantity"))
+            or _filled(get("unit_price"))
+        ):
             # No code, unit, quantity or unit price: a heading, or a sum row when it has a total.
             if cell_to_text(values.get("total_price")):
                 self.report.count("skipped summary rows")
@@ -297,9 +303,6 @@ class Table:
             price_system=cell_to_text(get("price_system")),
             parts=tuple(self._parts),
         )
-
-
-_POSITION_MARKERS = ("code", "unit", "quantity", "unit_price")
 
 
 def _filled(cell: object) -> bool:

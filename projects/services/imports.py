@@ -1,39 +1,43 @@
 """Importing a budget file as a new version.
 
-Two phases, so a bad file never writes anything and the project is locked only briefly:
-1. read: the file is parsed and validated row by row into a spool (a temporary file of compact
-   batches: memory stays flat whatever the file's size), counting positions against the plan's
-   quota. Any error fails the import here, listing the problems.
-2. write: under the project's row lock, in one transaction, rows whose content is unchanged since
-   the current version are kept as they are when they can stay in place (versions share them;
-   their source line is that of the file that first wrote them); the others are written (COPY on
-   PostgreSQL) and the rows they replace, or that the file no longer has, are closed. A file
-   identical to the current version makes no version at all ("no changes").
+One transaction, so a file that fails (a bad row, the plan's quota, a cancel) leaves nothing
+behind: under the project's row lock the file is read and its rows written, and any problem rolls
+it all back. On PostgreSQL in one pass: the file is read on a thread while the rows read so far are
+COPYed, so parsing and writing overlap (`import_rows.ReadAhead`); on the embedded database it is
+read into a spool first (a temporary file of compact batches) and written in a short transaction.
+Memory stays flat whatever the file's size. Rows are counted against the plan's quota to the end of
+the file and any error of the file is reported, listing the problems, before anything commits.
 
-A tender (every unit price empty or zero) is stored unpriced: its prices and totals empty. The
-result names the file's declared totals and their reconciliation with the items, and says loudly
-when a whole object's or the whole budget's total disagrees.
+Rows whose content is unchanged since the current version are kept as they are when they can
+stay in place (versions share them; their source line is that of the file that first wrote them);
+the others are written (COPY on PostgreSQL) and the rows they replace, or that the file no longer
+has, are closed. A file identical to the current version makes no version at all ("no changes").
+
+A tender (every unit price empty or zero) is stored unpriced: its prices and totals empty (its
+rows are held back until a priced row shows the file is none). The result names the file's
+declared totals and their reconciliation with the items, and says loudly when a whole object's or
+the whole budget's total disagrees.
 """
 
 import bisect
-import marshal
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 from uuid import UUID
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 
 from core.errors import ApiError
 from jobs.models import Job
 from jobs.progress import NoProgress
 from projects.bulk import positions_analyze, positions_close, positions_write
-from projects.importers import ImportFailed, ImportReport, read_rows, unpriced_row
+from projects.importers import ImportFailed, ImportReport, read_rows, row_priced, unpriced_row
 from projects.importers.base import MAX_LISTED
 from projects.models import BudgetVersion, Position, Project
 from projects.rows import ORDINAL_GAP
+from projects.services.import_rows import ReadAhead, Spool
 from projects.services.projects import (
     project_archived_error,
     project_status_set,
@@ -44,11 +48,10 @@ from projects.sources import import_job_start
 from tenants.models import ApiKey
 from tenants.services import positions_quota_check
 
-SPOOL_BATCH = 2000
-WRITE_BATCH = 20_000  # rows per COPY
+READ_BATCH = 2000  # rows handed from the reading to the writing at a time
+WRITE_BATCH = 10_000  # rows per COPY
 PLACEMENT_RUN = 5000
-SPOOL_MEMORY = 8 * 1024 * 1024
-READ_SHARE = 80  # percent of the progress bar spent reading the file
+READ_SHARE = 80  # percent of the progress bar spent reading the file (in two passes)
 # Indexes into a row in projects.rows.ROW_FIELDS order.
 _SOURCE_LINE, _LINE_KEY = 2, 3
 _AUDIT_STATUS, _FINGERPRINT = -2, -1
@@ -170,24 +173,25 @@ def budget_import(
     progress = progress or NoProgress()
     if not project_status_set(project=project, status=Project.Status.IMPORTING):
         raise ImportFailed("project_archived", "The project is archived: it cannot change.")
+    report = ImportReport()
+    fields = {
+        "trigger": trigger,
+        "created_by": created_by,
+        "actor": actor,
+        "source_name": filename,
+        "job": job,
+    }
+
+    def read(on_progress: Callable[[int, int], None], previous: Callable) -> Iterator[tuple]:
+        return read_rows(
+            stream, filename=filename, report=report, on_progress=on_progress, previous=previous
+        )
+
     try:
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY) as spool:
-            report, count = _read(project, stream, filename, spool, progress)
-            spool.seek(0)
-            version = _write(
-                project,
-                spool,
-                count,
-                progress,
-                unpriced=report.unpriced,
-                trigger=trigger,
-                created_by=created_by,
-                actor=actor,
-                source_name=filename,
-                job=job,
-                reconciliation=report.reconciliation,
-                declared_totals=report.declared_totals,
-            )
+        if connection.vendor == "postgresql":
+            version, count = _import_one_pass(project, read, report, progress, **fields)
+        else:
+            version, count = _import_two_passes(project, read, report, progress, **fields)
     except _Unchanged as exc:
         project_status_settle(project=project)
         outcome = ImportOutcome(version=exc.version, report=report, unchanged=True)
@@ -205,37 +209,59 @@ def budget_import(
     return outcome
 
 
-def _read(
-    project: Project, stream: BinaryIO, filename: str, spool: IO[bytes], progress: Any
-) -> tuple[ImportReport, int]:
+_Read = Callable[[Callable[[int, int], None], Callable], Iterator[tuple]]
+# The rows to write, batch by batch (closed when the writing stops early), and the percent done
+# after so many rows.
+_Batches = tuple[Generator[list[tuple], None, None], Callable[[int], int]]
+
+
+def _import_one_pass(
+    project: Project, read: _Read, report: ImportReport, progress: Any, **fields: Any
+) -> tuple[BudgetVersion, int]:
+    """PostgreSQL: the file is read on a thread while this one writes, in the one transaction."""
+
+    def batches(previous: Callable) -> _Batches:
+        reader = ReadAhead(
+            lambda on_progress: read(on_progress, reader.on_owner(previous)),
+            batch_size=READ_BATCH,
+        )
+        return reader.batches(), lambda _written: 99 * reader.read[0] // max(reader.read[1], 1)
+
+    progress.update(0, 100, step="reading and writing the version")
+    return _write(project, batches, report, progress, **fields)
+
+
+def _import_two_passes(
+    project: Project, read: _Read, report: ImportReport, progress: Any, **fields: Any
+) -> tuple[BudgetVersion, int]:
+    """The embedded database: the file is read into a spool first, then written in a short
+    transaction (SQLite's write lock is database-wide)."""
     limit = project.tenant.quotas.max_positions_per_project
-    report = ImportReport()
 
     def on_progress(done: int, total: int) -> None:
         progress.update(READ_SHARE * done // max(total, 1), 100, step="reading the file")
         progress.check_cancelled()
 
-    count = 0
-    batch: list[tuple] = []
+    with closing(Spool()) as spool:
+        count = 0
+        batch: list[tuple] = []
+        for row in read(on_progress, lambda: current_positions(project=project)):
+            count += 1
+            if count > limit:  # counted to the end, for the message, but never kept
+                continue
+            batch.append(row)
+            if len(batch) >= READ_BATCH:
+                spool.add(batch)
+                batch = []
+        if batch:
+            spool.add(batch)
+        positions_quota_check(tenant=project.tenant, count=count)
+        progress.update(READ_SHARE, 100, step="writing the version")
 
-    def previous() -> dict[str, dict[str, str]]:
-        return current_positions(project=project)
+        def batches(_previous: Callable) -> _Batches:
+            return spool.batches(), lambda done: READ_SHARE + (100 - READ_SHARE) * done // count
 
-    rows = read_rows(
-        stream, filename=filename, report=report, on_progress=on_progress, previous=previous
-    )
-    for row in rows:
-        count += 1
-        if count > limit:  # counted to the end, for the message, but never kept
-            continue
-        batch.append(row)
-        if len(batch) >= SPOOL_BATCH:
-            _spool_batch(spool, batch)
-            batch = []
-    if batch:
-        _spool_batch(spool, batch)
-    positions_quota_check(tenant=project.tenant, count=count)
-    return report, count
+        return _write(project, batches, report, progress, **fields)
 
 
 def current_positions(*, project: Project) -> dict[str, dict[str, str]]:
@@ -246,20 +272,6 @@ def current_positions(*, project: Project) -> dict[str, dict[str, str]]:
         "line_key", *fields
     )
     return {key: dict(zip(fields, values, strict=True)) for key, *values in rows.iterator(10_000)}
-
-
-def _spool_batch(spool: IO[bytes], batch: list[tuple]) -> None:
-    # marshal is the fastest serialiser of plain tuples. Length-prefixed: marshal.load on a file
-    # reads it in tiny pieces, loads on bytes does not.
-    data = marshal.dumps(batch)
-    spool.write(len(data).to_bytes(8, "little"))
-    spool.write(data)
-
-
-def _spooled_batches(spool: IO[bytes]) -> Iterator[list[tuple]]:
-    while size := spool.read(8):
-        data = spool.read(int.from_bytes(size, "little"))
-        yield marshal.loads(data)  # noqa: S302 - our own spool, written just before
 
 
 class _Placement:
@@ -309,21 +321,21 @@ class _Placement:
 
 def _write(
     project: Project,
-    spool: IO[bytes],
-    count: int,
+    batches: Callable[[Callable], _Batches],
+    report: ImportReport,
     progress: Any,
-    *,
-    unpriced: bool,
     **version_fields: Any,
-) -> BudgetVersion:
-    """Write the spooled rows as the project's next version and commit it (a tender's rows
-    unpriced). Raises _Unchanged, writing nothing, when they are the current version's rows."""
-    progress.update(READ_SHARE, 100, step="writing the version")
+) -> tuple[BudgetVersion, int]:
+    """Write the file's rows, as `batches(previous)` hands them over (with the percent done after
+    so many rows), as the project's next version and commit it, in one transaction: any failure
+    (the file's, the quota's, a cancel) rolls it all back. Returns the version and the file's
+    count of positions. Raises _Unchanged, writing nothing, when they are the current version's."""
     with transaction.atomic():
         try:
             project = project_lock(project=project)
         except ApiError as exc:
             raise ImportFailed(exc.error_code, str(exc.detail)) from None
+        limit = project.tenant.quotas.max_positions_per_project
         # The current version's rows by line key: (id, fingerprint, ordinal, audit status).
         current = {
             key: (row_id, print_, ordinal, status)
@@ -337,20 +349,39 @@ def _write(
         placement = _Placement([kept[2] for kept in current.values()]) if current else None
         version = version_open(project=project, **version_fields)
         to_close: list[UUID] = []
-        done = written = 0
+        count = written = 0
         waiting: list[tuple] = []  # rows for the next COPY: a few big ones cost less than many
-        for batch in _spooled_batches(spool):
-            if unpriced:
-                batch = [unpriced_row(row) for row in batch]
-            fresh = batch if placement is None else _placed(batch, current, placement, to_close)
-            waiting += fresh
-            done += len(batch)
+
+        def add(batch: list[tuple]) -> None:
+            nonlocal waiting, written
+            waiting += batch if placement is None else _placed(batch, current, placement, to_close)
             if len(waiting) >= WRITE_BATCH:
                 written += positions_write(project=project, valid_from=version.number, rows=waiting)
                 waiting = []
-                # Between COPYs: progress is saved on the same connection.
-                progress.update(READ_SHARE + (100 - READ_SHARE) * done // count, 100)
+
+        rows, percent = batches(lambda: current_positions(project=project))
+        # Rows wait here until one shows a price: a tender's (none has one) are stored unpriced,
+        # which only the end of the file tells.
+        with closing(rows), closing(Spool()) as held:
+            priced = False
+            for batch in rows:
+                count += len(batch)
+                if count > limit:  # counted to the end, for the message, but never written
+                    batch = batch[: max(0, len(batch) - (count - limit))]
+                priced = priced or any(map(row_priced, batch))
+                if not priced:
+                    held.add(batch)
+                else:
+                    if held.count:
+                        for earlier in held.batches():
+                            add(earlier)
+                    add(batch)
+                # Between batches: progress is saved on the same connection.
+                progress.update(percent(count), 100)
                 progress.check_cancelled()
+            positions_quota_check(tenant=project.tenant, count=count)
+            for batch in held.batches():  # a tender, or a file of no rows
+                add([unpriced_row(row) for row in batch] if report.unpriced else batch)
         if placement is not None:
             waiting += placement.finish()
         written += positions_write(project=project, valid_from=version.number, rows=waiting)
@@ -360,7 +391,10 @@ def _write(
         if placement is not None and current_version is not None and not written and not to_close:
             raise _Unchanged(current_version)
         positions_close(ids=to_close, valid_to=version.number)
-        return version_commit(project=project, version=version)
+        # Known once the file is read to its end.
+        version.reconciliation = report.reconciliation
+        version.declared_totals = report.declared_totals
+        return version_commit(project=project, version=version), count
 
 
 def _placed(

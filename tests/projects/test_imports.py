@@ -264,9 +264,7 @@ class TestBrokenFiles:
 
 
 class TestRules:
-    def test_the_plan_quota_is_checked_before_anything_is_written(
-        self, tenant, project, import_file
-    ):
+    def test_the_plan_quota_is_checked_before_anything_commits(self, tenant, project, import_file):
         Tenant.objects.filter(pk=tenant.pk).update(max_positions_per_project=100)
         job = import_file(project, sample("budget-v1-en.csv"), "v1.csv")
         assert job.status == "failed"
