@@ -1,5 +1,6 @@
 """The job lifecycle: create (and dispatch after commit), execute, cancel, retry, sweep."""
 
+import functools
 import json
 import logging
 import uuid
@@ -13,7 +14,7 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import serializers
@@ -37,6 +38,9 @@ logger = logging.getLogger(__name__)
 # Dispatching runs in the request that created the job: when the broker is down, give up fast and
 # leave the job to the sweep rather than hold the response for long.
 DISPATCH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+# The longest a claim waits for the transaction creating its job (job_create holds it open only
+# to publish the job and commit).
+CREATION_LOCK_TIMEOUT = "10s"
 # Clocks of API and worker hosts may differ a little; a retry's message must not be refused for it.
 CLOCK_SLACK = timedelta(seconds=1)
 
@@ -89,12 +93,18 @@ def job_create(
     )
     try:
         if count_usage and connection.vendor == "postgresql" and not connection.in_atomic_block:
-            _insert_counted(job)
-        else:
             with transaction.atomic():
-                if count_usage:
-                    usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
-                job.save(force_insert=True)
+                _insert_counted(job, lock=dispatch)
+                if dispatch:
+                    # Before the commit, which waits for the WAL to reach the disk (4 ms and
+                    # more): the message travels meanwhile, and the claim waits for this
+                    # transaction through the lock the INSERT took (_claim).
+                    _publish_task(job=job, task_id=task_id)
+            return job
+        with transaction.atomic():
+            if count_usage:
+                usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
+            job.save(force_insert=True)
     except IntegrityError:
         # The only unique constraint a new job can break: one exclusive job per project.
         raise _exclusive_conflict(project=project) from None
@@ -103,26 +113,19 @@ def job_create(
     return job
 
 
-def _insert_counted(job: Job) -> None:
+def _insert_counted(job: Job, *, lock: bool) -> None:
     """Count a new job against the monthly quota and insert its row in one statement, on
-    PostgreSQL outside a transaction: one round trip and one commit before the job can be
-    dispatched, where a transaction takes four (BEGIN, the count, the INSERT, COMMIT). The
-    INSERT takes its row from the count's, so a refused count inserts nothing; the statement
-    also sends the usage cache's notification."""
+    PostgreSQL: one round trip where a count and an INSERT take two. The INSERT takes its row
+    from the count's, so a refused count inserts nothing; the statement also sends the usage
+    cache's notification and, with `lock`, takes the job's creation lock (`_creation_lock_key`)
+    for the rest of the transaction."""
     count_sql, params = usage_count_sql(tenant=job.tenant, metric=UsageCounter.Metric.JOBS_STARTED)
     fields = Job._meta.concrete_fields
+    if lock:
+        params.append(_creation_lock_key(job.pk))
     params += [field.get_db_prep_save(field.pre_save(job, True), connection) for field in fields]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in fields)
-    # The values come from a SELECT, whose parameters PostgreSQL does not type by their columns.
-    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
     notification, notification_params = usage_notification(tenant_id=job.tenant_id) or ("1", [])
-    sql = (
-        f"WITH counted AS ({count_sql}), "  # noqa: S608 - model names
-        f"job AS (INSERT INTO {quote(Job._meta.db_table)} ({columns}) "
-        f"SELECT {values} FROM counted RETURNING 1) "
-        f"SELECT {notification} FROM job"
-    )
+    sql = _counted_insert_sql(count_sql=count_sql, notification=notification, lock=lock)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *notification_params])
         inserted = cursor.fetchone() is not None
@@ -130,6 +133,29 @@ def _insert_counted(job: Job) -> None:
         raise usage_refused(tenant=job.tenant, metric=UsageCounter.Metric.JOBS_STARTED, amount=1)
     job._state.adding, job._state.db = False, connection.alias
     forget_tenant_usage(tenant_id=job.tenant_id, notified=True)
+
+
+@functools.cache
+def _counted_insert_sql(*, count_sql: str, notification: str, lock: bool) -> str:
+    """`_insert_counted`'s statement, built once per process: its text never changes."""
+    fields = Job._meta.concrete_fields
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    # The values come from a SELECT, whose parameters PostgreSQL does not type by their columns.
+    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+    locked = "locked AS (SELECT pg_advisory_xact_lock(%s)), " if lock else ""
+    return (
+        f"WITH counted AS ({count_sql}), {locked}"  # noqa: S608 - model names
+        f"job AS (INSERT INTO {quote(Job._meta.db_table)} ({columns}) "
+        f"SELECT {values} FROM counted{', locked' if lock else ''} RETURNING 1) "
+        f"SELECT {notification} FROM job"
+    )
+
+
+def _creation_lock_key(job_id: uuid.UUID | str) -> int:
+    """The PostgreSQL advisory lock a job's creating transaction holds when it publishes the job
+    before its commit: the job id's first 64 bits (two jobs sharing them only wait a little)."""
+    return int.from_bytes(uuid.UUID(str(job_id)).bytes[:8], "big", signed=True)
 
 
 def job_start_direct(
@@ -211,10 +237,45 @@ def _publish_task(*, job: Job, task_id: str) -> bool:
 
 def _claim(job_id: str) -> Job | None:
     """Move a queued job that is due to running; None when another worker has it, it is finished,
-    or its retry is not due yet (a duplicate message: the due one follows).
+    its retry is not due yet (a duplicate message: the due one follows), or it was never
+    committed.
 
     One UPDATE … RETURNING, read as the ORM reads rows, where the ORM would take an UPDATE and a
-    SELECT: every job waits for its claim. Its tenant and project load if its handler asks."""
+    SELECT: every job waits for its claim. Its tenant and project load if its handler asks.
+
+    On PostgreSQL a job may be published before its row commits (job_create): when the UPDATE
+    finds nothing, wait for the job's creation lock, which its creating transaction holds until
+    it ends, and try once more. The lock was taken before the message was sent, so after the wait
+    the row is committed or will never be: a job whose creation rolled back never runs."""
+    row = _claim_row(job_id)
+    if row is None and connection.vendor == "postgresql" and _creation_ended(job_id):
+        row = _claim_row(job_id)
+    return _JOB_ROWS.read(row) if row is not None else None
+
+
+def _creation_ended(job_id: str) -> bool:
+    """Wait (at most CREATION_LOCK_TIMEOUT) until the transaction creating the job, if one is
+    still open, has ended. False on timeout: the job, if it commits later, is not lost (the sweep
+    dispatches it again)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(_CREATION_WAIT_SQL, [CREATION_LOCK_TIMEOUT, _creation_lock_key(job_id)])
+    except OperationalError:
+        logger.warning("job %s: its creation did not end within %s", job_id, CREATION_LOCK_TIMEOUT)
+        return False
+    return True
+
+
+# Shared: several claims of one job (duplicate messages) wait side by side. In its own implicit
+# transaction: the lock is let go as soon as it is granted, and the next statement's snapshot
+# sees what the creating transaction committed.
+_CREATION_WAIT_SQL = (
+    "WITH waiting AS (SELECT set_config('lock_timeout', %s, true)) "
+    "SELECT pg_advisory_xact_lock_shared(%s) FROM waiting"
+)
+
+
+def _claim_row(job_id: str) -> tuple | None:
     now = timezone.now()
     moment = Job._meta.get_field("started_at")
     with connection.cursor() as cursor:
@@ -229,8 +290,7 @@ def _claim(job_id: str) -> Job | None:
                 moment.get_db_prep_value(now + CLOCK_SLACK, connection),  # available_at
             ],
         )
-        row = cursor.fetchone()
-    return _JOB_ROWS.read(row) if row is not None else None
+        return cursor.fetchone()
 
 
 _JOB_ROWS = RowReader(Job)
