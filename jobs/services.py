@@ -3,8 +3,11 @@
 import functools
 import json
 import logging
+import os
+import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,13 +96,15 @@ def job_create(
     )
     try:
         if count_usage and connection.vendor == "postgresql" and not connection.in_atomic_block:
+            sending = None
             with transaction.atomic():
                 _insert_counted(job, lock=dispatch)
                 if dispatch:
-                    # Before the commit, which waits for the WAL to reach the disk (4 ms and
-                    # more): the message travels meanwhile, and the claim waits for this
-                    # transaction through the lock the INSERT took (_claim).
-                    _publish_task(job=job, task_id=task_id)
+                    # Sent while the commit waits for the WAL to reach the disk (4 ms and more):
+                    # the claim waits for this transaction through the lock the INSERT took.
+                    sending = _sender().submit(_send_task, job=job, task_id=task_id)
+            if sending is not None and sending.exception() is not None:
+                _not_dispatched(job=job, task_id=task_id, error=sending.exception())
             return job
         with transaction.atomic():
             if count_usage:
@@ -215,24 +220,47 @@ def job_dispatch(*, job: Job) -> bool:
 
 
 def _publish_task(*, job: Job, task_id: str) -> bool:
+    try:
+        _send_task(job=job, task_id=task_id)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep retries (job_dispatch)
+        return _not_dispatched(job=job, task_id=task_id, error=exc)
+    return True
+
+
+def _send_task(*, job: Job, task_id: str) -> None:
     from jobs.tasks import run_job
 
-    try:
-        run_job.apply_async(
-            args=(str(job.id),),
-            task_id=task_id,
-            queue=job.queue,
-            retry=True,
-            retry_policy=DISPATCH_RETRY_POLICY,
-        )
-    except Exception:  # any broker failure: the sweep retries, see job_dispatch
-        logger.warning("could not dispatch job %s; the sweep will retry", job.id, exc_info=True)
-        # Not dispatched after all: the sweep looks for jobs whose dispatch is long past.
-        Job.objects.filter(pk=job.pk, celery_task_id=task_id).update(
-            celery_task_id="", dispatched_at=None
-        )
-        return False
-    return True
+    run_job.apply_async(
+        args=(str(job.id),),
+        task_id=task_id,
+        queue=job.queue,
+        retry=True,
+        retry_policy=DISPATCH_RETRY_POLICY,
+    )
+
+
+def _not_dispatched(*, job: Job, task_id: str, error: BaseException) -> bool:
+    """Mark a job whose message did not reach the broker, so the sweep dispatches it again soon
+    (it looks for jobs whose dispatch is long past). False."""
+    logger.warning("could not dispatch job %s; the sweep will retry", job.id, exc_info=error)
+    Job.objects.filter(pk=job.pk, celery_task_id=task_id).update(
+        celery_task_id="", dispatched_at=None
+    )
+    return False
+
+
+_senders: tuple[int, ThreadPoolExecutor] | None = None
+_senders_lock = threading.Lock()
+
+
+def _sender() -> ThreadPoolExecutor:
+    """Threads that publish jobs while the request's thread commits: one pool per process (a
+    forked worker process starts its own: threads do not survive a fork)."""
+    global _senders
+    with _senders_lock:
+        if _senders is None or _senders[0] != os.getpid():
+            _senders = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="job-sender"))
+        return _senders[1]
 
 
 def _claim(job_id: str) -> Job | None:
@@ -243,70 +271,57 @@ def _claim(job_id: str) -> Job | None:
     One UPDATE … RETURNING, read as the ORM reads rows, where the ORM would take an UPDATE and a
     SELECT: every job waits for its claim. Its tenant and project load if its handler asks.
 
-    On PostgreSQL a job may be published before its row commits (job_create): when the UPDATE
-    finds nothing, wait for the job's creation lock, which its creating transaction holds until
-    it ends, and try once more. The lock was taken before the message was sent, so after the wait
-    the row is committed or will never be: a job whose creation rolled back never runs."""
-    row = _claim_row(job_id)
-    if row is None and connection.vendor == "postgresql" and _creation_ended(job_id):
-        row = _claim_row(job_id)
-    return _JOB_ROWS.read(row) if row is not None else None
-
-
-def _creation_ended(job_id: str) -> bool:
-    """Wait (at most CREATION_LOCK_TIMEOUT) until the transaction creating the job, if one is
-    still open, has ended. False on timeout: the job, if it commits later, is not lost (the sweep
-    dispatches it again)."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(_CREATION_WAIT_SQL, [CREATION_LOCK_TIMEOUT, _creation_lock_key(job_id)])
-    except OperationalError:
-        logger.warning("job %s: its creation did not end within %s", job_id, CREATION_LOCK_TIMEOUT)
-        return False
-    return True
-
-
-# Shared: several claims of one job (duplicate messages) wait side by side. In its own implicit
-# transaction: the lock is let go as soon as it is granted, and the next statement's snapshot
-# sees what the creating transaction committed.
-_CREATION_WAIT_SQL = (
-    "WITH waiting AS (SELECT set_config('lock_timeout', %s, true)) "
-    "SELECT pg_advisory_xact_lock_shared(%s) FROM waiting"
-)
-
-
-def _claim_row(job_id: str) -> tuple | None:
+    On PostgreSQL a job may be published before its row commits (job_create), so the claim first
+    waits for the job's creation lock, which the creating transaction took before publishing and
+    holds until it ends; the UPDATE, a statement of its own, then sees the row committed, or none
+    if the creation rolled back (such a job never runs). Both travel in one round trip."""
     now = timezone.now()
     moment = Job._meta.get_field("started_at")
+    params = [
+        Job.Status.RUNNING,
+        moment.get_db_prep_value(now, connection),  # started_at, unless an attempt did
+        moment.get_db_prep_value(now, connection),  # heartbeat_at
+        Job._meta.pk.get_db_prep_value(job_id, connection),
+        Job.Status.QUEUED,
+        moment.get_db_prep_value(now + CLOCK_SLACK, connection),  # available_at
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL_BY_VENDOR.get(connection.vendor, _CLAIM_SQL.format(durability="")),
-            [
-                Job.Status.RUNNING,
-                moment.get_db_prep_value(now, connection),  # started_at, unless an attempt did
-                moment.get_db_prep_value(now, connection),  # heartbeat_at
-                Job._meta.pk.get_db_prep_value(job_id, connection),
-                Job.Status.QUEUED,
-                moment.get_db_prep_value(now + CLOCK_SLACK, connection),  # available_at
-            ],
-        )
-        return cursor.fetchone()
+        if connection.vendor == "postgresql":
+            try:
+                cursor.execute(
+                    _CLAIM_SQL_POSTGRESQL,
+                    [CREATION_LOCK_TIMEOUT, _creation_lock_key(job_id), *params],
+                )
+            except OperationalError:  # the lock's timeout: the sweep dispatches the job again
+                logger.warning(
+                    "job %s: its creation did not end in %s", job_id, CREATION_LOCK_TIMEOUT
+                )
+                return None
+            cursor.nextset()
+        else:
+            cursor.execute(_CLAIM_SQL, params)
+        row = cursor.fetchone()
+    return _JOB_ROWS.read(row) if row is not None else None
 
 
 _JOB_ROWS = RowReader(Job)
 _CLAIM_SQL = (
     "UPDATE jobs_job SET status = %s, started_at = COALESCE(started_at, %s), heartbeat_at = %s, "  # noqa: S608 - model names
-    "attempts = attempts + 1 {durability}WHERE id = %s AND status = %s AND available_at <= %s "
+    "attempts = attempts + 1 WHERE id = %s AND status = %s AND available_at <= %s "
     f"RETURNING {_JOB_ROWS.columns('jobs_job')}"
 )
-# On PostgreSQL the claim commits without waiting for its WAL to reach the disk (an fsync: 4 ms,
-# and far more on a busy disk, before every job could start). A claim lost in a crash of the
-# database server is recovered like a worker that vanished: the row is queued again, the run's
-# next fenced write finds it lost, and the sweep dispatches the job again.
-_CLAIM_SQL_BY_VENDOR = {
-    "postgresql": "WITH durability AS (SELECT set_config('synchronous_commit', 'off', true)) "
-    + _CLAIM_SQL.format(durability="FROM durability "),
-}
+# Two statements in one implicit transaction (a client-side bound query); in READ COMMITTED each
+# takes its own snapshot, so the UPDATE sees what the transaction that held the lock committed.
+# The lock is shared: claims of one job (duplicate messages) wait side by side.
+# The claim also commits without waiting for its WAL to reach the disk (an fsync: 4 ms, and far
+# more on a busy disk, before every job could start). A claim lost in a crash of the database
+# server is recovered like a worker that vanished: the row is queued again, the run's next fenced
+# write finds it lost, and the sweep dispatches the job again.
+_CLAIM_SQL_POSTGRESQL = (
+    "WITH settings AS (SELECT set_config('lock_timeout', %s, true), "  # noqa: S608 - model names
+    "set_config('synchronous_commit', 'off', true)) "
+    "SELECT pg_advisory_xact_lock_shared(%s) FROM settings; " + _CLAIM_SQL
+)
 
 
 def job_execute(*, job_id: str, progress_class: Callable[[Job], Progress] = Progress) -> Job | None:

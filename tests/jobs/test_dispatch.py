@@ -3,6 +3,7 @@ commits, and its claim waits for the creating transaction (docs/features/jobs.md
 job runs once it is committed, never if its creation rolls back, and never twice."""
 
 import threading
+import time
 
 import pytest
 from django.db import connection, connections
@@ -36,13 +37,22 @@ class Runner(threading.Thread):
             connections.close_all()
 
 
-def publishing(*, runners: int, then=None):
-    """A stand-in for `_publish_task` that starts `runners` runs of the job while its creating
-    transaction is open, checks they wait for it, then calls `then` (e.g. to fail the creation)."""
+@pytest.fixture
+def unsent(monkeypatch):
+    """Jobs are not sent to any broker: the tests run them here, as a worker would."""
+    monkeypatch.setattr(services, "_send_task", lambda *, job, task_id: None)
+
+
+def waiting_runs(monkeypatch, *, runners: int, then=None) -> list[Runner]:
+    """Once a job's row is inserted, before its commit (when it is published), start `runners`
+    runs of it, check that they wait for the creating transaction, then call `then` (e.g. to
+    fail the creation)."""
+    insert_counted = services._insert_counted
     started: list[Runner] = []
 
-    def publish(*, job: Job, task_id: str) -> bool:
-        assert connection.in_atomic_block  # before the commit
+    def insert_then_run(job: Job, *, lock: bool) -> None:
+        insert_counted(job, lock=lock)
+        assert connection.in_atomic_block
         started.extend(Runner(str(job.id)) for _ in range(runners))
         for runner in started:
             runner.start()
@@ -50,15 +60,14 @@ def publishing(*, runners: int, then=None):
             runner.join(timeout=0.5)
             assert runner.is_alive(), "the claim did not wait for the creating transaction"
         if then is not None:
-            then()
-        return True
+            then(job)
 
-    return publish, started
+    monkeypatch.setattr(services, "_insert_counted", insert_then_run)
+    return started
 
 
-def test_a_job_published_before_its_commit_runs_once_it_is_committed(tenant, monkeypatch):
-    publish, runners = publishing(runners=1)
-    monkeypatch.setattr(services, "_publish_task", publish)
+def test_a_job_published_before_its_commit_runs_once_it_is_committed(tenant, unsent, monkeypatch):
+    runners = waiting_runs(monkeypatch, runners=1)
 
     job = job_create(tenant=tenant, kind="selftest", input={"steps": 1, "delay": 0})
 
@@ -68,9 +77,8 @@ def test_a_job_published_before_its_commit_runs_once_it_is_committed(tenant, mon
     assert isinstance(runners[0].answer, Job) and runners[0].answer.pk == job.pk
 
 
-def test_two_claims_waiting_for_one_creation_run_the_job_once(tenant, monkeypatch):
-    publish, runners = publishing(runners=2)
-    monkeypatch.setattr(services, "_publish_task", publish)
+def test_two_claims_waiting_for_one_creation_run_the_job_once(tenant, unsent, monkeypatch):
+    runners = waiting_runs(monkeypatch, runners=2)
 
     job = job_create(tenant=tenant, kind="selftest", input={"steps": 2, "delay": 0})
 
@@ -83,12 +91,11 @@ def test_two_claims_waiting_for_one_creation_run_the_job_once(tenant, monkeypatc
     assert seqs == [1, 2, 3, 4]
 
 
-def test_a_job_whose_creation_rolls_back_never_runs(tenant, monkeypatch):
-    def fail() -> None:
+def test_a_job_whose_creation_rolls_back_never_runs(tenant, unsent, monkeypatch):
+    def fail(job: Job) -> None:
         raise RuntimeError("the request failed after publishing")
 
-    publish, runners = publishing(runners=1, then=fail)
-    monkeypatch.setattr(services, "_publish_task", publish)
+    runners = waiting_runs(monkeypatch, runners=1, then=fail)
 
     with pytest.raises(RuntimeError):
         job_create(tenant=tenant, kind="selftest", input={"steps": 1, "delay": 0})
@@ -102,18 +109,20 @@ def test_a_job_whose_creation_rolls_back_never_runs(tenant, monkeypatch):
 def test_a_real_worker_never_runs_a_job_whose_creation_rolled_back(job_worker, tenant, monkeypatch):
     if job_worker is None:
         pytest.skip("needs a worker process (the services mode)")
-    publish_task = services._publish_task
+    insert_counted = services._insert_counted
     published: list[tuple[str, str]] = []
 
-    def publish_then_fail(*, job: Job, task_id: str) -> bool:
-        assert publish_task(job=job, task_id=task_id)
-        published.append((str(job.id), task_id))
+    def insert_publish_then_fail(job: Job, *, lock: bool) -> None:
+        insert_counted(job, lock=lock)
+        services._send_task(job=job, task_id=job.celery_task_id)
+        published.append((str(job.id), job.celery_task_id))
+        time.sleep(1)  # the worker's claim waits for this transaction meanwhile
         raise RuntimeError("the request failed after publishing")
 
-    monkeypatch.setattr(services, "_publish_task", publish_then_fail)
+    monkeypatch.setattr(services, "_insert_counted", insert_publish_then_fail)
     with pytest.raises(RuntimeError):
         job_create(tenant=tenant, kind="selftest", input={"steps": 1, "delay": 0})
-    monkeypatch.setattr(services, "_publish_task", publish_task)
+    monkeypatch.setattr(services, "_insert_counted", insert_counted)
 
     [(job_id, task_id)] = published
     wait_until(
