@@ -1,13 +1,9 @@
-"""The job lifecycle: create (and dispatch after commit), execute, cancel, retry, sweep."""
+"""The job lifecycle: create and dispatch, execute, cancel, retry, sweep."""
 
-import functools
 import json
 import logging
-import os
-import threading
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,35 +13,25 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from rest_framework import serializers
 
-from core.db import RowReader, delete_in_batches
+from core.db import delete_in_batches
 from core.errors import ApiError
 from core.storage_errors import is_storage_unavailable
-from jobs import live
+from jobs import dispatching, live
 from jobs.errors import JobCancelled, JobInputError, JobLost, JobTransientError
 from jobs.heartbeat import Heartbeat
 from jobs.models import Job, JobEvent
 from jobs.progress import Progress
 from jobs.registry import get_job_kind, job_kinds
 from projects.models import Project
-from tenants.caches import forget_tenant_usage, usage_notification
 from tenants.models import ApiKey, Tenant, UsageCounter
-from tenants.services import usage_consume, usage_count_sql, usage_refused
+from tenants.services import usage_consume
 
 logger = logging.getLogger(__name__)
-
-# Dispatching runs in the request that created the job: when the broker is down, give up fast and
-# leave the job to the sweep rather than hold the response for long.
-DISPATCH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
-# The longest a claim waits for the transaction creating its job (job_create holds it open only
-# to publish the job and commit).
-CREATION_LOCK_TIMEOUT = "10s"
-# Clocks of API and worker hosts may differ a little; a retry's message must not be refused for it.
-CLOCK_SLACK = timedelta(seconds=1)
 
 
 class JobRetryScheduled(Exception):
@@ -98,13 +84,15 @@ def job_create(
         if count_usage and connection.vendor == "postgresql" and not connection.in_atomic_block:
             sending = None
             with transaction.atomic():
-                _insert_counted(job, lock=dispatch)
+                dispatching.insert_counted(job, lock=dispatch)
                 if dispatch:
                     # Sent while the commit waits for the WAL to reach the disk (4 ms and more):
                     # the claim waits for this transaction through the lock the INSERT took.
-                    sending = _sender().submit(_send_task, job=job, task_id=task_id)
-            if sending is not None and sending.exception() is not None:
-                _not_dispatched(job=job, task_id=task_id, error=sending.exception())
+                    sending = dispatching.sender().submit(
+                        dispatching.send_task, job=job, task_id=task_id
+                    )
+            if sending is not None and (error := sending.exception()) is not None:
+                dispatching.not_dispatched(job=job, task_id=task_id, error=error)
             return job
         with transaction.atomic():
             if count_usage:
@@ -114,53 +102,8 @@ def job_create(
         # The only unique constraint a new job can break: one exclusive job per project.
         raise _exclusive_conflict(project=project) from None
     if dispatch:
-        transaction.on_commit(lambda: _publish_task(job=job, task_id=task_id))
+        transaction.on_commit(lambda: dispatching.publish_task(job=job, task_id=task_id))
     return job
-
-
-def _insert_counted(job: Job, *, lock: bool) -> None:
-    """Count a new job against the monthly quota and insert its row in one statement, on
-    PostgreSQL: one round trip where a count and an INSERT take two. The INSERT takes its row
-    from the count's, so a refused count inserts nothing; the statement also sends the usage
-    cache's notification and, with `lock`, takes the job's creation lock (`_creation_lock_key`)
-    for the rest of the transaction."""
-    count_sql, params = usage_count_sql(tenant=job.tenant, metric=UsageCounter.Metric.JOBS_STARTED)
-    fields = Job._meta.concrete_fields
-    if lock:
-        params.append(_creation_lock_key(job.pk))
-    params += [field.get_db_prep_save(field.pre_save(job, True), connection) for field in fields]
-    notification, notification_params = usage_notification(tenant_id=job.tenant_id) or ("1", [])
-    sql = _counted_insert_sql(count_sql=count_sql, notification=notification, lock=lock)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *notification_params])
-        inserted = cursor.fetchone() is not None
-    if not inserted:
-        raise usage_refused(tenant=job.tenant, metric=UsageCounter.Metric.JOBS_STARTED, amount=1)
-    job._state.adding, job._state.db = False, connection.alias
-    forget_tenant_usage(tenant_id=job.tenant_id, notified=True)
-
-
-@functools.cache
-def _counted_insert_sql(*, count_sql: str, notification: str, lock: bool) -> str:
-    """`_insert_counted`'s statement, built once per process: its text never changes."""
-    fields = Job._meta.concrete_fields
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in fields)
-    # The values come from a SELECT, whose parameters PostgreSQL does not type by their columns.
-    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
-    locked = "locked AS (SELECT pg_advisory_xact_lock(%s)), " if lock else ""
-    return (
-        f"WITH counted AS ({count_sql}), {locked}"  # noqa: S608 - model names
-        f"job AS (INSERT INTO {quote(Job._meta.db_table)} ({columns}) "
-        f"SELECT {values} FROM counted{', locked' if lock else ''} RETURNING 1) "
-        f"SELECT {notification} FROM job"
-    )
-
-
-def _creation_lock_key(job_id: uuid.UUID | str) -> int:
-    """The PostgreSQL advisory lock a job's creating transaction holds when it publishes the job
-    before its commit: the job id's first 64 bits (two jobs sharing them only wait a little)."""
-    return int.from_bytes(uuid.UUID(str(job_id)).bytes[:8], "big", signed=True)
 
 
 def job_start_direct(
@@ -216,112 +159,7 @@ def job_dispatch(*, job: Job) -> bool:
     must claim it first."""
     task_id = str(uuid.uuid4())
     Job.objects.filter(pk=job.pk).update(celery_task_id=task_id, dispatched_at=timezone.now())
-    return _publish_task(job=job, task_id=task_id)
-
-
-def _publish_task(*, job: Job, task_id: str) -> bool:
-    try:
-        _send_task(job=job, task_id=task_id)
-    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep retries (job_dispatch)
-        return _not_dispatched(job=job, task_id=task_id, error=exc)
-    return True
-
-
-def _send_task(*, job: Job, task_id: str) -> None:
-    from jobs.tasks import run_job
-
-    run_job.apply_async(
-        args=(str(job.id),),
-        task_id=task_id,
-        queue=job.queue,
-        retry=True,
-        retry_policy=DISPATCH_RETRY_POLICY,
-    )
-
-
-def _not_dispatched(*, job: Job, task_id: str, error: BaseException) -> bool:
-    """Mark a job whose message did not reach the broker, so the sweep dispatches it again soon
-    (it looks for jobs whose dispatch is long past). False."""
-    logger.warning("could not dispatch job %s; the sweep will retry", job.id, exc_info=error)
-    Job.objects.filter(pk=job.pk, celery_task_id=task_id).update(
-        celery_task_id="", dispatched_at=None
-    )
-    return False
-
-
-_senders: tuple[int, ThreadPoolExecutor] | None = None
-_senders_lock = threading.Lock()
-
-
-def _sender() -> ThreadPoolExecutor:
-    """Threads that publish jobs while the request's thread commits: one pool per process (a
-    forked worker process starts its own: threads do not survive a fork)."""
-    global _senders
-    with _senders_lock:
-        if _senders is None or _senders[0] != os.getpid():
-            _senders = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="job-sender"))
-        return _senders[1]
-
-
-def _claim(job_id: str) -> Job | None:
-    """Move a queued job that is due to running; None when another worker has it, it is finished,
-    its retry is not due yet (a duplicate message: the due one follows), or it was never
-    committed.
-
-    One UPDATE … RETURNING, read as the ORM reads rows, where the ORM would take an UPDATE and a
-    SELECT: every job waits for its claim. Its tenant and project load if its handler asks.
-
-    On PostgreSQL a job may be published before its row commits (job_create), so the claim first
-    waits for the job's creation lock, which the creating transaction took before publishing and
-    holds until it ends; the UPDATE, a statement of its own, then sees the row committed, or none
-    if the creation rolled back (such a job never runs). Both travel in one round trip."""
-    now = timezone.now()
-    moment = Job._meta.get_field("started_at")
-    params = [
-        Job.Status.RUNNING,
-        moment.get_db_prep_value(now, connection),  # started_at, unless an attempt did
-        moment.get_db_prep_value(now, connection),  # heartbeat_at
-        Job._meta.pk.get_db_prep_value(job_id, connection),
-        Job.Status.QUEUED,
-        moment.get_db_prep_value(now + CLOCK_SLACK, connection),  # available_at
-    ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            try:
-                cursor.execute(
-                    _CLAIM_SQL_POSTGRESQL,
-                    [CREATION_LOCK_TIMEOUT, _creation_lock_key(job_id), *params],
-                )
-            except OperationalError:  # the lock's timeout: the sweep dispatches the job again
-                logger.warning(
-                    "job %s: its creation did not end in %s", job_id, CREATION_LOCK_TIMEOUT
-                )
-                return None
-            cursor.nextset()
-        else:
-            cursor.execute(_CLAIM_SQL, params)
-        row = cursor.fetchone()
-    return _JOB_ROWS.read(row) if row is not None else None
-
-
-_JOB_ROWS = RowReader(Job)
-_CLAIM_SQL = (
-    "UPDATE jobs_job SET status = %s, started_at = COALESCE(started_at, %s), heartbeat_at = %s, "  # noqa: S608 - model names
-    "attempts = attempts + 1 WHERE id = %s AND status = %s AND available_at <= %s "
-    f"RETURNING {_JOB_ROWS.columns('jobs_job')}"
-)
-# Two statements in one implicit transaction (a client-side bound query); in READ COMMITTED each
-# takes its own snapshot, so the UPDATE sees what the transaction that held the lock committed.
-# The lock is shared: claims of one job (duplicate messages) wait side by side.
-# The claim also commits without waiting for its WAL to reach the disk (an fsync: 4 ms, and far
-# more on a busy disk, before every job could start). A claim lost in a crash of the database
-# server is recovered like a worker that vanished: the row is queued again, the run's next fenced
-# write finds it lost, and the sweep dispatches the job again.
-_CLAIM_SQL_POSTGRESQL = (
-    "WITH settings AS (SELECT set_config('lock_timeout', %s, true), "  # noqa: S608 - model names
-    "set_config('synchronous_commit', 'off', true)) "
-    "SELECT pg_advisory_xact_lock_shared(%s) FROM settings; " + _CLAIM_SQL
-)
+    return dispatching.publish_task(job=job, task_id=task_id)
 
 
 def job_execute(*, job_id: str, progress_class: Callable[[Job], Progress] = Progress) -> Job | None:
@@ -330,7 +168,7 @@ def job_execute(*, job_id: str, progress_class: Callable[[Job], Progress] = Prog
 
     A transient error queues the job again and raises JobRetryScheduled for the caller (the Celery
     task) to run it again later; after JOBS_MAX_ATTEMPTS attempts the job fails instead."""
-    job = _claim(job_id)
+    job = dispatching.claim(job_id)
     if job is None:
         return None
     progress = progress_class(job)

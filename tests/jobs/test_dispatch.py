@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db import connection, connections
 
-from jobs import services
+from jobs import dispatching
 from jobs.models import Job, JobEvent
 from jobs.services import job_create, job_execute
 from tests.processes import wait_until
@@ -40,14 +40,14 @@ class Runner(threading.Thread):
 @pytest.fixture
 def unsent(monkeypatch):
     """Jobs are not sent to any broker: the tests run them here, as a worker would."""
-    monkeypatch.setattr(services, "_send_task", lambda *, job, task_id: None)
+    monkeypatch.setattr(dispatching, "send_task", lambda *, job, task_id: None)
 
 
 def waiting_runs(monkeypatch, *, runners: int, then=None) -> list[Runner]:
     """Once a job's row is inserted, before its commit (when it is published), start `runners`
     runs of it, check that they wait for the creating transaction, then call `then` (e.g. to
     fail the creation)."""
-    insert_counted = services._insert_counted
+    insert_counted = dispatching.insert_counted
     started: list[Runner] = []
 
     def insert_then_run(job: Job, *, lock: bool) -> None:
@@ -62,7 +62,7 @@ def waiting_runs(monkeypatch, *, runners: int, then=None) -> list[Runner]:
         if then is not None:
             then(job)
 
-    monkeypatch.setattr(services, "_insert_counted", insert_then_run)
+    monkeypatch.setattr(dispatching, "insert_counted", insert_then_run)
     return started
 
 
@@ -109,20 +109,20 @@ def test_a_job_whose_creation_rolls_back_never_runs(tenant, unsent, monkeypatch)
 def test_a_real_worker_never_runs_a_job_whose_creation_rolled_back(job_worker, tenant, monkeypatch):
     if job_worker is None:
         pytest.skip("needs a worker process (the services mode)")
-    insert_counted = services._insert_counted
+    insert_counted = dispatching.insert_counted
     published: list[tuple[str, str]] = []
 
     def insert_publish_then_fail(job: Job, *, lock: bool) -> None:
         insert_counted(job, lock=lock)
-        services._send_task(job=job, task_id=job.celery_task_id)
+        dispatching.send_task(job=job, task_id=job.celery_task_id)
         published.append((str(job.id), job.celery_task_id))
         time.sleep(1)  # the worker's claim waits for this transaction meanwhile
         raise RuntimeError("the request failed after publishing")
 
-    monkeypatch.setattr(services, "_insert_counted", insert_publish_then_fail)
+    monkeypatch.setattr(dispatching, "insert_counted", insert_publish_then_fail)
     with pytest.raises(RuntimeError):
         job_create(tenant=tenant, kind="selftest", input={"steps": 1, "delay": 0})
-    monkeypatch.setattr(services, "_insert_counted", insert_counted)
+    monkeypatch.setattr(dispatching, "insert_counted", insert_counted)
 
     [(job_id, task_id)] = published
     wait_until(
