@@ -26,6 +26,7 @@ DISPATCH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step":
 # The longest a claim waits for the transaction creating its job (job_create holds it open only
 # to publish the job and commit).
 CREATION_LOCK_TIMEOUT = "10s"
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout runs out
 # Clocks of API and worker hosts may differ a little; a retry's message must not be refused for it.
 CLOCK_SLACK = timedelta(seconds=1)
 
@@ -148,7 +149,10 @@ def claim(job_id: str) -> Job | None:
                     _CLAIM_SQL_POSTGRESQL,
                     [CREATION_LOCK_TIMEOUT, _creation_lock_key(job_id), *params],
                 )
-            except OperationalError:  # the lock's timeout: the sweep dispatches the job again
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                    raise
+                # The job, if its creation commits later, stays queued: the sweep dispatches it.
                 logger.warning(
                     "job %s: its creation did not end in %s", job_id, CREATION_LOCK_TIMEOUT
                 )

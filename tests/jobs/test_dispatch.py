@@ -139,3 +139,22 @@ def test_a_real_worker_never_runs_a_job_whose_creation_rolled_back(job_worker, t
         timeout=30,
         what="the next job",
     )
+
+
+def test_a_claim_that_waits_too_long_leaves_the_job_to_the_sweep(tenant, unsent, monkeypatch):
+    monkeypatch.setattr(dispatching, "CREATION_LOCK_TIMEOUT", "100ms")
+    insert_counted = dispatching.insert_counted
+    runners: list[Runner] = []
+
+    def insert_then_run(job: Job, *, lock: bool) -> None:
+        insert_counted(job, lock=lock)
+        runners.append(Runner(str(job.id)))
+        runners[0].start()
+        runners[0].join(timeout=10)  # gives up while the creation is still open
+
+    monkeypatch.setattr(dispatching, "insert_counted", insert_then_run)
+    job = job_create(tenant=tenant, kind="selftest", input={"steps": 1, "delay": 0})
+
+    assert runners[0].answer is None
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == ("queued", 0)
