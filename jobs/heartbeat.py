@@ -57,18 +57,23 @@ class _Beater:
         # Each run's latest database write, and whether the writer holds a connection.
         self._writing: dict[Heartbeat, Future] = {}
         self._connected = False
+        self._wake_at = 0.0  # when the thread's current sleep ends
         self._database = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heartbeat-db")
         threading.Thread(target=self._run, name="heartbeat", daemon=True).start()
 
     def add(self, heartbeat: Heartbeat) -> None:
         with self._changed:
-            self._due[heartbeat] = time.monotonic() + settings.JOBS_HEARTBEAT_SECONDS
-            self._changed.notify()
+            due = self._due[heartbeat] = time.monotonic() + settings.JOBS_HEARTBEAT_SECONDS
+            # Wake the thread only if it would sleep past this run's first beat (never while the
+            # period stays the same): a woken thread competes with the job that is starting.
+            if due < self._wake_at:
+                self._changed.notify()
 
     def remove(self, heartbeat: Heartbeat) -> None:
         with self._changed:
             self._due.pop(heartbeat, None)
-            self._changed.notify()
+            if not self._due:
+                self._changed.notify()  # to let go of the writer's connection
 
     def _run(self) -> None:
         while True:
@@ -78,8 +83,10 @@ class _Beater:
                         # No run left: the writer lets go of its connection until one comes.
                         self._database.submit(connections.close_all)
                         self._connected = False
-                    next_beat = min(self._due.values(), default=time.monotonic() + 60)
-                    self._changed.wait(timeout=next_beat - time.monotonic())
+                    now = time.monotonic()
+                    period = settings.JOBS_HEARTBEAT_SECONDS
+                    self._wake_at = min(self._due.values(), default=now + period)
+                    self._changed.wait(timeout=self._wake_at - now)
                 self._writing = {h: f for h, f in self._writing.items() if h in self._due}
             for heartbeat in due:
                 live.heartbeat_set(job_id=heartbeat.job_id, attempt=heartbeat.attempt)
