@@ -54,9 +54,11 @@ def job_create(
     dispatch: bool = True,
     count_usage: bool = True,
 ) -> Job:
-    """Count the job against the monthly quota, commit its row, and dispatch it after commit
-    (`dispatch=False`: the caller runs it inline with `job_execute`). An exclusive kind (an
-    import, an audit) is refused with 409 while another one is queued or running for the project.
+    """Count the job against the monthly quota, commit its row, and dispatch it: after the
+    commit, or, on PostgreSQL outside a caller's transaction, while it commits (the claim waits
+    for the commit; jobs/dispatching.py). `dispatch=False`: the caller runs it inline with
+    `job_execute`. An exclusive kind (an import, an audit) is refused with 409 while another one
+    is queued or running for the project.
 
     `count_usage=False` is for follow-up work the platform starts on its own (extracting an
     uploaded document's text): it is not the tenant's job to pay for and never refused for quota.
