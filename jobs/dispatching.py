@@ -77,6 +77,7 @@ def _creation_lock_key(job_id: uuid.UUID | str) -> int:
 
 
 def publish_task(*, job: Job, task_id: str) -> bool:
+    """Send the job's message; False (and the job marked for the sweep) when the broker failed."""
     try:
         send_task(job=job, task_id=task_id)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep retries (job_dispatch)
@@ -85,6 +86,8 @@ def publish_task(*, job: Job, task_id: str) -> bool:
 
 
 def send_task(*, job: Job, task_id: str) -> None:
+    """Send the job's message to its queue, retrying briefly (DISPATCH_RETRY_POLICY); raises
+    when the broker cannot take it."""
     from jobs.tasks import run_job
 
     run_job.apply_async(
