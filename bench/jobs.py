@@ -14,9 +14,9 @@ interleaved, in `--rounds` rounds (at least 3): the ratio printed is the median 
   channels-redis `group_send` from another process → the same client, in alternating order
   (target: p95 ratio ≤ 1.5);
 - 100 concurrent selftest jobs from 10 tenants: all succeed, jobs/s, longest queue wait.
-At the end it deletes its tenants (with their jobs, events, keys and request log) and empties the
-broker's queues (the jobs' outbox entries in the cache expire on their own, JOBS_TIME_LIMIT_SECONDS
-+ 1 h), and it prints the load average: the machine is shared.
+At the end it deletes its tenants (with their jobs, events, keys and request log), the cache
+entries naming their jobs (outbox marks, heartbeats) and empties the broker's queues, and it
+prints the load average: the machine is shared.
 """
 
 import argparse
@@ -365,15 +365,29 @@ def bench_concurrent(http: str, tenants: list) -> dict:
 
 def clean_up(tenant_ids: list) -> None:
     """Delete what the run made: its tenants (their jobs, events, keys and request log go with
-    them; after the servers stopped, so no request log arrives later) and the broker's messages."""
+    them; after the servers stopped, so no request log arrives later), the cache entries naming
+    its jobs (outbox marks, heartbeats) and the broker's messages."""
     from config.celery import app as celery_app
 
     celery_app.control.purge()
     if tenant_ids:
+        from jobs.models import Job
         from tenants.models import Tenant
 
+        jobs = Job.objects.filter(tenant__in=tenant_ids)
+        job_ids = {str(pk) for pk in jobs.values_list("pk", flat=True)}
+        entries = [
+            key
+            for key in redis_client().scan_iter(match="*jobs:*", count=1000)
+            if job_ids.intersection(key.decode().split(":"))
+        ]
+        for start in range(0, len(entries), 1000):
+            redis_client().delete(*entries[start : start + 1000])
         deleted, _ = Tenant.objects.filter(pk__in=tenant_ids).delete()
-        print(f"cleaned up: {len(tenant_ids)} tenants and what they held ({deleted} rows)")
+        print(
+            f"cleaned up: {len(tenant_ids)} tenants and what they held ({deleted} rows), "
+            f"{len(entries)} cache entries of their jobs"
+        )
 
 
 def main(rounds: int) -> None:

@@ -1,4 +1,4 @@
-"""The job lifecycle: create (and dispatch after commit), execute, cancel, retry, sweep."""
+"""The job lifecycle: create and dispatch, execute, cancel, retry, sweep."""
 
 import json
 import logging
@@ -18,27 +18,20 @@ from django.db.models import Q
 from django.utils import timezone
 from rest_framework import serializers
 
-from core.db import RowReader, delete_in_batches
+from core.db import delete_in_batches
 from core.errors import ApiError
 from core.storage_errors import is_storage_unavailable
-from jobs import live
+from jobs import dispatching, live
 from jobs.errors import JobCancelled, JobInputError, JobLost, JobTransientError
 from jobs.heartbeat import Heartbeat
 from jobs.models import Job, JobEvent
 from jobs.progress import Progress
 from jobs.registry import get_job_kind, job_kinds
 from projects.models import Project
-from tenants.caches import forget_tenant_usage, usage_notification
 from tenants.models import ApiKey, Tenant, UsageCounter
-from tenants.services import usage_consume, usage_count_sql, usage_refused
+from tenants.services import usage_consume
 
 logger = logging.getLogger(__name__)
-
-# Dispatching runs in the request that created the job: when the broker is down, give up fast and
-# leave the job to the sweep rather than hold the response for long.
-DISPATCH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
-# Clocks of API and worker hosts may differ a little; a retry's message must not be refused for it.
-CLOCK_SLACK = timedelta(seconds=1)
 
 
 class JobRetryScheduled(Exception):
@@ -61,9 +54,11 @@ def job_create(
     dispatch: bool = True,
     count_usage: bool = True,
 ) -> Job:
-    """Count the job against the monthly quota, commit its row, and dispatch it after commit
-    (`dispatch=False`: the caller runs it inline with `job_execute`). An exclusive kind (an
-    import, an audit) is refused with 409 while another one is queued or running for the project.
+    """Count the job against the monthly quota, commit its row, and dispatch it: after the
+    commit, or, on PostgreSQL outside a caller's transaction, while it commits (the claim waits
+    for the commit; jobs/dispatching.py). `dispatch=False`: the caller runs it inline with
+    `job_execute`. An exclusive kind (an import, an audit) is refused with 409 while another one
+    is queued or running for the project.
 
     `count_usage=False` is for follow-up work the platform starts on its own (extracting an
     uploaded document's text): it is not the tenant's job to pay for and never refused for quota.
@@ -89,47 +84,28 @@ def job_create(
     )
     try:
         if count_usage and connection.vendor == "postgresql" and not connection.in_atomic_block:
-            _insert_counted(job)
-        else:
+            sending = None
             with transaction.atomic():
-                if count_usage:
-                    usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
-                job.save(force_insert=True)
+                dispatching.insert_counted(job, lock=dispatch)
+                if dispatch:
+                    # Sent while the commit waits for the WAL to reach the disk (4 ms and more):
+                    # the claim waits for this transaction through the lock the INSERT took.
+                    sending = dispatching.sender().submit(
+                        dispatching.send_task, job=job, task_id=task_id
+                    )
+            if sending is not None and (error := sending.exception()) is not None:
+                dispatching.not_dispatched(job=job, task_id=task_id, error=error)
+            return job
+        with transaction.atomic():
+            if count_usage:
+                usage_consume(tenant=tenant, metric=UsageCounter.Metric.JOBS_STARTED)
+            job.save(force_insert=True)
     except IntegrityError:
         # The only unique constraint a new job can break: one exclusive job per project.
         raise _exclusive_conflict(project=project) from None
     if dispatch:
-        transaction.on_commit(lambda: _publish_task(job=job, task_id=task_id))
+        transaction.on_commit(lambda: dispatching.publish_task(job=job, task_id=task_id))
     return job
-
-
-def _insert_counted(job: Job) -> None:
-    """Count a new job against the monthly quota and insert its row in one statement, on
-    PostgreSQL outside a transaction: one round trip and one commit before the job can be
-    dispatched, where a transaction takes four (BEGIN, the count, the INSERT, COMMIT). The
-    INSERT takes its row from the count's, so a refused count inserts nothing; the statement
-    also sends the usage cache's notification."""
-    count_sql, params = usage_count_sql(tenant=job.tenant, metric=UsageCounter.Metric.JOBS_STARTED)
-    fields = Job._meta.concrete_fields
-    params += [field.get_db_prep_save(field.pre_save(job, True), connection) for field in fields]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(field.column)) for field in fields)
-    # The values come from a SELECT, whose parameters PostgreSQL does not type by their columns.
-    values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
-    notification, notification_params = usage_notification(tenant_id=job.tenant_id) or ("1", [])
-    sql = (
-        f"WITH counted AS ({count_sql}), "  # noqa: S608 - model names
-        f"job AS (INSERT INTO {quote(Job._meta.db_table)} ({columns}) "
-        f"SELECT {values} FROM counted RETURNING 1) "
-        f"SELECT {notification} FROM job"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *notification_params])
-        inserted = cursor.fetchone() is not None
-    if not inserted:
-        raise usage_refused(tenant=job.tenant, metric=UsageCounter.Metric.JOBS_STARTED, amount=1)
-    job._state.adding, job._state.db = False, connection.alias
-    forget_tenant_usage(tenant_id=job.tenant_id, notified=True)
 
 
 def job_start_direct(
@@ -185,68 +161,7 @@ def job_dispatch(*, job: Job) -> bool:
     must claim it first."""
     task_id = str(uuid.uuid4())
     Job.objects.filter(pk=job.pk).update(celery_task_id=task_id, dispatched_at=timezone.now())
-    return _publish_task(job=job, task_id=task_id)
-
-
-def _publish_task(*, job: Job, task_id: str) -> bool:
-    from jobs.tasks import run_job
-
-    try:
-        run_job.apply_async(
-            args=(str(job.id),),
-            task_id=task_id,
-            queue=job.queue,
-            retry=True,
-            retry_policy=DISPATCH_RETRY_POLICY,
-        )
-    except Exception:  # any broker failure: the sweep retries, see job_dispatch
-        logger.warning("could not dispatch job %s; the sweep will retry", job.id, exc_info=True)
-        # Not dispatched after all: the sweep looks for jobs whose dispatch is long past.
-        Job.objects.filter(pk=job.pk, celery_task_id=task_id).update(
-            celery_task_id="", dispatched_at=None
-        )
-        return False
-    return True
-
-
-def _claim(job_id: str) -> Job | None:
-    """Move a queued job that is due to running; None when another worker has it, it is finished,
-    or its retry is not due yet (a duplicate message: the due one follows).
-
-    One UPDATE … RETURNING, read as the ORM reads rows, where the ORM would take an UPDATE and a
-    SELECT: every job waits for its claim. Its tenant and project load if its handler asks."""
-    now = timezone.now()
-    moment = Job._meta.get_field("started_at")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL_BY_VENDOR.get(connection.vendor, _CLAIM_SQL.format(durability="")),
-            [
-                Job.Status.RUNNING,
-                moment.get_db_prep_value(now, connection),  # started_at, unless an attempt did
-                moment.get_db_prep_value(now, connection),  # heartbeat_at
-                Job._meta.pk.get_db_prep_value(job_id, connection),
-                Job.Status.QUEUED,
-                moment.get_db_prep_value(now + CLOCK_SLACK, connection),  # available_at
-            ],
-        )
-        row = cursor.fetchone()
-    return _JOB_ROWS.read(row) if row is not None else None
-
-
-_JOB_ROWS = RowReader(Job)
-_CLAIM_SQL = (
-    "UPDATE jobs_job SET status = %s, started_at = COALESCE(started_at, %s), heartbeat_at = %s, "  # noqa: S608 - model names
-    "attempts = attempts + 1 {durability}WHERE id = %s AND status = %s AND available_at <= %s "
-    f"RETURNING {_JOB_ROWS.columns('jobs_job')}"
-)
-# On PostgreSQL the claim commits without waiting for its WAL to reach the disk (an fsync: 4 ms,
-# and far more on a busy disk, before every job could start). A claim lost in a crash of the
-# database server is recovered like a worker that vanished: the row is queued again, the run's
-# next fenced write finds it lost, and the sweep dispatches the job again.
-_CLAIM_SQL_BY_VENDOR = {
-    "postgresql": "WITH durability AS (SELECT set_config('synchronous_commit', 'off', true)) "
-    + _CLAIM_SQL.format(durability="FROM durability "),
-}
+    return dispatching.publish_task(job=job, task_id=task_id)
 
 
 def job_execute(*, job_id: str, progress_class: Callable[[Job], Progress] = Progress) -> Job | None:
@@ -255,7 +170,7 @@ def job_execute(*, job_id: str, progress_class: Callable[[Job], Progress] = Prog
 
     A transient error queues the job again and raises JobRetryScheduled for the caller (the Celery
     task) to run it again later; after JOBS_MAX_ATTEMPTS attempts the job fails instead."""
-    job = _claim(job_id)
+    job = dispatching.claim(job_id)
     if job is None:
         return None
     progress = progress_class(job)
