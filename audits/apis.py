@@ -150,7 +150,7 @@ class FindingListApi(ProjectScopedApi):
     pagination_class = FindingPage
 
     class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(
+        version = StrictIntegerField(
             min_value=1, required=False, help_text="A version number; the current one if omitted."
         )
         status = serializers.ChoiceField(
@@ -246,7 +246,7 @@ class WaiverListApi(ProjectScopedApi):
     pagination_class = WaiverPage
 
     class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(min_value=1, required=False)
+        version = StrictIntegerField(min_value=1, required=False)
         line_key = query_text_field(max_length=512, required=False)
         active = serializers.BooleanField(required=False, allow_null=True, default=None)
 

@@ -23,8 +23,11 @@ _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 NUL_MESSAGE = "Null characters are not allowed."
 no_nul = RegexValidator(r"\A[^\x00]+\Z", message=NUL_MESSAGE)
 query_no_nul = RegexValidator(r"\A[^\x00]*\Z", message=NUL_MESSAGE)
+QUERY_TEXT_SCHEMA = {"type": "string", "pattern": "^[^\\u0000]*$"}
+# White space spelled out: regex engines differ on what `\s` is (Python's takes \x1c-\x1f too).
 not_blank = RegexValidator(
-    r"\A\s*[^\s\x00][^\x00]*\Z", message=f"This field may not be blank. {NUL_MESSAGE}"
+    r"\A[\t\n\x0b\x0c\r ]*[^\t\n\x0b\x0c\r \x00][^\x00]*\Z",
+    message=f"This field may not be blank. {NUL_MESSAGE}",
 )
 
 
@@ -98,9 +101,9 @@ class StrictDecimalField(serializers.DecimalField):
     the schema shows allows, without DRF's leniency (a number, white space, an exponent,
     leading zeros past `max_digits`)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        whole, places = self.max_digits - self.decimal_places, self.decimal_places
+    def __init__(self, *, max_digits: int, decimal_places: int, **kwargs: Any) -> None:
+        super().__init__(max_digits=max_digits, decimal_places=decimal_places, **kwargs)
+        whole, places = max_digits - decimal_places, decimal_places
         self.pattern = (
             rf"^-?(?:[0-9]{{1,{whole}}}(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}})$"
         )

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ApiError, unknown_reference
-from core.fields import StrictCharField, StrictUUIDField, query_text_field
+from core.fields import StrictCharField, StrictIntegerField, StrictUUIDField, query_text_field
 from core.pagination import CursorPage
 from jobs.models import Job, JobEvent
 from jobs.progress import job_event_data
@@ -176,7 +176,7 @@ class JobEventListApi(TenantScopedGenericAPIView):
     pagination_class = EventCursorPage
 
     class JobEventFilterSerializer(serializers.Serializer):
-        since = serializers.IntegerField(min_value=0, required=False, default=0)
+        since = StrictIntegerField(min_value=0, required=False, default=0)
 
     @extend_schema(
         parameters=[

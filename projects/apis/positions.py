@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ApiError
-from core.fields import StrictCharField, StrictDecimalField, query_text_field
+from core.fields import StrictCharField, StrictDecimalField, StrictIntegerField, query_text_field
 from core.pagination import CursorPage
 from core.serializers import query_filters
 from projects import selectors
@@ -88,7 +88,7 @@ class PositionListApi(ProjectScopedApi):
     pagination_class = PositionPage
 
     class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(
+        version = StrictIntegerField(
             min_value=1, required=False, help_text="A version number; the current one if omitted."
         )
         status = serializers.ChoiceField(choices=Position.AuditStatus.choices, required=False)
