@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.utils import html
 
+DB_INTEGER_MAX = 2**31 - 1  # PostgreSQL's integer
 _INTEGER = re.compile(r"-?[0-9]+")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 # DRF refuses NUL characters in any string; these say so in a pattern the schema shows (one per
@@ -64,7 +65,12 @@ def _sent_as_text(field: serializers.Field) -> bool:
 
 class StrictIntegerField(serializers.IntegerField):
     """An integer: a JSON integer, or in a query or form its digits (DRF's `int()` would also
-    take " 5", "+5", "5.0" or "٥", and JSON's "5" or true)."""
+    take " 5", "+5", "5.0" or "٥", and JSON's "5" or true); at most what the database's integer
+    holds unless the field says less (a larger one would fail the query)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_value", DB_INTEGER_MAX)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, str) and _sent_as_text(self):

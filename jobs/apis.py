@@ -1,6 +1,6 @@
 from typing import cast
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -176,12 +176,12 @@ class JobEventListApi(TenantScopedGenericAPIView):
     pagination_class = EventCursorPage
 
     class JobEventFilterSerializer(serializers.Serializer):
-        since = StrictIntegerField(min_value=0, required=False, default=0)
+        since = StrictIntegerField(
+            min_value=0, required=False, default=0, help_text="Only events with a greater seq."
+        )
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("since", int, description="Only events with a greater seq."),
-        ],
+        parameters=[JobEventFilterSerializer],
         responses=JobEventOutputSerializer(many=True),
     )
     def get(self, request: Request, pk: str) -> Response:
