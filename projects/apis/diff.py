@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.fields import StrictIntegerField
+from core.fields import DB_INTEGER_MAX, StrictIntegerField
 from projects import selectors
 from projects.apis.common import ProjectScopedApi
 from projects.rows import CONTENT_FIELDS, plain_text
@@ -31,7 +31,7 @@ def _shown(name: str, value: Any) -> Any:
     return value
 
 
-VERSION_NUMBER = {"type": "integer", "minimum": 1}
+VERSION_NUMBER = {"type": "integer", "minimum": 1, "maximum": DB_INTEGER_MAX}
 
 
 class DiffApi(ProjectScopedApi):
