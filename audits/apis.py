@@ -13,6 +13,13 @@ from audits.models import AuditReport, Finding, Recommendation, Waiver
 from audits.reports import report_chain_verify
 from audits.services import finding_waive, waiver_withdraw
 from audits.start import DEFAULT_CATALOG, audit_start
+from core.fields import (
+    StrictDecimalField,
+    StrictIntegerField,
+    StrictUUIDField,
+    query_text_field,
+    text_field,
+)
 from core.pagination import CursorPage
 from core.serializers import RowsSerializerMixin
 from jobs.apis import JobOutputSerializer
@@ -28,25 +35,25 @@ class AuditCreateApi(ProjectScopedApi):
 
     @extend_schema_serializer(component_name="AuditCreate")
     class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(
+        version = StrictIntegerField(
             min_value=1,
             required=False,
             help_text="The version to audit; the current one if omitted.",
         )
-        catalog = serializers.UUIDField(
+        catalog = StrictUUIDField(
             required=False,
             allow_null=True,
             help_text="The price catalog whose newest edition positions naming no edition are "
             "compared with; the tenant's most recently updated one if omitted, none if null.",
         )
-        edition = serializers.CharField(
+        edition = text_field(
             required=False,
             max_length=100,
             help_text="Compare every position with this edition (its id, or its name such as "
             "`ÚRS 2026 01`), whatever edition the position names. Omitted: each position with "
             "the edition its price system names.",
         )
-        index = serializers.DecimalField(
+        index = StrictDecimalField(
             max_digits=8,
             decimal_places=3,
             required=False,
@@ -143,14 +150,14 @@ class FindingListApi(ProjectScopedApi):
     pagination_class = FindingPage
 
     class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(
+        version = StrictIntegerField(
             min_value=1, required=False, help_text="A version number; the current one if omitted."
         )
         status = serializers.ChoiceField(
             choices=Recommendation.choices, required=False, help_text="The finding's verdict."
         )
-        rule = serializers.CharField(max_length=64, required=False)
-        line_key = serializers.CharField(max_length=512, required=False)
+        rule = query_text_field(max_length=64, required=False)
+        line_key = query_text_field(max_length=512, required=False)
         waived = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(
@@ -209,7 +216,7 @@ class FindingWaiveApi(ProjectScopedApi):
 
     @extend_schema_serializer(component_name="FindingWaive")
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=5000, help_text="Why the finding does not count.")
+        reason = text_field(max_length=5000, help_text="Why the finding does not count.")
 
     @extend_schema(
         request=InputSerializer,
@@ -239,8 +246,8 @@ class WaiverListApi(ProjectScopedApi):
     pagination_class = WaiverPage
 
     class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(min_value=1, required=False)
-        line_key = serializers.CharField(max_length=512, required=False)
+        version = StrictIntegerField(min_value=1, required=False)
+        line_key = query_text_field(max_length=512, required=False)
         active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
     @extend_schema(
@@ -274,7 +281,7 @@ class WaiverWithdrawApi(ProjectScopedApi):
 
     @extend_schema_serializer(component_name="WaiverWithdraw")
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(max_length=5000, help_text="Why the finding counts again.")
+        reason = text_field(max_length=5000, help_text="Why the finding counts again.")
 
     @extend_schema(
         request=InputSerializer,

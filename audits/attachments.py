@@ -13,7 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audits.models import Finding
-from core.errors import ApiError
+from core.errors import ApiError, unknown_reference
+from core.fields import ChoiceOfFieldsSerializer, StrictUUIDField, text_field
 from core.pagination import CursorPage
 from evidence.models import Attachment, Evidence
 from evidence.selectors import evidence_list
@@ -72,8 +73,7 @@ def attachment_target(
     *, tenant: Tenant, project_id: uuid.UUID | None = None, finding_id: uuid.UUID | None = None
 ) -> tuple[Project, Finding | None]:
     """The project, and the finding when one is named, that a request asks to attach a document
-    to. They are fields of the request's body, so an unknown one (another tenant's, a deleted
-    project) is a 400 naming the field rather than a 404 of the document's URL."""
+    to. An unknown one (another tenant's, a deleted project) is a 404 naming the field."""
     if finding_id is not None:
         finding = (
             Finding.objects.for_tenant(tenant)
@@ -82,7 +82,7 @@ def attachment_target(
             .first()
         )
         if finding is None:
-            raise ApiError(code="invalid", message="finding: unknown finding.")
+            raise unknown_reference("finding")
         return finding.project, finding
     project = (
         Project.objects.for_tenant(tenant).filter(pk=project_id, deleted_at__isnull=True).first()
@@ -90,7 +90,7 @@ def attachment_target(
         else None
     )
     if project is None:
-        raise ApiError(code="invalid", message="project: unknown project.")
+        raise unknown_reference("project")
     return project, None
 
 
@@ -107,27 +107,21 @@ class AttachmentListCreateApi(TenantScopedGenericAPIView):
     serializer_class = AttachmentOutputSerializer
     pagination_class = CursorPage
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(ChoiceOfFieldsSerializer):
         class Meta:
             ref_name = "AttachmentCreate"
 
-        project = serializers.UUIDField(
+        one_of = (("finding",), ("project", "position"))
+        one_of_message = "Name a finding, or a project and one of its positions."
+        never_together = ((("finding", "position"), "Name a position or a finding, not both."),)
+
+        project = StrictUUIDField(
             required=False, help_text="The position's project (not needed with a finding)."
         )
-        position = serializers.CharField(
+        position = text_field(
             required=False, max_length=512, help_text="A position of the project: id or line key."
         )
-        finding = serializers.UUIDField(required=False, help_text="An audit finding's id.")
-
-        def validate(self, data: dict) -> dict:
-            if "finding" in data:
-                if "position" in data:
-                    raise serializers.ValidationError("Name a position or a finding, not both.")
-            elif not {"project", "position"} <= data.keys():
-                raise serializers.ValidationError(
-                    "Name a finding, or a project and one of its positions."
-                )
-            return data
+        finding = StrictUUIDField(required=False, help_text="An audit finding's id.")
 
     def evidence(self, evidence_id: str) -> Evidence:
         return get_object_or_404(evidence_list(tenant=self.tenant), pk=evidence_id)

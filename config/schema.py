@@ -49,7 +49,7 @@ _ERROR_DESCRIPTIONS = {
     "400": "Invalid input; the message names the problem",
     "401": "No or unknown credentials",
     "403": "The role does not allow this",
-    "404": "No such object in this tenant",
+    "404": "No such object in this tenant (in the path, the body or the cursor)",
     "409": "Conflicts with the current state",
     "413": "Request too large",
     "415": "Unsupported media type",
@@ -58,6 +58,55 @@ _ERROR_DESCRIPTIONS = {
     "503": "A dependency (storage) is unavailable",
 }
 _WRITE_METHODS = {"post", "put", "patch"}
+
+# OpenAPI links: where an answer's id is the input of another operation (clients and the
+# stateful fuzzer follow them). (operation, status) → link name → (target operation, parameters).
+_JOB_LINKS = {
+    "GetJob": ("jobs_retrieve", {"id": "$response.body#/id"}),
+    "ListJobEvents": ("jobs_events_list", {"id": "$response.body#/id"}),
+    "CancelJob": ("jobs_cancel_create", {"id": "$response.body#/id"}),
+}
+_PROJECT_ID = {"project_id": "$response.body#/id"}
+LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
+    ("projects_create", "201"): {
+        "GetProject": ("projects_retrieve", {"id": "$response.body#/id"}),
+        "UpdateProject": ("projects_partial_update", {"id": "$response.body#/id"}),
+        "ArchiveProject": ("projects_destroy", {"id": "$response.body#/id"}),
+        "ImportBudget": ("projects_imports_create", _PROJECT_ID),
+        "ExportBudget": ("projects_exports_create", _PROJECT_ID),
+        "AuditProject": ("projects_audits_create", _PROJECT_ID),
+        "Comment": ("projects_comments_create", _PROJECT_ID),
+        "ListComments": ("comments_list", _PROJECT_ID),
+        "ListPositions": ("positions_list", _PROJECT_ID),
+        "ListVersions": ("versions_list", _PROJECT_ID),
+        "ListFindings": ("findings_list", _PROJECT_ID),
+        "ListWaivers": ("waivers_list", _PROJECT_ID),
+        "ListReports": ("reports_list", _PROJECT_ID),
+        "VerifyReports": ("reports_verify", _PROJECT_ID),
+        "Diff": ("projects_diff_retrieve", _PROJECT_ID),
+    },
+    ("projects_imports_create", "202"): _JOB_LINKS,
+    ("projects_exports_create", "202"): _JOB_LINKS,
+    ("projects_audits_create", "202"): _JOB_LINKS,
+    ("catalogs_create", "202"): _JOB_LINKS,
+    ("jobs_create", "202"): _JOB_LINKS,
+    ("evidence_create", "201"): {
+        "GetEvidence": ("evidence_retrieve", {"id": "$response.body#/id"}),
+        "DownloadEvidence": ("evidence_download_retrieve", {"id": "$response.body#/id"}),
+        "ListAttachments": ("evidence_attachments_list", {"evidence_id": "$response.body#/id"}),
+        "Attach": ("evidence_attachments_create", {"evidence_id": "$response.body#/id"}),
+    },
+    ("evidence_attachments_create", "201"): {
+        "Detach": (
+            "evidence_attachments_destroy",
+            {"evidence_id": "$request.path.evidence_id", "id": "$response.body#/id"},
+        ),
+    },
+    ("api_keys_create", "201"): {
+        "GetApiKey": ("api_keys_retrieve", {"id": "$response.body#/id"}),
+        "RevokeApiKey": ("api_keys_destroy", {"id": "$response.body#/id"}),
+    },
+}
 
 
 class AutoSchema(openapi.AutoSchema):
@@ -81,7 +130,8 @@ class AutoSchema(openapi.AutoSchema):
 
 def postprocess(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: every operation documents the errors it can answer
-    (in the envelope), and that an optional query parameter sent empty counts as not sent."""
+    (in the envelope), that an optional query parameter sent empty counts as not sent, and the
+    links from an answer's id to the operations it feeds."""
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
@@ -89,7 +139,10 @@ def postprocess(result: dict, generator, request, public) -> dict:
                 if parameter.get("in") == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
             statuses = ["401", "403", "429", "503"]
-            if "{" in path:
+            # An unknown id is a 404 wherever it is: in the path, in a body (a field naming
+            # another object) or as a cursor the server did not hand out.
+            cursor = any(p["name"] == "cursor" for p in operation.get("parameters", []))
+            if "{" in path or method in _WRITE_METHODS or cursor:
                 statuses.append("404")
             if method in _WRITE_METHODS:
                 statuses += ["400", "409", "413", "415", "422"]
@@ -106,4 +159,21 @@ def postprocess(result: dict, generator, request, public) -> dict:
                         },
                     },
                 )
+    _add_links(result)
     return result
+
+
+def _add_links(result: dict) -> None:
+    by_id = {
+        operation["operationId"]: operation
+        for operations in result.get("paths", {}).values()
+        for operation in operations.values()
+    }
+    for (source, status_code), links in LINKS.items():
+        response = by_id[source]["responses"][status_code]
+        for name, (target, parameters) in links.items():
+            assert target in by_id, f"link {name} of {source}: no operation {target}"
+            response.setdefault("links", {})[name] = {
+                "operationId": target,
+                "parameters": parameters,
+            }

@@ -29,3 +29,15 @@ def envelope(code: str, message: str, details: dict | None = None) -> dict[str, 
 def not_found(what: str) -> ApiError:
     """The 404 for an object the tenant does not have (another tenant's looks the same)."""
     return ApiError(code="not_found", message=f"{what} not found.", status_code=404)
+
+
+def unknown_reference(field: str) -> ApiError:
+    """The 404 for a body field naming an object the tenant does not have (another tenant's, an
+    archived project): like an unknown id in the URL, which no schema can tell from a known one,
+    but naming the field."""
+    return ApiError(
+        code="not_found",
+        message=f"{field}: unknown {field}.",
+        details={field: [f"No such {field}."]},
+        status_code=404,
+    )

@@ -8,7 +8,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.errors import ApiError
+from core.errors import unknown_reference
+from core.fields import StrictUUIDField, UploadField, body, query_text_field
 from core.pagination import CursorPage
 from core.serializers import RowsSerializerMixin, query_filters
 from evidence.models import Evidence
@@ -84,8 +85,8 @@ class EvidenceListCreateApi(StreamingUploadMixin, TenantScopedGenericAPIView):
     class FilterSerializer(serializers.Serializer):
         project = serializers.UUIDField(required=False)
         kind = serializers.ChoiceField(choices=Evidence.Kind.choices, required=False)
-        q = serializers.CharField(required=False, max_length=200)
-        line_key = serializers.CharField(
+        q = query_text_field(required=False, max_length=200)
+        line_key = query_text_field(
             required=False,
             max_length=512,
             help_text="Documents attached to this position (its line key) or to its findings.",
@@ -96,9 +97,9 @@ class EvidenceListCreateApi(StreamingUploadMixin, TenantScopedGenericAPIView):
             ref_name = "EvidenceUpload"
 
         # Empty files reach the service, which refuses them with its own error code.
-        file = serializers.FileField(allow_empty_file=True, help_text="The document.")
+        file = UploadField(allow_empty_file=True, help_text="The document.")
         kind = serializers.ChoiceField(choices=Evidence.Kind.choices, default=Evidence.Kind.OTHER)
-        project = serializers.UUIDField(required=False, allow_null=True)
+        project = StrictUUIDField(required=False)
 
     class CreatedSerializer(serializers.Serializer):
         class Meta:
@@ -136,7 +137,7 @@ class EvidenceListCreateApi(StreamingUploadMixin, TenantScopedGenericAPIView):
     def post(self, request: Request) -> Response:
         """Uploads a document (multipart `file`): stored once per tenant by its SHA-256, its type
         sniffed from the bytes."""
-        payload = self.InputSerializer(data=request.data)
+        payload = self.InputSerializer(data=body(request))
         payload.is_valid(raise_exception=True)
         project = None
         if payload.validated_data.get("project"):
@@ -146,7 +147,7 @@ class EvidenceListCreateApi(StreamingUploadMixin, TenantScopedGenericAPIView):
                 .first()
             )
             if project is None:
-                raise ApiError(code="invalid", message="project: unknown project.")
+                raise unknown_reference("project")
         context = self.tenant_context
         stored = evidence_store(
             tenant=self.tenant,

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from rest_framework import status
 
-from core.errors import ApiError
+from core.errors import ApiError, unknown_reference
 from evidence import storage
 from evidence.extraction import ExtractionFailed, extract_text, has_text
 from evidence.filetypes import check_allowed, check_archive, sniff_type
@@ -108,7 +108,7 @@ def evidence_store(
     if upload.size == 0:
         raise ApiError(code="empty_file", message="The file is empty.")
     if project is not None and project.tenant_id != tenant.pk:
-        raise ApiError(code="invalid", message="project: unknown project.")
+        raise unknown_reference("project")
     if kind not in Evidence.Kind.values:
         raise ApiError(code="invalid", message=f"kind: one of {Evidence.Kind.values}.")
     content_type = sniff_type(upload.head)

@@ -1,11 +1,12 @@
 from typing import cast
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.errors import ApiError
+from core.errors import ApiError, unknown_reference
+from core.fields import StrictCharField, StrictIntegerField, StrictUUIDField, query_text_field
 from core.pagination import CursorPage
 from jobs.models import Job, JobEvent
 from jobs.progress import job_event_data
@@ -16,6 +17,25 @@ from projects.models import Project
 from tenants.models import Role
 from tenants.ratelimit import JOBS
 from tenants.scoping import TenantScopedGenericAPIView
+
+
+def _direct_input_schema() -> type[serializers.Serializer] | dict:
+    """`input` as the kind that may be started directly validates it (any object with several)."""
+    serializers_ = {kind.input_serializer for kind in job_kinds() if kind.direct}
+    if len(serializers_) == 1 and None not in serializers_:
+        return next(iter(serializers_))  # type: ignore[return-value]  # not None: checked
+    return {"type": "object", "additionalProperties": True}
+
+
+# The service refuses other kinds by name (`invalid_job_kind`); the schema lists these.
+@extend_schema_field({"type": "string", "enum": [kind.name for kind in job_kinds() if kind.direct]})
+class DirectKindField(StrictCharField):
+    pass
+
+
+@extend_schema_field(_direct_input_schema())
+class DirectInputField(serializers.DictField):
+    pass
 
 
 class JobOutputSerializer(serializers.ModelSerializer):
@@ -81,13 +101,13 @@ class JobListCreateApi(TenantScopedGenericAPIView):
 
     class JobFilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Job.Status.choices, required=False)
-        kind = serializers.CharField(max_length=50, required=False)
+        kind = query_text_field(max_length=50, required=False)
         project = serializers.UUIDField(required=False)
 
     class JobStartInputSerializer(serializers.Serializer):
-        kind = serializers.CharField(max_length=50)
-        input = serializers.DictField(required=False, default=dict)
-        project = serializers.UUIDField(required=False, allow_null=True, default=None)
+        kind = DirectKindField(max_length=50)
+        input = DirectInputField(required=False, default=dict)
+        project = StrictUUIDField(required=False, allow_null=True, default=None)
 
     @extend_schema(
         operation_id="jobs_list",
@@ -120,7 +140,7 @@ class JobListCreateApi(TenantScopedGenericAPIView):
                 .first()
             )
             if project is None:
-                raise serializers.ValidationError({"project": ["No such project."]})
+                raise unknown_reference("project")
         context = self.tenant_context
         try:
             job = job_start_direct(
@@ -156,12 +176,12 @@ class JobEventListApi(TenantScopedGenericAPIView):
     pagination_class = EventCursorPage
 
     class JobEventFilterSerializer(serializers.Serializer):
-        since = serializers.IntegerField(min_value=0, required=False, default=0)
+        since = StrictIntegerField(
+            min_value=0, required=False, default=0, help_text="Only events with a greater seq."
+        )
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("since", int, description="Only events with a greater seq."),
-        ],
+        parameters=[JobEventFilterSerializer],
         responses=JobEventOutputSerializer(many=True),
     )
     def get(self, request: Request, pk: str) -> Response:

@@ -4,6 +4,7 @@ import time
 
 from rest_framework import serializers
 
+from core.fields import StrictFloatField, StrictIntegerField
 from jobs.errors import JobInputError
 from jobs.models import Job
 from jobs.progress import Progress
@@ -11,9 +12,9 @@ from jobs.registry import job_input, job_kind
 
 
 class SelftestInput(serializers.Serializer):
-    steps = serializers.IntegerField(min_value=1, max_value=1000, default=5)
-    delay = serializers.FloatField(min_value=0, max_value=10, default=0.1)
-    fail_at = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    steps = StrictIntegerField(min_value=1, max_value=1000, default=5)
+    delay = StrictFloatField(min_value=0, max_value=10, default=0.1)
+    fail_at = StrictIntegerField(min_value=1, required=False, allow_null=True, default=None)
 
 
 @job_kind("selftest", queue="high", direct=True, input_serializer=SelftestInput)

@@ -448,7 +448,8 @@ def comment_list(*, tenant: Tenant, project: Project) -> QuerySet[Comment]:
 
 
 def position_line_keys(*, project: Project, references: list[str]) -> list[str]:
-    """Line keys of the positions named by id or line key; 400 naming any that is unknown."""
+    """Line keys of the positions named by id or line key; 404 naming any that is unknown (like an
+    unknown id anywhere)."""
     ids, keys = [], []
     for reference in references:
         try:
@@ -466,6 +467,7 @@ def position_line_keys(*, project: Project, references: list[str]) -> list[str]:
             code="unknown_positions",
             message=f"No position of this project is {', '.join(map(repr, unknown))}.",
             details={"positions": unknown},
+            status_code=404,
         )
     resolved = [by_id[i] for i in ids] + keys
     return list(dict.fromkeys(resolved))

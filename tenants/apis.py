@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ApiError
+from core.fields import text_field
 from core.pagination import CursorPage
 from tenants.filters import RequestLogFilter
 from tenants.invitations import MAX_EMAIL_LENGTH, member_invite
@@ -79,8 +80,8 @@ class ApiKeyListCreateApi(TenantScopedGenericAPIView):
     pagination_class = CursorPage
 
     class InputSerializer(serializers.Serializer):
-        # Kept as sent: a name is a label, and stripping would refuse names the schema allows.
-        name = serializers.CharField(max_length=100, min_length=1, trim_whitespace=False)
+        # Kept as sent: a name is a label.
+        name = text_field(max_length=100)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
     class CreatedSerializer(ApiKeyOutputSerializer):

@@ -10,6 +10,14 @@ from rest_framework.response import Response
 from catalogs import selectors
 from catalogs.models import CatalogEdition, CatalogItem, PriceCatalog
 from catalogs.services import catalog_import_start
+from core.fields import (
+    ChoiceOfFieldsSerializer,
+    StrictUUIDField,
+    UploadField,
+    body,
+    is_form,
+    text_field,
+)
 from core.pagination import CursorPage
 from evidence.uploads import StreamingUploadMixin
 from jobs.apis import JobOutputSerializer
@@ -88,39 +96,44 @@ class CatalogListCreateApi(StreamingUploadMixin, TenantAPIView):
     write_role = Role.ADMIN
     write_bucket = JOBS
 
-    @extend_schema_serializer(component_name="CatalogImport")
-    class InputSerializer(serializers.Serializer):
-        file = serializers.FileField(
+    # A form uploads the file; a JSON body names a document the tenant keeps instead.
+    class InputSerializer(ChoiceOfFieldsSerializer):
+        one_of = (("file",), ("evidence",))
+        one_of_message = "Send either a file or an evidence id."
+        never_together = ((("catalog", "name"), "Name the catalog by id or by name, not both."),)
+
+        file = UploadField(
             required=False,
             allow_empty_file=True,
             help_text="The catalog: CSV or XLSX with code, description, unit, unit price; or "
             "the OTSKP catalog's XML.",
         )
-        evidence = serializers.UUIDField(
+        evidence = StrictUUIDField(
             required=False, help_text="Or the id of a document the tenant keeps already."
         )
-        catalog = serializers.UUIDField(
+        catalog = StrictUUIDField(
             required=False, help_text="Update this catalog (its next edition)."
         )
-        name = serializers.CharField(
+        name = text_field(
             required=False,
             max_length=200,
             help_text="Or the catalog's name: updated when it exists, created otherwise "
             "(default: the file's name).",
         )
-        edition = serializers.CharField(
+        edition = text_field(
             required=False,
             max_length=100,
             help_text="The new edition's name as budgets name its price system, e.g. "
             "`ÚRS 2026 01` (default: as an OTSKP file states it, else `<catalog> v<n>`).",
         )
 
-        def validate(self, data: dict) -> dict:
-            if ("file" in data) == ("evidence" in data):
-                raise serializers.ValidationError("Send either a file or an evidence id.")
-            if "catalog" in data and "name" in data:
-                raise serializers.ValidationError("Name the catalog by id or by name, not both.")
-            return data
+    @extend_schema_serializer(component_name="CatalogUpload")
+    class FormInputSerializer(InputSerializer):
+        evidence = None  # type: ignore[assignment]
+
+    @extend_schema_serializer(component_name="CatalogImportFromEvidence")
+    class JsonInputSerializer(InputSerializer):
+        file = None  # type: ignore[assignment]
 
     @extend_schema(operation_id="catalogs_list", responses=CatalogOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -131,7 +144,10 @@ class CatalogListCreateApi(StreamingUploadMixin, TenantAPIView):
         return paginator.get_paginated_response(CatalogOutputSerializer(page, many=True).data)
 
     @extend_schema(
-        request={"multipart/form-data": InputSerializer, "application/json": InputSerializer},
+        request={
+            "multipart/form-data": FormInputSerializer,
+            "application/json": JsonInputSerializer,
+        },
         responses={
             202: JobOutputSerializer,
             404: OpenApiResponse(
@@ -141,7 +157,8 @@ class CatalogListCreateApi(StreamingUploadMixin, TenantAPIView):
         description="Starts an `import_catalog` job; its result names the catalog and version.",
     )
     def post(self, request: Request) -> Response:
-        payload = self.InputSerializer(data=request.data)
+        serializer = self.FormInputSerializer if is_form(request) else self.JsonInputSerializer
+        payload = serializer(data=body(request))
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         upload = data.get("file")

@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.fields import text_field
 from core.pagination import CursorPage
 from projects import selectors
 from projects.apis.common import ProjectScopedApi
@@ -30,9 +31,9 @@ class CommentListCreateApi(ProjectScopedApi):
 
     @extend_schema_serializer(component_name="CommentCreate")
     class InputSerializer(serializers.Serializer):
-        body = serializers.CharField(max_length=10_000)
+        body = text_field(max_length=10_000)
         positions = serializers.ListField(
-            child=serializers.CharField(max_length=512),
+            child=text_field(max_length=512),
             max_length=100,
             required=False,
             help_text="Positions the comment is about: ids or line keys.",

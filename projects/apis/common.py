@@ -6,6 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.fields import StrictCharField
 from projects import selectors
 from projects.models import Project
 from projects.rows import plain_text
@@ -28,6 +29,14 @@ class PlainDecimalField(serializers.Field):
 
 def money_field(**kwargs: Any) -> PlainDecimalField:
     return PlainDecimalField(min_places=2, **kwargs)
+
+
+def currency_field(**kwargs: Any) -> StrictCharField:
+    """A project's currency as the model validates it (an ISO 4217 code), documented so."""
+    model_field = Project._meta.get_field("currency")
+    return StrictCharField(
+        max_length=model_field.max_length, validators=list(model_field.validators), **kwargs
+    )
 
 
 class ProjectScopedApi(TenantAPIView):

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.fields import DB_INTEGER_MAX, StrictIntegerField
 from projects import selectors
 from projects.apis.common import ProjectScopedApi
 from projects.rows import CONTENT_FIELDS, plain_text
@@ -30,14 +31,17 @@ def _shown(name: str, value: Any) -> Any:
     return value
 
 
+VERSION_NUMBER = {"type": "integer", "minimum": 1, "maximum": DB_INTEGER_MAX}
+
+
 class DiffApi(ProjectScopedApi):
     class FilterSerializer(serializers.Serializer):
-        from_ = serializers.IntegerField(min_value=1)
-        to = serializers.IntegerField(min_value=1)
+        from_ = StrictIntegerField(min_value=1)
+        to = StrictIntegerField(min_value=1)
         kind = serializers.MultipleChoiceField(
             choices=selectors.DIFF_KINDS, required=False, help_text="Entries of these kinds only."
         )
-        limit = serializers.IntegerField(
+        limit = StrictIntegerField(
             min_value=0, max_value=DIFF_MAX_LIMIT, default=DIFF_DEFAULT_LIMIT
         )
 
@@ -48,10 +52,14 @@ class DiffApi(ProjectScopedApi):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("from", int, required=True),
-            OpenApiParameter("to", int, required=True),
+            OpenApiParameter("from", VERSION_NUMBER, required=True),
+            OpenApiParameter("to", VERSION_NUMBER, required=True),
             OpenApiParameter("kind", str, many=True, enum=list(selectors.DIFF_KINDS)),
-            OpenApiParameter("limit", int, description="Entries per kind (counts are exact)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 0, "maximum": DIFF_MAX_LIMIT},
+                description="Entries per kind (counts are exact).",
+            ),
         ],
         responses=inline_serializer(
             "Diff",

@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.fields import StrictIntegerField
 from jobs.apis import JobOutputSerializer
 from projects.apis.common import ProjectScopedApi
 from projects.services.exports import FORMATS, budget_export_start
@@ -17,7 +18,7 @@ class ExportCreateApi(ProjectScopedApi):
     @extend_schema_serializer(component_name="ExportCreate")
     class InputSerializer(serializers.Serializer):
         format = serializers.ChoiceField(choices=sorted(FORMATS))
-        version = serializers.IntegerField(
+        version = StrictIntegerField(
             min_value=1, required=False, help_text="A version number; the current one if omitted."
         )
 

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.errors import ApiError
+from core.fields import StrictCharField, StrictDecimalField, StrictIntegerField, query_text_field
 from core.pagination import CursorPage
 from core.serializers import query_filters
 from projects import selectors
@@ -87,15 +88,13 @@ class PositionListApi(ProjectScopedApi):
     pagination_class = PositionPage
 
     class FilterSerializer(serializers.Serializer):
-        version = serializers.IntegerField(
+        version = StrictIntegerField(
             min_value=1, required=False, help_text="A version number; the current one if omitted."
         )
         status = serializers.ChoiceField(choices=Position.AuditStatus.choices, required=False)
-        code = serializers.CharField(max_length=64, required=False, help_text="Code prefix.")
-        section = serializers.CharField(
-            max_length=500, required=False, help_text="Section path prefix."
-        )
-        search = serializers.CharField(
+        code = query_text_field(max_length=64, required=False, help_text="Code prefix.")
+        section = query_text_field(max_length=500, required=False, help_text="Section path prefix.")
+        search = query_text_field(
             max_length=200, required=False, help_text="In description, code or number."
         )
 
@@ -124,23 +123,23 @@ class PositionDetailApi(ProjectScopedApi):
 
     @extend_schema_serializer(component_name="PositionEdit")
     class InputSerializer(serializers.Serializer):
-        code = serializers.CharField(max_length=64, allow_blank=True, required=False)
-        description = serializers.CharField(allow_blank=True, required=False)
-        category = serializers.CharField(max_length=32, allow_blank=True, required=False)
-        unit = serializers.CharField(max_length=32, allow_blank=True, required=False)
-        quantity = serializers.DecimalField(
+        code = StrictCharField(max_length=64, allow_blank=True, required=False)
+        description = StrictCharField(allow_blank=True, required=False)
+        category = StrictCharField(max_length=32, allow_blank=True, required=False)
+        unit = StrictCharField(max_length=32, allow_blank=True, required=False)
+        quantity = StrictDecimalField(
             max_digits=QUANTITY_DIGITS,
             decimal_places=QUANTITY_PLACES,
             allow_null=True,
             required=False,
         )
-        unit_price = serializers.DecimalField(
+        unit_price = StrictDecimalField(
             max_digits=UNIT_PRICE_DIGITS,
             decimal_places=UNIT_PRICE_PLACES,
             allow_null=True,
             required=False,
         )
-        total_price = serializers.DecimalField(
+        total_price = StrictDecimalField(
             max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, allow_null=True, required=False
         )
 

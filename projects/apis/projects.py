@@ -5,9 +5,10 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.fields import text_field
 from core.pagination import CursorPage
 from projects import selectors
-from projects.apis.common import money_field
+from projects.apis.common import currency_field, money_field
 from projects.models import Project
 from projects.services import project_archive, project_create, project_update
 from tenants.scoping import TenantAPIView
@@ -49,8 +50,8 @@ class ProjectListCreateApi(TenantAPIView):
 
     @extend_schema_serializer(component_name="ProjectCreate")
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
-        currency = serializers.CharField(max_length=3, default="CZK")
+        name = text_field(max_length=200)
+        currency = currency_field(default="CZK")
 
     @extend_schema(
         operation_id="projects_list",
@@ -86,8 +87,8 @@ class ProjectDetailApi(TenantAPIView):
 
     @extend_schema_serializer(component_name="ProjectUpdate")
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200, required=False)
-        currency = serializers.CharField(max_length=3, required=False)
+        name = text_field(max_length=200, required=False)
+        currency = currency_field(required=False)
 
     @extend_schema(responses=ProjectOutputSerializer)
     def get(self, request: Request, pk: str) -> Response:

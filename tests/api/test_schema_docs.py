@@ -47,3 +47,19 @@ def test_every_operation_has_its_own_description(operations):
 def test_the_swagger_page_is_served(client):
     page = client.get("/api/docs/")
     assert page.status_code == 200
+
+
+def test_every_link_fills_the_path_parameters_of_an_operation(operations):
+    by_id = {operation["operationId"]: operation for _, _, operation in operations}
+    links = [
+        (operation["operationId"], name, link)
+        for _, _, operation in operations
+        for response in operation["responses"].values()
+        for name, link in response.get("links", {}).items()
+    ]
+    assert len(links) >= 25
+    for source, name, link in links:
+        target = by_id[link["operationId"]]
+        wanted = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+        assert set(link["parameters"]) == wanted, (source, name)
+        assert all(value.startswith("$") for value in link["parameters"].values())

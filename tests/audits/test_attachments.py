@@ -85,18 +85,20 @@ def test_a_document_attaches_to_a_finding(member, position, invoice):
 
 
 @pytest.mark.parametrize(
-    ("body", "code"),
+    ("body", "status", "code"),
     [
-        ({"position": "7"}, "invalid"),
-        ({"project": "{project}", "position": "no-such-line"}, "unknown_positions"),
-        ({"project": "{project}", "position": "7", "finding": "{finding}"}, "invalid"),
+        ({"position": "7"}, 400, "invalid"),
+        ({"project": "{project}", "position": "no-such-line"}, 404, "unknown_positions"),
+        ({"project": "{project}", "position": "7", "finding": "{finding}"}, 400, "invalid"),
     ],
 )
-def test_a_bad_attachment_is_refused_naming_the_problem(member, position, invoice, body, code):
+def test_a_bad_attachment_is_refused_naming_the_problem(
+    member, position, invoice, body, status, code
+):
     values = {"project": str(position.project_id), "finding": str(finding_on(position).id)}
     body = {key: value.format(**values) for key, value in body.items()}
     response = attach(member, invoice, **body)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert not Attachment.objects.exists()
 
@@ -128,9 +130,9 @@ def test_another_tenants_documents_positions_and_findings_are_out_of_reach(
     response = attach(
         member, invoice, project=str(their_position.project_id), position=str(their_position.id)
     )
-    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
     response = attach(member, invoice, finding=str(finding_on(their_position).id))
-    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
 
     ours = attach(member, invoice, project=str(position.project_id), position="7").json()
     assert outsider.client.get(f"/api/v1/evidence/{invoice.id}/attachments/").status_code == 404

@@ -99,7 +99,7 @@ class TestUpload:
         project = ProjectFactory(tenant=other_tenant)
         response = upload(member.client, csv_bytes("p"), project=str(project.pk))
 
-        assert response.status_code == 400
+        assert response.status_code == 404
         assert response.json()["error"]["message"] == "project: unknown project."
         assert_nothing_kept(tenant)
 

@@ -84,7 +84,7 @@ class TestStartingAJob:
     def test_a_project_of_another_tenant_is_not_found(self, member, other_tenant):
         theirs = ProjectFactory(tenant=other_tenant)
         response = start(member, {"kind": "selftest", "project": str(theirs.id)})
-        assert response.status_code == 400
+        assert response.status_code == 404
         assert response.json()["error"]["details"] == {"project": ["No such project."]}
 
     def test_viewers_cannot_start_jobs(self, viewer):

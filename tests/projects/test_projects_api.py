@@ -104,7 +104,7 @@ class TestComments:
             {"body": "?", "positions": ["99", str(foreign.id)]},
             format="json",
         )
-        assert response.status_code == 400
+        assert response.status_code == 404
         assert response.json()["error"]["details"] == {"positions": [str(foreign.id), "99"]}
         assert not Comment.objects.exists()
 
