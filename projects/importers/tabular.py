@@ -273,16 +273,20 @@ class Table:
     def _position(
         self, line: int, values: dict, *, category: str, kind: str = ""
     ) -> ParsedPosition | None:
-        try:
-            quantity, unit_price, total = self.numbers(line, values)
-        except BadRow:
+        get = values.get
+        comma = self.decimal_comma
+        try:  # self.numbers(line, values), spelled out: it runs for every row
+            quantity = cell_to_decimal(get("quantity"), decimal_comma=comma)
+            unit_price = cell_to_decimal(get("unit_price"), decimal_comma=comma)
+            total = cell_to_decimal(get("total_price"), decimal_comma=comma)
+        except NotANumber:
+            self._number_errors(line, values, NUMERIC_FIELDS)
             return None
         if quantity is None:
             self.report.warning(self.location(line), "no quantity", self.header.names["quantity"])
         if total is None and quantity is not None and unit_price is not None:
             total = round_money(quantity * unit_price)
             self.report.count("totals computed as quantity × unit price")
-        get = values.get
         section = cell_to_text(get("section")) or " / ".join(self._sections)
         if self.object_label and not self.own_object:
             section = f"{self.object_label} / {section}" if section else self.object_label
