@@ -118,7 +118,12 @@ def fingerprint(values: Iterable[object]) -> str:
     values = tuple(values)
     extended = values[_EXTENDED]
     plain = values[: _EXTENDED.start] + values[_EXTENDED.stop :]
-    text = "\x1f".join([_NONE if value is None else str(value) for value in plain])
+    text = "\x1f".join(
+        [
+            value if value.__class__ is str else _NONE if value is None else str(value)
+            for value in plain
+        ]
+    )
     if extended == _NOTHING_EXTENDED:  # what most rows say beyond the numbers: nothing
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
     for value in extended:  # a loop, not any(…): this runs for every row of every import

@@ -254,12 +254,7 @@ class Table:
     # Plain rows --------------------------------------------------------------------------------
     def _plain_row(self, line: int, values: dict) -> ParsedPosition | None:
         get = values.get
-        if not (
-            _filled(get("code"))
-            or _filled(get("unit"))
-            or _filled(get("quantity"))
-            or _filled(get("unit_price"))
-        ):
+        if not (_filled(get("code"), get("unit"), get("quantity"), get("unit_price"))):
             # No code, unit, quantity or unit price: a heading, or a sum row when it has a total.
             if cell_to_text(values.get("total_price")):
                 self.report.count("skipped summary rows")
@@ -309,8 +304,12 @@ class Table:
         )
 
 
-def _filled(cell: object) -> bool:
-    return cell is not None and (cell.strip() != "" if cell.__class__ is str else True)
+def _filled(*cells: object) -> bool:
+    """Whether any of the cells holds something (text other than spaces, a number, …)."""
+    for cell in cells:  # spelled out: it runs for every row
+        if cell is not None and (cell.__class__ is not str or cell.strip() != ""):
+            return True
+    return False
 
 
 def _description(values: dict) -> str:
