@@ -290,9 +290,9 @@ def _number_text(
         return None
     # Nearly every number is stored as the file writes it: inline, what stored.quantize does.
     step, limit = stored.QUANTIZE[name]
-    rounded = value.quantize(step, rounding=ROUND_HALF_UP)
-    if rounded == value and rounded and rounded.adjusted() < limit:
-        return str(rounded)
+    at_scale = value.quantize(step, rounding=ROUND_HALF_UP)
+    if at_scale == value and at_scale and at_scale.adjusted() < limit:
+        return str(at_scale)
     try:
         rounded = stored.quantize(name, value)
     except stored.OutOfRange:
