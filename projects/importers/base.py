@@ -178,7 +178,8 @@ def parse_decimal(text: str, *, decimal_comma: bool | None = None) -> Decimal | 
             return Decimal(whole)
         if len(fraction) == 3 and decimal_comma is (sep == "."):
             return Decimal(whole + fraction)
-        return Decimal(f"{whole}.{fraction}")
+        # The matched text is whole, separator, fraction: as a decimal point it is the literal.
+        return Decimal(simple.string.replace(",", ".") if sep == "," else simple.string)
     cleaned = _CURRENCY_SUFFIX.sub("", cleaned)
     if cleaned == "":
         if text.strip() == "":
