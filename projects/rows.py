@@ -91,7 +91,7 @@ _NONE = "\x00"
 # between them without moving the rows around.
 ORDINAL_GAP = 1 << 16
 # field → (the quantum to round to, the exponent a stored value must stay below)
-_QUANTIZE = {
+QUANTIZE = {
     name: (Decimal(1).scaleb(-places), digits - places) for name, (digits, places) in SCALES.items()
 }
 
@@ -105,7 +105,7 @@ def quantize(name: str, value: Decimal | None) -> Decimal | None:
     digits before the decimal point to store."""
     if value is None:
         return None
-    exponent, limit = _QUANTIZE[name]
+    exponent, limit = QUANTIZE[name]
     rounded = value.quantize(exponent, rounding=ROUND_HALF_UP)
     if rounded.adjusted() >= limit:
         raise OutOfRange(name)
@@ -118,7 +118,14 @@ def fingerprint(values: Iterable[object]) -> str:
     values = tuple(values)
     extended = values[_EXTENDED]
     plain = values[: _EXTENDED.start] + values[_EXTENDED.stop :]
-    text = "\x1f".join([_NONE if value is None else str(value) for value in plain])
+    text = "\x1f".join(
+        [
+            value if value.__class__ is str else _NONE if value is None else str(value)
+            for value in plain
+        ]
+    )
+    if extended == _NOTHING_EXTENDED:  # what most rows say beyond the numbers: nothing
+        return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
     for value in extended:  # a loop, not any(…): this runs for every row of every import
         if value not in _EMPTY:
             text += "\x1e" + "\x1f".join(
@@ -136,6 +143,9 @@ def fingerprint(values: Iterable[object]) -> str:
 
 
 _EMPTY: tuple[object, ...] = ("", None, "[]", [])
+# EXTENDED_FIELDS as an import's row leaves them all empty (no kind, price system, long text,
+# take-off or split prices).
+_NOTHING_EXTENDED = ("", "", "", "[]", None, None)
 
 
 def takeoff_text(lines: list) -> str:

@@ -5,7 +5,7 @@ format module yields into rows: ordinals, line keys, values at the stored scales
 import codecs
 import re
 from collections.abc import Generator, Iterable, Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import PurePath
 from typing import BinaryIO
 
@@ -288,6 +288,11 @@ def _number_text(
     """The canonical text of `value` at its stored scale, None, or _INVALID (error reported)."""
     if value is None:
         return None
+    # Nearly every number is stored as the file writes it: inline, what stored.quantize does.
+    step, limit = stored.QUANTIZE[name]
+    at_scale = value.quantize(step, rounding=ROUND_HALF_UP)
+    if at_scale == value and at_scale and at_scale.adjusted() < limit:
+        return str(at_scale)
     try:
         rounded = stored.quantize(name, value)
     except stored.OutOfRange:

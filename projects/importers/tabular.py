@@ -254,12 +254,7 @@ class Table:
     # Plain rows --------------------------------------------------------------------------------
     def _plain_row(self, line: int, values: dict) -> ParsedPosition | None:
         get = values.get
-        if not (
-            _filled(get("code"))
-            or _filled(get("unit"))
-            or _filled(get("quantity"))
-            or _filled(get("unit_price"))
-        ):
+        if not (_filled(get("code"), get("unit"), get("quantity"), get("unit_price"))):
             # No code, unit, quantity or unit price: a heading, or a sum row when it has a total.
             if cell_to_text(values.get("total_price")):
                 self.report.count("skipped summary rows")
@@ -273,16 +268,20 @@ class Table:
     def _position(
         self, line: int, values: dict, *, category: str, kind: str = ""
     ) -> ParsedPosition | None:
-        try:
-            quantity, unit_price, total = self.numbers(line, values)
-        except BadRow:
+        get = values.get
+        comma = self.decimal_comma
+        try:  # self.numbers(line, values), spelled out: it runs for every row
+            quantity = cell_to_decimal(get("quantity"), decimal_comma=comma)
+            unit_price = cell_to_decimal(get("unit_price"), decimal_comma=comma)
+            total = cell_to_decimal(get("total_price"), decimal_comma=comma)
+        except NotANumber:
+            self._number_errors(line, values, NUMERIC_FIELDS)
             return None
         if quantity is None:
             self.report.warning(self.location(line), "no quantity", self.header.names["quantity"])
         if total is None and quantity is not None and unit_price is not None:
             total = round_money(quantity * unit_price)
             self.report.count("totals computed as quantity × unit price")
-        get = values.get
         section = cell_to_text(get("section")) or " / ".join(self._sections)
         if self.object_label and not self.own_object:
             section = f"{self.object_label} / {section}" if section else self.object_label
@@ -305,8 +304,12 @@ class Table:
         )
 
 
-def _filled(cell: object) -> bool:
-    return cell is not None and (cell.strip() != "" if cell.__class__ is str else True)
+def _filled(*cells: object) -> bool:
+    """Whether any of the cells holds something (text other than spaces, a number, …)."""
+    for cell in cells:  # spelled out: it runs for every row
+        if cell is not None and (cell.__class__ is not str or cell.strip() != ""):
+            return True
+    return False
 
 
 def _description(values: dict) -> str:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from itertools import islice
 from typing import Any, TypeVar
 
 SPOOL_MEMORY = 8 * 1024 * 1024
@@ -121,13 +122,8 @@ class ReadAhead:
 
     def _run(self) -> None:
         try:
-            batch: list[tuple] = []
-            for row in self._produce(self._progress):
-                batch.append(row)
-                if len(batch) >= self._batch_size:
-                    self._put(("rows", batch))
-                    batch = []
-            if batch:
+            rows = iter(self._produce(self._progress))
+            while batch := list(islice(rows, self._batch_size)):  # cut in C, not row by row
                 self._put(("rows", batch))
             self._put(("done", None))
         except _Stopped:

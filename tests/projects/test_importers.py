@@ -61,6 +61,22 @@ class TestNumbers:
     def test_numbers_as_budgets_write_them(self, text, decimal_comma, expected):
         assert parse_decimal(text, decimal_comma=decimal_comma) == expected
 
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("1 234,50", "1234.50"),
+            (" 1 234,50 ", "1234.50"),
+            ("12 34,5", "1234.5"),
+            ("-1 234,500", "-1234.500"),
+            ("1\u00a0234\u00a0567,00", "1234567.00"),
+            ("1 000", "1000"),
+            ("-0,00", "-0.00"),
+        ],
+    )
+    def test_spaced_numbers_keep_their_digits(self, text, expected):
+        # The exact Decimal (its places too), not only its value: the stored text comes from it.
+        assert str(parse_decimal(text, decimal_comma=True)) == expected
+
     @pytest.mark.parametrize("text", ["abc", "12a", "1,2,3.4.5", "1.2.3,4,5", "--1", "Kč", "1e5"])
     def test_anything_else_is_not_a_number(self, text):
         with pytest.raises(NotANumber):
