@@ -24,7 +24,7 @@ from rest_framework import status
 from core.errors import ApiError, unknown_reference
 from evidence import storage
 from evidence.extraction import ExtractionFailed, extract_text, has_text
-from evidence.filetypes import check_allowed, check_archive, sniff_type
+from evidence.filetypes import check_allowed, check_archive
 from evidence.models import Evidence, EvidenceDownload, evidence_key
 from evidence.selectors import DOWNLOAD_TOKEN_SALT, evidence_stored_bytes
 from evidence.storage import SPOOL_PREFIX
@@ -111,7 +111,7 @@ def evidence_store(
         raise unknown_reference("project")
     if kind not in Evidence.Kind.values:
         raise ApiError(code="invalid", message=f"kind: one of {Evidence.Kind.values}.")
-    content_type = sniff_type(upload.head)
+    content_type = upload.sniffed_type
     if check_type:
         check_allowed(content_type)
     check_archive(upload.head, upload.file)

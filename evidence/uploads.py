@@ -57,11 +57,21 @@ class SpooledUpload(UploadedFile):
         sha256: str,
         head: bytes,
         remote: StreamedUpload | None,
+        sniffed_type: str | None = None,
     ) -> None:
         super().__init__(file=file, name=name, content_type=None, size=size)
         self.sha256 = sha256
         self.head = head
         self.remote = remote
+        self._sniffed_type = sniffed_type
+
+    @property
+    def sniffed_type(self) -> str:
+        """The type its first bytes say, sniffed once (a file sent on as it arrived was sniffed
+        already, for its object's content type)."""
+        if self._sniffed_type is None:
+            self._sniffed_type = sniff_type(self.head)
+        return self._sniffed_type
 
     def temporary_file_path(self) -> str:
         # FileSystemStorage moves a file that has one instead of copying it; S3 sends it by path.
@@ -93,6 +103,7 @@ class Spool:
         self.tenant_id = tenant_id
         self.part_size = None if tenant_id is None else streamed_part_size()
         self.remote: StreamedUpload | None = None
+        self.sniffed_type: str | None = None  # once the first part is sent
 
     def write(self, data: bytes) -> None:
         self.size += len(data)
@@ -106,10 +117,11 @@ class Spool:
         if self.part_size is not None and self.size - self._queued() > self.part_size:
             self.file.flush()  # the part's bytes on disk, where a sending thread reads them
             if self.remote is None:
+                self.sniffed_type = sniff_type(bytes(self.head))
                 self.remote = StreamedUpload(
                     key=evidence_streamed_key(tenant_id=self.tenant_id),
                     path=self.file.name,
-                    content_type=sniff_type(bytes(self.head)),
+                    content_type=self.sniffed_type,
                 )
             self.remote.send_full_parts(spooled=self.size)
         if self.remote is not None:
@@ -130,6 +142,7 @@ class Spool:
             sha256=self.hasher.hexdigest(),
             head=bytes(self.head),
             remote=self.remote,
+            sniffed_type=self.sniffed_type,
         )
 
     def close(self) -> None:
