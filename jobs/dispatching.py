@@ -1,5 +1,5 @@
-"""How a job travels from its row to the worker that runs it: the counted INSERT (with the
-creation lock when the job is published before its commit), publishing, and the claim."""
+"""How a job travels from its row to the worker that runs it: the creation lock (when the job is
+published before its row commits), the counted INSERT, publishing, and the claim."""
 
 import functools
 import logging
@@ -31,19 +31,24 @@ LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout runs out
 CLOCK_SLACK = timedelta(seconds=1)
 
 
-def insert_counted(job: Job, *, lock: bool) -> None:
+def take_creation_lock(job_id: uuid.UUID) -> None:
+    """Hold the job's creation lock (`_creation_lock_key`) for the rest of the transaction, on
+    PostgreSQL: the job's claim waits for it, so a job published before its row is inserted and
+    committed runs once the row is committed, and never if its creation rolls back."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_creation_lock_key(job_id)])
+
+
+def insert_counted(job: Job) -> None:
     """Count a new job against the monthly quota and insert its row in one statement, on
     PostgreSQL: one round trip where a count and an INSERT take two. The INSERT takes its row
     from the count's, so a refused count inserts nothing; the statement also sends the usage
-    cache's notification and, with `lock`, takes the job's creation lock (`_creation_lock_key`)
-    for the rest of the transaction."""
+    cache's notification."""
     count_sql, params = usage_count_sql(tenant=job.tenant, metric=UsageCounter.Metric.JOBS_STARTED)
     fields = Job._meta.concrete_fields
-    if lock:
-        params.append(_creation_lock_key(job.pk))
     params += [field.get_db_prep_save(field.pre_save(job, True), connection) for field in fields]
     notification, notification_params = usage_notification(tenant_id=job.tenant_id) or ("1", [])
-    sql = _counted_insert_sql(count_sql=count_sql, notification=notification, lock=lock)
+    sql = _counted_insert_sql(count_sql=count_sql, notification=notification)
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *notification_params])
         inserted = cursor.fetchone() is not None
@@ -54,18 +59,17 @@ def insert_counted(job: Job, *, lock: bool) -> None:
 
 
 @functools.cache
-def _counted_insert_sql(*, count_sql: str, notification: str, lock: bool) -> str:
+def _counted_insert_sql(*, count_sql: str, notification: str) -> str:
     """`insert_counted`'s statement, built once per process: its text never changes."""
     fields = Job._meta.concrete_fields
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in fields)
     # The values come from a SELECT, whose parameters PostgreSQL does not type by their columns.
     values = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
-    locked = "locked AS (SELECT pg_advisory_xact_lock(%s)), " if lock else ""
     return (
-        f"WITH counted AS ({count_sql}), {locked}"  # noqa: S608 - model names
+        f"WITH counted AS ({count_sql}), "  # noqa: S608 - model names
         f"job AS (INSERT INTO {quote(Job._meta.db_table)} ({columns}) "
-        f"SELECT {values} FROM counted{', locked' if lock else ''} RETURNING 1) "
+        f"SELECT {values} FROM counted RETURNING 1) "
         f"SELECT {notification} FROM job"
     )
 

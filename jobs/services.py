@@ -55,10 +55,10 @@ def job_create(
     count_usage: bool = True,
 ) -> Job:
     """Count the job against the monthly quota, commit its row, and dispatch it: after the
-    commit, or, on PostgreSQL outside a caller's transaction, while it commits (the claim waits
-    for the commit; jobs/dispatching.py). `dispatch=False`: the caller runs it inline with
-    `job_execute`. An exclusive kind (an import, an audit) is refused with 409 while another one
-    is queued or running for the project.
+    commit, or, on PostgreSQL outside a caller's transaction, before the row is inserted (the
+    claim waits for the commit; jobs/dispatching.py). `dispatch=False`: the caller runs it
+    inline with `job_execute`. An exclusive kind (an import, an audit) is refused with 409 while
+    another one is queued or running for the project.
 
     `count_usage=False` is for follow-up work the platform starts on its own (extracting an
     uploaded document's text): it is not the tenant's job to pay for and never refused for quota.
@@ -86,13 +86,15 @@ def job_create(
         if count_usage and connection.vendor == "postgresql" and not connection.in_atomic_block:
             sending = None
             with transaction.atomic():
-                dispatching.insert_counted(job, lock=dispatch)
                 if dispatch:
-                    # Sent while the commit waits for the WAL to reach the disk (4 ms and more):
-                    # the claim waits for this transaction through the lock the INSERT took.
+                    # Sent before the row is even inserted, so the broker trip overlaps the
+                    # INSERT and the commit's WAL flush (4 ms and more): the claim waits for this
+                    # transaction through the lock, and finds no row if it rolls back.
+                    dispatching.take_creation_lock(job.pk)
                     sending = dispatching.sender().submit(
                         dispatching.send_task, job=job, task_id=task_id
                     )
+                dispatching.insert_counted(job)
             if sending is not None and (error := sending.exception()) is not None:
                 dispatching.not_dispatched(job=job, task_id=task_id, error=error)
             return job

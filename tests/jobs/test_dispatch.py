@@ -1,5 +1,5 @@
-"""On PostgreSQL a job created outside a transaction (an API POST) is published before its row
-commits, and its claim waits for the creating transaction (docs/features/jobs.md, Dispatch): the
+"""On PostgreSQL a job created outside a transaction (an API POST) is published before its row is
+inserted, and its claim waits for the creating transaction (docs/features/jobs.md, Dispatch): the
 job runs once it is committed, never if its creation rolls back, and never twice."""
 
 import threading
@@ -44,14 +44,13 @@ def unsent(monkeypatch):
 
 
 def waiting_runs(monkeypatch, *, runners: int, then=None) -> list[Runner]:
-    """Once a job's row is inserted, before its commit (when it is published), start `runners`
-    runs of it, check that they wait for the creating transaction, then call `then` (e.g. to
+    """When a job has been published, before its row is inserted, start `runners` runs of it,
+    check that they wait for the creating transaction, insert the row, then call `then` (e.g. to
     fail the creation)."""
     insert_counted = dispatching.insert_counted
     started: list[Runner] = []
 
-    def insert_then_run(job: Job, *, lock: bool) -> None:
-        insert_counted(job, lock=lock)
+    def run_then_insert(job: Job) -> None:
         assert connection.in_atomic_block
         started.extend(Runner(str(job.id)) for _ in range(runners))
         for runner in started:
@@ -59,10 +58,11 @@ def waiting_runs(monkeypatch, *, runners: int, then=None) -> list[Runner]:
         for runner in started:
             runner.join(timeout=0.5)
             assert runner.is_alive(), "the claim did not wait for the creating transaction"
+        insert_counted(job)
         if then is not None:
             then(job)
 
-    monkeypatch.setattr(dispatching, "insert_counted", insert_then_run)
+    monkeypatch.setattr(dispatching, "insert_counted", run_then_insert)
     return started
 
 
@@ -112,8 +112,8 @@ def test_a_real_worker_never_runs_a_job_whose_creation_rolled_back(job_worker, t
     insert_counted = dispatching.insert_counted
     published: list[tuple[str, str]] = []
 
-    def insert_publish_then_fail(job: Job, *, lock: bool) -> None:
-        insert_counted(job, lock=lock)
+    def insert_publish_then_fail(job: Job) -> None:
+        insert_counted(job)
         dispatching.send_task(job=job, task_id=job.celery_task_id)
         published.append((str(job.id), job.celery_task_id))
         time.sleep(1)  # the worker's claim waits for this transaction meanwhile
@@ -146,8 +146,8 @@ def test_a_claim_that_waits_too_long_leaves_the_job_to_the_sweep(tenant, unsent,
     insert_counted = dispatching.insert_counted
     runners: list[Runner] = []
 
-    def insert_then_run(job: Job, *, lock: bool) -> None:
-        insert_counted(job, lock=lock)
+    def insert_then_run(job: Job) -> None:
+        insert_counted(job)
         runners.append(Runner(str(job.id)))
         runners[0].start()
         runners[0].join(timeout=10)  # gives up while the creation is still open
