@@ -162,13 +162,14 @@ class FirstEvents:
 
 
 def bench_dispatch(
-    http: str, ws_url: str, tenant_id: object, key: str, jobs: int
+    http: str, plain_http: str, ws_url: str, tenant_id: object, key: str, jobs: int
 ) -> dict[str, list[float]]:
-    """Latencies in ms, one job then one raw task, in turn: POST → the handler's first event
-    (`total`) and → its arrival at a websocket client subscribed to the tenant (`ws`); the parts
-    of `total` (`row`, `claim`, `event`) and POST → answer (`answer`); and a bare task's
-    apply_async → its start (`raw`) and → the arrival of the bare event it sends to the tenant's
-    topic (`raw_ws`), on the job's queue."""
+    """Latencies in ms, one job, one raw task, one plain POST, in turn: POST → the handler's
+    first event (`total`) and → its arrival at a websocket client subscribed to the tenant
+    (`ws`); the parts of `total` (`row`, `claim`, `event`) and POST → answer (`answer`); a bare
+    task's apply_async → its start (`raw`) and → the arrival of the bare event it sends to the
+    tenant's topic (`raw_ws`), on the job's queue; and POST to the plain project's view that
+    sends the bare task → its start (`plain`)."""
     import requests
 
     from bench.kinds import raw_task
@@ -177,8 +178,10 @@ def bench_dispatch(
 
     queue = get_job_kind("selftest").queue
     results_key = f"bench:raw-dispatch:{uuid.uuid4().hex}"
+    plain_key = f"bench:plain-dispatch:{uuid.uuid4().hex}"
     session = requests.Session()
     session.headers["Authorization"] = f"Api-Key {key}"
+    plain_session = requests.Session()
     sent: dict[str, float] = {}
     raw_sent: dict[str, float] = {}
     answered = []
@@ -199,17 +202,24 @@ def bench_dispatch(
                 args=[raw_sent[token], results_key, str(tenant_id), token], queue=queue
             )
             time.sleep(0.02)
+            plain_session.post(
+                f"{plain_http}/start",
+                json={"sent_at": time.time(), "results_key": plain_key, "queue": queue},
+            ).raise_for_status()
+            time.sleep(0.02)
         wait_until(
             lambda: (
                 Job.objects.filter(pk__in=sent, status="succeeded").count() == len(sent)
                 and redis_client().llen(results_key) == jobs
+                and redis_client().llen(plain_key) == jobs
                 and (sent.keys() | raw_sent.keys()) <= first_events_seen.arrived.keys()
             ),
             60,
             "the dispatch jobs, their first events on the websocket, and the raw tasks",
         )
     raw = [float(value) for value in redis_client().lrange(results_key, 0, -1)]
-    redis_client().delete(results_key)
+    plain = [float(value) for value in redis_client().lrange(plain_key, 0, -1)]
+    redis_client().delete(results_key, plain_key)
     rows = {
         str(pk): (created, started)
         for pk, created, started in Job.objects.filter(pk__in=sent).values_list(
@@ -234,6 +244,7 @@ def bench_dispatch(
             for pk, (_, started) in rows.items()
         ],
         "raw": raw,
+        "plain": plain,
         "raw_ws": [
             (first_events_seen.arrived[token] - t0) * 1000 for token, t0 in raw_sent.items()
         ],
@@ -405,7 +416,7 @@ def main(rounds: int) -> None:
     log_dir = Path(os.environ["KALKULA_VAR_DIR"]) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     celery_app.control.purge()
-    http_port, ws_port = free_port(), free_port()
+    http_port, ws_port, plain_port = free_port(), free_port(), free_port()
     processes = Processes(log_dir)
     try:
         processes.start(
@@ -418,6 +429,20 @@ def main(rounds: int) -> None:
                 "-w",
                 "2",
                 "--no-control-socket",
+            ],
+        )
+        processes.start(
+            "plain-gunicorn",
+            [
+                str(BIN / "gunicorn"),
+                "django.core.wsgi:get_wsgi_application()",
+                "-b",
+                f"127.0.0.1:{plain_port}",
+                "-w",
+                "2",
+                "--no-control-socket",
+                "--env",
+                "DJANGO_SETTINGS_MODULE=bench.plain_jobs_settings",
             ],
         )
         processes.start(
@@ -455,15 +480,20 @@ def main(rounds: int) -> None:
         import requests
 
         http, ws_url = f"http://127.0.0.1:{http_port}", f"ws://127.0.0.1:{ws_port}/ws/v1/events/"
+        plain_http = f"http://127.0.0.1:{plain_port}"
 
-        def up(url: str) -> bool:
+        def up(url: str, status: int = 200) -> bool:
             try:
-                return requests.get(url, timeout=5).status_code == 200
+                return requests.get(url, timeout=5).status_code == status
             except (requests.ConnectionError, requests.Timeout):
                 return False
 
         wait_until(
-            lambda: up(f"{http}/healthz") and up(f"http://127.0.0.1:{ws_port}/healthz"),
+            lambda: (
+                up(f"{http}/healthz")
+                and up(f"http://127.0.0.1:{ws_port}/healthz")
+                and up(f"{plain_http}/start", status=405)  # the view takes POST only
+            ),
             60,
             "servers",
         )
@@ -472,19 +502,25 @@ def main(rounds: int) -> None:
         tenant, key = tenants[0]
         print(f"{load_average()} at the start")
 
-        bench_dispatch(http, ws_url, tenant.id, key, 20)  # warm-up: connections, imports
-        dispatch_rounds, ratios = [], []
+        bench_dispatch(http, plain_http, ws_url, tenant.id, key, 20)  # warm-up: connections
+        dispatch_rounds, ratios, plain_ratios = [], [], []
         for _ in range(rounds):
-            dispatch = bench_dispatch(http, ws_url, tenant.id, key, DISPATCH_JOBS)
+            dispatch = bench_dispatch(http, plain_http, ws_url, tenant.id, key, DISPATCH_JOBS)
             dispatch_rounds.append(dispatch)
             ratios.append(percentile(dispatch["total"], 0.95) / percentile(dispatch["raw"], 0.95))
+            plain_ratios.append(
+                percentile(dispatch["total"], 0.95) / percentile(dispatch["plain"], 0.95)
+            )
             print(
                 f"  dispatch round: API → event p50 {percentile(dispatch['total'], 0.5):.1f}, "
                 f"p95 {percentile(dispatch['total'], 0.95):.1f} ms; → websocket "
                 f"p50 {percentile(dispatch['ws'], 0.5):.1f}, "
                 f"p95 {percentile(dispatch['ws'], 0.95):.1f} ms; raw apply_async → task "
                 f"p50 {percentile(dispatch['raw'], 0.5):.1f}, "
-                f"p95 {percentile(dispatch['raw'], 0.95):.1f} ms; p95 ratio {ratios[-1]:.2f}"
+                f"p95 {percentile(dispatch['raw'], 0.95):.1f} ms; p95 ratio {ratios[-1]:.2f}; "
+                f"plain view → task p50 {percentile(dispatch['plain'], 0.5):.1f}, "
+                f"p95 {percentile(dispatch['plain'], 0.95):.1f} ms; p95 ratio "
+                f"{plain_ratios[-1]:.2f}"
             )
         total = [value for r in dispatch_rounds for value in r["total"]]
         raw_total = [value for r in dispatch_rounds for value in r["raw"]]
@@ -496,6 +532,13 @@ def main(rounds: int) -> None:
             f"p50 {percentile(raw_total, 0.5):.1f} ms, p95 {percentile(raw_total, 0.95):.1f} ms; "
             f"p95 ratio, median of {rounds} rounds {ratio:.2f} "
             f"(target ≤ 2: {'met' if ratio <= 2 else 'MISSED'})"
+        )
+        plain = [value for r in dispatch_rounds for value in r["plain"]]
+        print(
+            f"  POST to a plain DRF view that sends the bare task → task start, interleaved: "
+            f"p50 {percentile(plain, 0.5):.1f} ms, p95 {percentile(plain, 0.95):.1f} ms; "
+            f"API p95 ratio to it, median of {rounds} rounds "
+            f"{statistics.median(plain_ratios):.2f} (informative: the same HTTP hop, no job row)"
         )
         ws = [value for r in dispatch_rounds for value in r["ws"]]
         raw_ws = [value for r in dispatch_rounds for value in r["raw_ws"]]
