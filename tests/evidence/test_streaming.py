@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from config.storages import TRANSFER_CONFIG
 from core.storage_errors import is_storage_unavailable
 from evidence.models import Evidence
 from evidence.services import evidence_store_file
@@ -55,6 +56,20 @@ class TestStreamedUpload:
         assert head["ETag"].endswith('-3"'), "sent as three 8 MiB parts, never copied"
         assert multipart_uploads(s3_server, bucket) == []
         assert spool_files() == []
+
+    def test_its_parts_are_checksummed_as_upload_file_checksums_them(
+        self, member, tenant, s3_server, bucket
+    ):
+        content = text(9 * MB)
+
+        response = upload(member.client, content, name="big.txt")
+
+        key = Evidence.objects.get(pk=response.json()["id"]).key
+        client = s3_server.client()
+        head = client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        client.upload_fileobj(io.BytesIO(content), bucket, "upload_file", Config=TRANSFER_CONFIG)
+        expected = client.head_object(Bucket=bucket, Key="upload_file", ChecksumMode="ENABLED")
+        assert head.get("ChecksumCRC32") == expected["ChecksumCRC32"]  # the same composite CRC32
 
     def test_the_same_bytes_again_reuse_the_stored_object(self, member, tenant, s3_server, bucket):
         content = text(9 * MB)
