@@ -2,12 +2,13 @@
 
 import asyncio
 import logging
-import os
 import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+from core.per_process import per_process
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,6 @@ def group_send_all(messages: list[tuple[str, str, dict]]) -> None:
 
 
 _server_loop: asyncio.AbstractEventLoop | None = None
-_publisher_lock = threading.Lock()
-_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
 
 
 def bind_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
@@ -68,15 +67,11 @@ def _loop_for(layer: Any) -> asyncio.AbstractEventLoop | None:
     return _publisher_loop()
 
 
+@per_process
 def _publisher_loop() -> asyncio.AbstractEventLoop:
-    """One per process (a forked worker process starts its own: threads do not survive a fork)."""
-    global _publisher
-    with _publisher_lock:
-        if _publisher is None or _publisher[0] != os.getpid():
-            loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="event-publisher", daemon=True).start()
-            _publisher = (os.getpid(), loop)
-        return _publisher[1]
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="event-publisher", daemon=True).start()
+    return loop
 
 
 def _running_on(loop: asyncio.AbstractEventLoop) -> bool:

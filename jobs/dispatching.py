@@ -3,8 +3,6 @@ published before its row commits), the counted INSERT, publishing, and the claim
 
 import functools
 import logging
-import os
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -13,6 +11,7 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 
 from core.db import RowReader
+from core.per_process import per_process
 from jobs.models import Job
 from tenants.caches import forget_tenant_usage, usage_notification
 from tenants.models import UsageCounter
@@ -113,18 +112,10 @@ def not_dispatched(*, job: Job, task_id: str, error: BaseException) -> bool:
     return False
 
 
-_senders: tuple[int, ThreadPoolExecutor] | None = None
-_senders_lock = threading.Lock()
-
-
+@per_process
 def sender() -> ThreadPoolExecutor:
-    """Threads that publish jobs while the request's thread commits: one pool per process (a
-    forked worker process starts its own: threads do not survive a fork)."""
-    global _senders
-    with _senders_lock:
-        if _senders is None or _senders[0] != os.getpid():
-            _senders = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="job-sender"))
-        return _senders[1]
+    """Threads that publish jobs while the request's thread inserts and commits them."""
+    return ThreadPoolExecutor(4, thread_name_prefix="job-sender")
 
 
 def claim(job_id: str) -> Job | None:

@@ -1,7 +1,6 @@
 """Proof that a running job's worker is alive, so the sweep never takes back a healthy job."""
 
 import logging
-import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
 from django.utils import timezone
 
+from core.per_process import per_process
 from jobs import live
 from jobs.models import Job
 from jobs.progress import Progress
@@ -113,14 +113,5 @@ def _write(heartbeat: Heartbeat) -> None:
         logger.info("job %s: heartbeat not written to the database: %s", heartbeat.job_id, exc)
 
 
-_beaters: tuple[int, _Beater] | None = None
-_beaters_lock = threading.Lock()
-
-
-def _beater() -> _Beater:
-    """One per process (a forked worker process starts its own: threads do not survive a fork)."""
-    global _beaters
-    with _beaters_lock:
-        if _beaters is None or _beaters[0] != os.getpid():
-            _beaters = (os.getpid(), _Beater())
-        return _beaters[1]
+# One per process beats for every run in it.
+_beater = per_process(_Beater)
