@@ -32,7 +32,12 @@ from django.db import connection, transaction
 from core.errors import ApiError
 from jobs.models import Job
 from jobs.progress import NoProgress
-from projects.bulk import positions_analyze, positions_close, positions_write
+from projects.bulk import (
+    foreign_keys_checked_as_written,
+    positions_analyze,
+    positions_close,
+    positions_write,
+)
 from projects.importers import ImportFailed, ImportReport, read_rows, row_priced, unpriced_row
 from projects.importers.base import MAX_LISTED
 from projects.models import BudgetVersion, Position, Project
@@ -335,6 +340,7 @@ def _write(
             project = project_lock(project=project)
         except ApiError as exc:
             raise ImportFailed(exc.error_code, str(exc.detail)) from None
+        foreign_keys_checked_as_written()
         limit = project.tenant.quotas.max_positions_per_project
         # The current version's rows by line key: (id, fingerprint, ordinal, audit status).
         current = {

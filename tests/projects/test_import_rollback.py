@@ -3,6 +3,7 @@ rows are COPYed while the file is still being read, on a thread) leaves no posit
 behind, whatever stopped it: a bad row near the end, the plan's quota, a cancel."""
 
 import io
+import sys
 import threading
 
 import pytest
@@ -15,6 +16,7 @@ from projects.importers import ImportFailed
 from projects.models import BudgetVersion, Position
 from projects.services import budget_import
 from projects.services import imports as import_service
+from projects.services.import_rows import SWITCH_INTERVAL
 from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -131,3 +133,28 @@ def test_rows_before_the_first_price_keep_their_zero_prices(project):
     assert not outcome.report.unpriced
     assert Position.objects.filter(project=project, unit_price=0).count() == ROWS - 1
     assert Position.objects.get(project=project, line_key=str(ROWS)).unit_price == 7
+
+
+def test_threads_switch_quickly_only_while_a_file_is_read_and_written(project, monkeypatch):
+    """The writer gets the GIL back from the parsing thread quickly (PostgreSQL's one pass); the
+    process's own setting is back once the import ends, however it ends."""
+    default = sys.getswitchinterval()
+    during: list[float] = []
+    write = import_service.positions_write
+
+    def spy(**kwargs):
+        during.append(sys.getswitchinterval())
+        return write(**kwargs)
+
+    monkeypatch.setattr(import_service, "positions_write", spy)
+    import_budget(project, budget())
+    assert sys.getswitchinterval() == default
+    with pytest.raises(ImportFailed):
+        import_budget(project, budget(bad_row=ROWS))
+    assert sys.getswitchinterval() == default
+
+    if connection.vendor == "postgresql":  # the first COPYs run while the file is read
+        assert during[0] == pytest.approx(SWITCH_INTERVAL)
+        assert len(during) > 1
+    else:  # read to its end before anything is written
+        assert set(during) == {default}
