@@ -85,14 +85,24 @@ def positions_write(*, project: Project, valid_from: int, rows: Iterable[tuple])
     return count
 
 
-def foreign_keys_checked_as_written() -> None:
-    """Check the foreign keys of the rows this transaction writes from now on at the end of each
-    statement (each COPY), not all at once at its commit (PostgreSQL; Django makes them deferred).
-    An import's COPYs overlap the parsing of its file, so the checks do too: at the commit they
-    came after it, a fifth of a 100,000-row import's time (bench/README.md)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+def positions_keys_checked(*, as_written: bool) -> None:
+    """Whether this transaction checks the positions' foreign keys at the end of each statement
+    that writes rows (`as_written`), or at its commit (Django's default). PostgreSQL only; a
+    rollback, to a savepoint too, restores the default.
+
+    An import's COPYs overlap the parsing of its file, and so do checks made as they are
+    written; at the commit they came after it: a fifth of a 100,000-row import's time
+    (bench/README.md)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT string_agg(quote_ident(conname), ', ') FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'",
+            [Position._meta.db_table],
+        )
+        (names,) = cursor.fetchone()
+        cursor.execute(f"SET CONSTRAINTS {names} {'IMMEDIATE' if as_written else 'DEFERRED'}")
 
 
 def positions_close(*, ids: list[UUID], valid_to: int) -> None:

@@ -33,9 +33,9 @@ from core.errors import ApiError
 from jobs.models import Job
 from jobs.progress import NoProgress
 from projects.bulk import (
-    foreign_keys_checked_as_written,
     positions_analyze,
     positions_close,
+    positions_keys_checked,
     positions_write,
 )
 from projects.importers import ImportFailed, ImportReport, read_rows, row_priced, unpriced_row
@@ -340,7 +340,7 @@ def _write(
             project = project_lock(project=project)
         except ApiError as exc:
             raise ImportFailed(exc.error_code, str(exc.detail)) from None
-        foreign_keys_checked_as_written()
+        positions_keys_checked(as_written=True)
         limit = project.tenant.quotas.max_positions_per_project
         # The current version's rows by line key: (id, fingerprint, ordinal, audit status).
         current = {
@@ -391,6 +391,7 @@ def _write(
         if placement is not None:
             waiting += placement.finish()
         written += positions_write(project=project, valid_from=version.number, rows=waiting)
+        positions_keys_checked(as_written=False)  # for what the caller's transaction does next
         progress.update(100, 100)
         to_close.extend(kept[0] for kept in current.values())
         current_version = project.current_version

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, transaction
 from psycopg.errors import ForeignKeyViolation
 
-from projects.bulk import foreign_keys_checked_as_written, new_ids, positions_write
+from projects.bulk import new_ids, positions_keys_checked, positions_write
 from projects.importers import ImportReport, ParsedPosition, rows_from_positions
 from projects.models import Position, Project
 
@@ -23,8 +23,9 @@ def test_new_ids_are_distinct_random_uuids_as_text():
 
 
 @pytest.mark.django_db
-def test_rows_checked_as_written_fail_their_copy_not_the_commit(tenant):
-    """An import's COPYs run while its file is parsed: the keys are checked there, not after."""
+def test_the_positions_keys_are_checked_as_written_then_at_the_commit_again(tenant):
+    """An import's COPYs run while its file is parsed: the keys are checked there, not after;
+    what the transaction writes next is checked at the commit again."""
     if connection.vendor != "postgresql":
         pytest.skip("SQLite checks foreign keys at the commit, and has no COPY")
     gone = Project(id=uuid.uuid4(), tenant=tenant, name="never saved")
@@ -34,10 +35,12 @@ def test_rows_checked_as_written_fail_their_copy_not_the_commit(tenant):
         )
     )
 
-    with transaction.atomic():
-        positions_write(project=gone, valid_from=1, rows=rows)  # deferred: written
-        transaction.set_rollback(True)
     with pytest.raises(ForeignKeyViolation, match="project_id"), transaction.atomic():
-        foreign_keys_checked_as_written()
+        positions_keys_checked(as_written=True)
         positions_write(project=gone, valid_from=1, rows=rows)
-    assert not Position.objects.exists()
+    with transaction.atomic():
+        positions_keys_checked(as_written=True)
+        positions_keys_checked(as_written=False)
+        positions_write(project=gone, valid_from=1, rows=rows)  # fails only at a commit
+        assert Position.objects.filter(project_id=gone.id).count() == 1
+        transaction.set_rollback(True)
