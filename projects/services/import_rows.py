@@ -26,9 +26,9 @@ SPOOL_MEMORY = 8 * 1024 * 1024
 QUEUE_BATCHES = 8  # batches read ahead of the writer (over a COPY's worth); memory stays flat
 _WAIT = 0.1  # seconds between looks at whether the other side gave up
 # Seconds a thread may hold the GIL while another waits for it, as long as a read-ahead runs.
-# Python's default (5 ms) leaves the server idle: each time the socket takes more of a COPY, the
-# writer waits for the parsing thread to give the GIL back. A 100,000-row import took a quarter
-# longer with it (bench/README.md).
+# At Python's default (5 ms) the server idles: each time psycopg has waited for a megabyte of a
+# COPY to reach it, the writer waits for the parsing thread to give the GIL back before sending
+# more. A 100,000-row import took a third longer with it (bench/README.md).
 SWITCH_INTERVAL = 0.0001
 
 T = TypeVar("T")
