@@ -4,6 +4,7 @@ bulk_create elsewhere.
 The only place that knows the database vendor; services call it the same way on both.
 """
 
+import functools
 import json
 import os
 import uuid
@@ -95,14 +96,22 @@ def positions_keys_checked(*, as_written: bool) -> None:
     (bench/README.md)."""
     if connection.vendor != "postgresql":
         return
+    mode = "IMMEDIATE" if as_written else "DEFERRED"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET CONSTRAINTS {_position_foreign_keys()} {mode}")
+
+
+@functools.cache
+def _position_foreign_keys() -> str:
+    """The positions table's foreign key constraints, quoted, as `SET CONSTRAINTS` names them:
+    read once per process (the migrations name them)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT string_agg(quote_ident(conname), ', ') FROM pg_constraint "
             "WHERE conrelid = %s::regclass AND contype = 'f'",
             [Position._meta.db_table],
         )
-        (names,) = cursor.fetchone()
-        cursor.execute(f"SET CONSTRAINTS {names} {'IMMEDIATE' if as_written else 'DEFERRED'}")
+        return cursor.fetchone()[0]
 
 
 def positions_close(*, ids: list[UUID], valid_to: int) -> None:
