@@ -7,7 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from core.db import RowReader
@@ -123,7 +123,21 @@ def claim(job_id: str) -> Job | None:
     its retry is not due yet (a duplicate message: the due one follows), or it was never
     committed.
 
-    One UPDATE … RETURNING, read as the ORM reads rows, where the ORM would take an UPDATE and a
+    The claim is the run's first query. When its kept connection turns out broken (the server
+    ended it so shortly before that the check before the task did not see it yet), the claim is
+    made once more on a new connection: the job would otherwise wait queued for the sweep."""
+    try:
+        return _claim_once(job_id)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block or connection.is_usable():
+            raise
+        logger.warning("job %s: the claim's connection had ended; claiming on a new one", job_id)
+        connection.close()
+        return _claim_once(job_id)
+
+
+def _claim_once(job_id: str) -> Job | None:
+    """One UPDATE … RETURNING, read as the ORM reads rows, where the ORM would take an UPDATE and a
     SELECT: every job waits for its claim. Its tenant and project load if its handler asks.
 
     On PostgreSQL a job may be published before its row commits (job_create), so the claim first

@@ -158,3 +158,44 @@ def test_a_claim_that_waits_too_long_leaves_the_job_to_the_sweep(tenant, unsent,
     assert runners[0].answer is None
     job.refresh_from_db()
     assert (job.status, job.attempts) == ("queued", 0)
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def end_backend(pid: int) -> None:
+    """End a backend as the server does on a restart, from another connection, and wait until
+    it is gone."""
+
+    def end() -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+                gone = "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)"
+                wait_until(
+                    lambda: cursor.execute(gone, [pid]) or cursor.fetchone()[0],
+                    timeout=10,
+                    what="the backend to end",
+                )
+        finally:
+            connections.close_all()
+
+    ender = threading.Thread(target=end)
+    ender.start()
+    ender.join()
+
+
+def test_a_claim_that_finds_its_connection_ended_claims_the_job_on_a_new_one(tenant, unsent):
+    job = job_create(tenant=tenant, kind="selftest", input={"steps": 1, "delay": 0})
+    ended = backend_pid()
+    end_backend(ended)
+
+    # Straight to the claim, as when the server ends the kept connection just after the check
+    # before the task: without a second try the job would wait queued for the sweep.
+    run = job_execute(job_id=str(job.id))
+
+    assert run is not None and (run.status, run.attempts) == ("succeeded", 1)
+    assert backend_pid() != ended
