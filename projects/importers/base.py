@@ -6,6 +6,7 @@ business (an empty description or unit, a quantity of zero or below, a total tha
 quantity × unit price, an unpriced position) is neither: it is imported as it is.
 """
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,6 +94,11 @@ class ImportFailed(Exception):
         self.message = message
         self.problems = problems or []
         self.details = details
+
+    def __reduce__(self) -> tuple:
+        # Pickled when the file is read in a process of its own (projects.services.import_process).
+        failed = functools.partial(ImportFailed, problems=self.problems, **self.details)
+        return failed, (self.code, self.message)
 
     def as_details(self) -> dict:
         return {
