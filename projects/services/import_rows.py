@@ -1,10 +1,9 @@
 """Where an import's writer takes the file's rows from, in batches.
 
-- `ReadAhead` (PostgreSQL): the file is read on a thread while the caller's thread writes the
-  batches read so far in its transaction, so the parsing (Python's CPU) and the COPY (the
-  server's) overlap. Only the caller's thread touches the database: a reader that needs it
-  (a GAEB bid asks for the current positions) has the call run there (`on_owner`). Meanwhile
-  the process hands the GIL over more often (`quick_switches`).
+- `ReadAhead` (PostgreSQL): batches of rows are taken on a thread (from the process parsing the
+  file, `import_process`) while the caller's thread writes the batches taken so far in its
+  transaction. Only the caller's thread touches the database: a reader that needs it (a GAEB
+  bid asks for the current positions) has the call run there (`on_owner`).
 - `Spool`: compact batches in a temporary file, for rows read before they are written (the
   embedded database, whose write lock would otherwise be held while the file is parsed) and for
   rows held back until the file shows whether it is a tender.
@@ -12,24 +11,17 @@
 
 import marshal
 import queue
-import sys
 import tempfile
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager
-from itertools import islice
+from contextlib import closing
 from typing import Any, TypeVar
 
 SPOOL_MEMORY = 8 * 1024 * 1024
 QUEUE_BATCHES = 8  # batches read ahead of the writer (over a COPY's worth); memory stays flat
 _WAIT = 0.1  # seconds between looks at whether the other side gave up
-# Seconds a thread may hold the GIL while another waits for it, as long as a read-ahead runs.
-# At Python's default (5 ms) the server idles: each time psycopg has waited for a megabyte of a
-# COPY to reach it, the writer waits for the parsing thread to give the GIL back before sending
-# more. A 100,000-row import took a third longer with it (bench/README.md).
-SWITCH_INTERVAL = 0.0001
 
 T = TypeVar("T")
 
@@ -63,45 +55,18 @@ class Spool:
         self._file.close()
 
 
-_switching = threading.Lock()
-_switch_users = 0
-_switch_default = 0.0
-
-
-@contextmanager
-def quick_switches() -> Iterator[None]:
-    """The process's switch interval at SWITCH_INTERVAL until the last user leaves."""
-    global _switch_users, _switch_default
-    with _switching:
-        if not _switch_users:
-            _switch_default = sys.getswitchinterval()
-            sys.setswitchinterval(SWITCH_INTERVAL)
-        _switch_users += 1
-    try:
-        yield
-    finally:
-        with _switching:
-            _switch_users -= 1
-            if not _switch_users:
-                sys.setswitchinterval(_switch_default)
-
-
 class _Stopped(Exception):
     """The writer gave up (an error, a cancel): the reader unwinds."""
 
 
 class ReadAhead:
-    """Runs `produce` (an iterator of rows, given a progress callback) on a thread and hands its
-    rows over in batches of `batch_size`; an exception of the reader is raised in the writer."""
+    """Runs `produce` (a generator of batches of rows, given a progress callback) on a thread and
+    hands the batches over; an exception of the reader is raised in the writer."""
 
     def __init__(
-        self,
-        produce: Callable[[Callable[[int, int], None]], Iterator[tuple]],
-        *,
-        batch_size: int,
+        self, produce: Callable[[Callable[[int, int], None]], Generator[list[tuple], None, None]]
     ) -> None:
         self._produce = produce
-        self._batch_size = batch_size
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_BATCHES)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="import-reader", daemon=True)
@@ -126,10 +91,6 @@ class ReadAhead:
 
     def batches(self) -> Generator[list[tuple], None, None]:
         """The rows, batch by batch, as they are read; stops the reader when left early."""
-        with quick_switches():
-            yield from self._handed_over()
-
-    def _handed_over(self) -> Generator[list[tuple], None, None]:
         self._thread.start()
         try:
             while True:
@@ -157,9 +118,10 @@ class ReadAhead:
 
     def _run(self) -> None:
         try:
-            rows = iter(self._produce(self._progress))
-            while batch := list(islice(rows, self._batch_size)):  # cut in C, not row by row
-                self._put(("rows", batch))
+            # Closed however the reading ends: a reader in another process is stopped with it.
+            with closing(self._produce(self._progress)) as batches:
+                for batch in batches:
+                    self._put(("rows", batch))
             self._put(("done", None))
         except _Stopped:
             return

@@ -2,9 +2,11 @@
 
 One transaction, so a file that fails (a bad row, the plan's quota, a cancel) leaves nothing
 behind: under the project's row lock the file is read and its rows written, and any problem rolls
-it all back. On PostgreSQL in one pass: the file is read on a thread while the rows read so far are
-COPYed, so parsing and writing overlap (`import_rows.ReadAhead`); on the embedded database it is
-read into a spool first (a temporary file of compact batches) and written in a short transaction.
+it all back. On PostgreSQL in one pass: the file is parsed in a process of its own while the rows
+read so far are COPYed, so parsing and writing run at once, on two cores
+(`import_process`, `import_rows.ReadAhead`); on the embedded database (or where the system cannot
+fork) it is read into a spool first (a temporary file of compact batches) and written in a short
+transaction.
 Memory stays flat whatever the file's size. Rows are counted against the plan's quota to the end of
 the file and any error of the file is reported, listing the problems, before anything commits.
 
@@ -42,6 +44,7 @@ from projects.importers import ImportFailed, ImportReport, read_rows, row_priced
 from projects.importers.base import MAX_LISTED
 from projects.models import BudgetVersion, Position, Project
 from projects.rows import ORDINAL_GAP
+from projects.services.import_process import Read, batches_in_child, can_fork
 from projects.services.import_rows import ReadAhead, Spool
 from projects.services.projects import (
     project_archived_error,
@@ -54,7 +57,9 @@ from tenants.models import ApiKey
 from tenants.services import positions_quota_check
 
 READ_BATCH = 2000  # rows handed from the reading to the writing at a time
-WRITE_BATCH = 10_000  # rows per COPY
+# Rows per COPY: few enough that the server starts soon after the file does and ends soon after
+# it (bench/README.md).
+WRITE_BATCH = 4000
 PLACEMENT_RUN = 5000
 READ_SHARE = 80  # percent of the progress bar spent reading the file (in two passes)
 # Indexes into a row in projects.rows.ROW_FIELDS order.
@@ -193,7 +198,8 @@ def budget_import(
         )
 
     try:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and can_fork():
+            stream.tell()  # a stored file is fetched here, not in the process that reads it
             version, count = _import_one_pass(project, read, report, progress, **fields)
         else:
             version, count = _import_two_passes(project, read, report, progress, **fields)
@@ -214,21 +220,28 @@ def budget_import(
     return outcome
 
 
-_Read = Callable[[Callable[[int, int], None], Callable], Iterator[tuple]]
 # The rows to write, batch by batch (closed when the writing stops early), and the percent done
 # after so many rows.
 _Batches = tuple[Generator[list[tuple], None, None], Callable[[int], int]]
 
 
 def _import_one_pass(
-    project: Project, read: _Read, report: ImportReport, progress: Any, **fields: Any
+    project: Project, read: Read, report: ImportReport, progress: Any, **fields: Any
 ) -> tuple[BudgetVersion, int]:
-    """PostgreSQL: the file is read on a thread while this one writes, in the one transaction."""
+    """PostgreSQL: the file is parsed in a forked process (`import_process`) while this thread
+    writes the rows read so far, in the one transaction. In one process the parsing and the
+    COPYs' Python would take turns with the GIL; in two they run at once. A thread of this
+    process takes the batches from the child (`ReadAhead`)."""
 
     def batches(previous: Callable) -> _Batches:
         reader = ReadAhead(
-            lambda on_progress: read(on_progress, reader.on_owner(previous)),
-            batch_size=READ_BATCH,
+            lambda on_progress: batches_in_child(
+                read,
+                carry=report,
+                on_progress=on_progress,
+                previous=reader.on_owner(previous),
+                batch_size=READ_BATCH,
+            )
         )
         return reader.batches(), lambda _written: 99 * reader.read[0] // max(reader.read[1], 1)
 
@@ -237,10 +250,11 @@ def _import_one_pass(
 
 
 def _import_two_passes(
-    project: Project, read: _Read, report: ImportReport, progress: Any, **fields: Any
+    project: Project, read: Read, report: ImportReport, progress: Any, **fields: Any
 ) -> tuple[BudgetVersion, int]:
     """The embedded database: the file is read into a spool first, then written in a short
-    transaction (SQLite's write lock is database-wide)."""
+    transaction (SQLite's write lock is database-wide). Also PostgreSQL where the system cannot
+    fork."""
     limit = project.tenant.quotas.max_positions_per_project
 
     def on_progress(done: int, total: int) -> None:

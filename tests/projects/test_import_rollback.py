@@ -1,10 +1,12 @@
 """An import is one transaction: a file that fails after rows were written (on PostgreSQL the
-rows are COPYed while the file is still being read, on a thread) leaves no position and no version
-behind, whatever stopped it: a bad row near the end, the plan's quota, a cancel."""
+rows are COPYed while the file is still being parsed, in a process of its own) leaves no position
+and no version behind, nor its reading process, whatever stopped it: a bad row near the end, the
+plan's quota, a cancel."""
 
 import io
-import sys
+import os
 import threading
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
@@ -16,7 +18,6 @@ from projects.importers import ImportFailed
 from projects.models import BudgetVersion, Position
 from projects.services import budget_import
 from projects.services import imports as import_service
-from projects.services.import_rows import SWITCH_INTERVAL
 from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -55,12 +56,36 @@ def written(monkeypatch) -> list[int]:
     return counts
 
 
+@pytest.fixture
+def readers(monkeypatch, tmp_path) -> Callable[[], list[int]]:
+    """The ids of the processes that parsed the files the test imported."""
+    log = tmp_path / "readers"
+    read_rows = import_service.read_rows
+
+    def spy(*args, **kwargs):
+        with log.open("a") as pids:  # a file: the reading process may be another
+            pids.write(f"{os.getpid()}\n")
+        return read_rows(*args, **kwargs)
+
+    monkeypatch.setattr(import_service, "read_rows", spy)
+    return lambda: [int(pid) for pid in log.read_text().split()] if log.exists() else []
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return pid == os.getpid()
+
+
 def import_budget(project, data: bytes, **kwargs):
     return budget_import(project=project, stream=io.BytesIO(data), filename="b.csv", **kwargs)
 
 
-def assert_nothing_left(project) -> None:
+def assert_nothing_left(project, readers: Callable[[], list[int]]) -> None:
     project.refresh_from_db()
+    assert readers() and all(map(gone, readers()))
     assert not Position.objects.filter(project=project).exists()
     assert not BudgetVersion.objects.filter(project=project).exists()
     assert (project.status, project.current_version) == ("draft", None)
@@ -73,16 +98,16 @@ def assert_written_midway(written: list[int]) -> None:
         assert sum(written) >= import_service.WRITE_BATCH
 
 
-def test_a_bad_row_at_the_end_rolls_back_the_rows_written(project, written):
+def test_a_bad_row_at_the_end_rolls_back_the_rows_written(project, written, readers):
     with pytest.raises(ImportFailed) as failed:
         import_budget(project, budget(bad_row=ROWS))
     assert failed.value.code == "invalid_file"
     assert f"row {ROWS + 1}" in failed.value.message
     assert_written_midway(written)
-    assert_nothing_left(project)
+    assert_nothing_left(project, readers)
 
 
-def test_over_the_quota_rolls_back_the_rows_written(tenant, project, written):
+def test_over_the_quota_rolls_back_the_rows_written(tenant, project, written, readers):
     Tenant.objects.filter(pk=tenant.pk).update(max_positions_per_project=ROWS - 1000)
     project.tenant.refresh_from_db()
     with pytest.raises(ApiError) as refused:
@@ -94,7 +119,7 @@ def test_over_the_quota_rolls_back_the_rows_written(tenant, project, written):
     }
     assert_written_midway(written)
     assert sum(written) <= ROWS - 1000  # never a row over the limit
-    assert_nothing_left(project)
+    assert_nothing_left(project, readers)
 
 
 class CancelAfterFirstWrite(NoProgress):
@@ -106,11 +131,11 @@ class CancelAfterFirstWrite(NoProgress):
             raise JobCancelled
 
 
-def test_a_cancel_midway_rolls_back_and_stops_the_reader(project, written):
+def test_a_cancel_midway_rolls_back_and_stops_the_reader(project, written, readers):
     with pytest.raises(JobCancelled):
         import_budget(project, budget(), progress=CancelAfterFirstWrite(written))
     assert written  # cancelled after a COPY (in two passes: after the first write)
-    assert_nothing_left(project)
+    assert_nothing_left(project, readers)
 
 
 def test_the_whole_file_then_commits(project, written):
@@ -135,26 +160,38 @@ def test_rows_before_the_first_price_keep_their_zero_prices(project):
     assert Position.objects.get(project=project, line_key=str(ROWS)).unit_price == 7
 
 
-def test_threads_switch_quickly_only_while_a_file_is_read_and_written(project, monkeypatch):
-    """The writer gets the GIL back from the parsing thread quickly (PostgreSQL's one pass); the
-    process's own setting is back once the import ends, however it ends."""
-    default = sys.getswitchinterval()
-    during: list[float] = []
-    write = import_service.positions_write
+def test_on_postgresql_the_file_is_parsed_in_a_process_of_its_own(project, written, readers):
+    """PostgreSQL's one pass: the COPYs run while another process parses the file (on one GIL
+    the two would take turns), and the process is gone once the import is done."""
+    outcome = import_budget(project, budget())
+    assert outcome.version.position_count == ROWS
+    [reader] = readers()
+    if connection.vendor == "postgresql":
+        assert reader != os.getpid()
+        assert gone(reader)
+        assert len(written) > 1  # the first COPYs ran while the file was read
+    else:  # read to its end in this process before anything is written
+        assert reader == os.getpid()
 
-    def spy(**kwargs):
-        during.append(sys.getswitchinterval())
+
+def test_where_the_system_cannot_fork_the_file_is_read_first_in_this_process(
+    project, readers, monkeypatch
+):
+    monkeypatch.setattr(import_service, "can_fork", lambda: False)
+    steps: list[str] = []
+    read_rows, write = import_service.read_rows, import_service.positions_write
+
+    def read_spy(*args, **kwargs):
+        yield from read_rows(*args, **kwargs)
+        steps.append("read")
+
+    def write_spy(**kwargs):
+        steps.append("write")
         return write(**kwargs)
 
-    monkeypatch.setattr(import_service, "positions_write", spy)
-    import_budget(project, budget())
-    assert sys.getswitchinterval() == default
-    with pytest.raises(ImportFailed):
-        import_budget(project, budget(bad_row=ROWS))
-    assert sys.getswitchinterval() == default
-
-    if connection.vendor == "postgresql":  # the first COPYs run while the file is read
-        assert during[0] == pytest.approx(SWITCH_INTERVAL)
-        assert len(during) > 1
-    else:  # read to its end before anything is written
-        assert set(during) == {default}
+    monkeypatch.setattr(import_service, "read_rows", read_spy)
+    monkeypatch.setattr(import_service, "positions_write", write_spy)
+    outcome = import_budget(project, budget())
+    assert outcome.version.position_count == ROWS
+    assert readers() == [os.getpid()]
+    assert steps[0] == "read" and set(steps[1:]) == {"write"}
