@@ -2,6 +2,7 @@
 how they print their results."""
 
 import os
+import resource
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kalkula_bench"
 WORDS = (
@@ -27,6 +28,34 @@ def report(label: str, value: str, target: str = "", ok: bool | None = None) -> 
     """One line of a benchmark's results: the figure, and against its target when it has one."""
     verdict = "" if ok is None else ("  ok" if ok else "  MISSED")
     print(f"  {label:<52} {value:>16}  {target}{verdict}")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program. VmHWM where Linux has it:
+    getrusage's ru_maxrss is kept across execve, so a child of a big parent would report the
+    parent's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def reader_peak_rss_mb() -> float:
+    """The peak RSS of the process an import forked to parse its file
+    (projects.services.import_process), once reaped: this process's largest child."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def report_memory(imports: list[dict]) -> None:
+    """The peak RSS of the importing processes (`peak_rss_mb`) and of the ones that parsed the
+    file for them (`reader_rss_mb`); the pages they share since the fork count in both."""
+    for what, key in (("importing", "peak_rss_mb"), ("file's reading", "reader_rss_mb")):
+        peak = max(result[key] for result in imports)
+        report(f"peak RSS of the {what} process", f"{peak:.0f} MB", "target < 300 MB", peak < 300)
 
 
 def load_average() -> str:

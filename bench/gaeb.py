@@ -4,11 +4,12 @@ titles, imported end to end, against a baseline measured in the same run.
     .venv/bin/python bench/gaeb.py [--items 100000] [--runs 3]
 
 The import (`budget_import`, the service the job runs) runs in a child process, for its time and
-peak RSS. The baseline is what any reader of the file has to do at least: a plain
-`xml.etree.ElementTree.iterparse` of the same file (numbers, quantities, prices and totals picked
-up, elements cleared as they end) plus a psycopg COPY of the same rows into a table of the
-positions table's shape. Import and baseline take turns (the machine is shared) and the medians
-count: target import ≤ 2 × baseline, peak RSS < 300 MB. The load average is printed with them.
+peak RSS (and that of the process it forks to parse the file). The baseline is what any reader of
+the file has to do at least: a plain `xml.etree.ElementTree.iterparse` of the same file
+(numbers, quantities, prices and totals picked up, elements cleared as they end) plus a psycopg
+COPY of the same rows into a table of the positions table's shape. Import and baseline take turns
+(the machine is shared) and the medians count: target import ≤ 2 × baseline, peak RSS < 300 MB.
+The load average is printed with them.
 
 DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/kalkula_bench (created when missing).
 Only the benchmark's own tenant (`bench-gaeb`) is written and removed.
@@ -17,7 +18,6 @@ Only the benchmark's own tenant (`bench-gaeb`) is written and removed.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -33,7 +33,15 @@ TENANT_SLUG = "bench-gaeb"
 NAMESPACE = "http://www.gaeb.de/GAEB_DA_XML/DA84/3.3"
 
 sys.path.insert(0, str(ROOT))
-from bench.common import DEFAULT_DATABASE_URL, WORDS, ensure_database, report  # noqa: E402
+from bench.common import (  # noqa: E402
+    DEFAULT_DATABASE_URL,
+    WORDS,
+    ensure_database,
+    peak_rss_mb,
+    reader_peak_rss_mb,
+    report,
+    report_memory,
+)
 
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -142,20 +150,11 @@ def child_import(project_id: str, path: str) -> None:
             {
                 "seconds": seconds,
                 "peak_rss_mb": peak_rss_mb(),
+                "reader_rss_mb": reader_peak_rss_mb(),
                 "positions": outcome.version.position_count,
             }
         )
     )
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS since it started its program. (getrusage's ru_maxrss is kept
-    across execve: a child forked from a big parent would report the parent's size.)"""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_import(project_id: str, path: Path) -> dict:
@@ -246,7 +245,6 @@ def main() -> None:
                 raise RuntimeError(f"imported total {project.total_cost}, the file's {total}")
             imported = statistics.median(r["seconds"] for r in imports)
             baseline = statistics.median(p + c for p, c in zip(parses, copies, strict=True))
-            peak_rss = max(r["peak_rss_mb"] for r in imports)
             report(f"budget_import, end to end (median of {args.runs})", f"{imported:.2f} s")
             report("  items per second", f"{args.items / imported:,.0f}")
             report("plain iterparse (median)", f"{statistics.median(parses):.2f} s")
@@ -254,12 +252,7 @@ def main() -> None:
             report("baseline: iterparse + COPY (median of sums)", f"{baseline:.2f} s")
             ratio = imported / baseline
             report("import / baseline", f"{ratio:.2f}", "target ≤ 2", ratio <= 2)
-            report(
-                "peak RSS of the importing process",
-                f"{peak_rss:.0f} MB",
-                "target < 300 MB",
-                peak_rss < 300,
-            )
+            report_memory(imports)
             report("version total = the file's declared total", str(project.total_cost))
             print(f"  load average (1 / 5 / 15 min) at the end: {load_average()}")
     finally:
