@@ -130,11 +130,14 @@ class AutoSchema(openapi.AutoSchema):
 
 def postprocess(result: dict, generator, request, public) -> dict:
     """drf-spectacular postprocessing hook: every operation documents the errors it can answer
-    (in the envelope), that an optional query parameter sent empty counts as not sent, and the
-    links from an answer's id to the operations it feeds."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = _ERROR_SCHEMA
+    (in the envelope), that an optional query parameter sent empty counts as not sent, that a
+    body which must name one of some alternatives must be sent, and the links from an answer's id
+    to the operations it feeds."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = _ERROR_SCHEMA
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
+            _require_a_body_of_alternatives(operation, schemas)
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
@@ -161,6 +164,19 @@ def postprocess(result: dict, generator, request, public) -> dict:
                 )
     _add_links(result)
     return result
+
+
+def _require_a_body_of_alternatives(operation: dict, schemas: dict) -> None:
+    """drf-spectacular requires a body only when its serializer has required fields; one whose
+    fields are each optional but of which one set must be sent (core.fields'
+    ChoiceOfFieldsSerializer: `oneOf` alternatives) cannot be left out either."""
+    body = operation.get("requestBody")
+    if body is None or body.get("required"):
+        return
+    for media in body.get("content", {}).values():
+        reference = media.get("schema", {}).get("$ref", "")
+        if schemas.get(reference.rsplit("/", 1)[-1], {}).get("oneOf"):
+            body["required"] = True
 
 
 def _add_links(result: dict) -> None:
