@@ -71,12 +71,15 @@ def readers(monkeypatch, tmp_path) -> Callable[[], list[int]]:
     return lambda: [int(pid) for pid in log.read_text().split()] if log.exists() else []
 
 
-def gone(pid: int) -> bool:
+def left_behind(pid: int) -> bool:
+    """Whether `pid`, a reading process other than this one, still exists."""
+    if pid == os.getpid():
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
-    return pid == os.getpid()
+        return False
+    return True
 
 
 def import_budget(project, data: bytes, **kwargs):
@@ -85,7 +88,7 @@ def import_budget(project, data: bytes, **kwargs):
 
 def assert_nothing_left(project, readers: Callable[[], list[int]]) -> None:
     project.refresh_from_db()
-    assert readers() and all(map(gone, readers()))
+    assert readers() and not any(map(left_behind, readers()))
     assert not Position.objects.filter(project=project).exists()
     assert not BudgetVersion.objects.filter(project=project).exists()
     assert (project.status, project.current_version) == ("draft", None)
@@ -168,7 +171,7 @@ def test_on_postgresql_the_file_is_parsed_in_a_process_of_its_own(project, writt
     [reader] = readers()
     if connection.vendor == "postgresql":
         assert reader != os.getpid()
-        assert gone(reader)
+        assert not left_behind(reader)
         assert len(written) > 1  # the first COPYs ran while the file was read
     else:  # read to its end in this process before anything is written
         assert reader == os.getpid()
