@@ -2,6 +2,7 @@
 job executed inline by the same `job_execute` a worker runs."""
 
 import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,18 @@ from tests.factories import ProjectFactory
 @pytest.fixture
 def project(tenant) -> Project:
     return ProjectFactory(tenant=tenant, name="Bytový dům Nová 12")
+
+
+def left_behind(pid: int) -> bool:
+    """Whether `pid`, a process that read an import's file other than this one, still exists
+    (not yet reaped)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def sample(name: str) -> bytes:

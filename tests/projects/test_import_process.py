@@ -12,6 +12,7 @@ import pytest
 from projects.importers import ImportFailed, ImportReport
 from projects.importers.base import Problem
 from projects.services.import_process import ReaderProcessDied, batches_in_child
+from tests.projects.conftest import left_behind
 
 
 def rows_of(read, *, report=None, previous=lambda: None, progress=None, batch_size=2) -> list:
@@ -25,14 +26,6 @@ def rows_of(read, *, report=None, previous=lambda: None, progress=None, batch_si
         batch_size=batch_size,
     )
     return [row for batch in batches for row in batch]
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_rows_progress_and_the_report_come_back_from_another_process():
@@ -53,7 +46,7 @@ def test_rows_progress_and_the_report_come_back_from_another_process():
     assert [number for number, _ in rows] == [1, 2, 3, 4, 5]
     child = {pid for _, pid in rows}
     assert len(child) == 1 and child != {os.getpid()}
-    assert gone(child.pop())  # reaped
+    assert not left_behind(child.pop())  # reaped
     assert report.warning_count == 5 and report.warnings[-1].where == "row 5"
     assert report.notes == {"sheets": 2} and report.declared_totals == {"net": "12.50"}
     assert progress == sorted(progress) and progress[-1] == (5, 5)
@@ -154,9 +147,9 @@ def test_leaving_early_kills_and_reaps_the_child():
     )
     first = next(batches)
     child = first[0][1]
-    assert not gone(child)
+    assert left_behind(child)
     batches.close()
-    assert gone(child)
+    assert not left_behind(child)
 
 
 def test_import_failed_pickles_whole():

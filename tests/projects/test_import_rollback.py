@@ -19,6 +19,7 @@ from projects.models import BudgetVersion, Position
 from projects.services import budget_import
 from projects.services import imports as import_service
 from tenants.models import Tenant
+from tests.projects.conftest import left_behind
 
 pytestmark = pytest.mark.django_db
 ROWS = 3 * import_service.WRITE_BATCH
@@ -69,17 +70,6 @@ def readers(monkeypatch, tmp_path) -> Callable[[], list[int]]:
 
     monkeypatch.setattr(import_service, "read_rows", spy)
     return lambda: [int(pid) for pid in log.read_text().split()] if log.exists() else []
-
-
-def left_behind(pid: int) -> bool:
-    """Whether `pid`, a reading process other than this one, still exists."""
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def import_budget(project, data: bytes, **kwargs):
